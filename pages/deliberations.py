@@ -1,0 +1,93 @@
+"""Facilitator: create deliberations and invite participants."""
+
+import hmac
+
+import streamlit as st
+
+from services import facilitation
+from services.errors import USER_ERRORS
+from ui import components, resources, state
+
+settings = resources.settings()
+engine = resources.engine()
+
+st.title("Deliberations")
+
+if settings.facilitator_password and not state.facilitator_unlocked():
+    with st.form("facilitator_login"):
+        password = st.text_input("Facilitator password", type="password")
+        if st.form_submit_button("Unlock"):
+            if hmac.compare_digest(password.encode(), settings.facilitator_password.encode()):
+                state.unlock_facilitator()
+                st.rerun()
+            st.error("That password is not right.")
+    st.stop()
+if not settings.facilitator_password:
+    st.caption("No FACILITATOR_PASSWORD is set: anyone who can open this app can use this page.")
+
+with st.expander("New deliberation", icon=":material/add:"):
+    with st.form("create_deliberation", clear_on_submit=True):
+        title = st.text_input("Title", max_chars=200)
+        questions = st.text_area(
+            "Questions, one per line",
+            placeholder="I am a Christian girl considering an abortion, what should I do?",
+        )
+        welcome = st.text_area("Welcome text (optional)")
+        consent = st.text_area("Consent text (optional)")
+        if st.form_submit_button("Create", type="primary"):
+            try:
+                created = facilitation.create_deliberation(
+                    engine,
+                    title=title,
+                    questions=[q for q in questions.splitlines() if q.strip()],
+                    welcome_text=welcome,
+                    consent_text=consent,
+                )
+                st.success(f"Created deliberation {created.id}.")
+            except USER_ERRORS as exc:
+                components.error_box(exc, action="Creating the deliberation")
+
+deliberations = facilitation.list_deliberations(engine)
+if not deliberations:
+    st.info("No deliberations yet. Create one above, or with `python cli.py deliberation create`.")
+    st.stop()
+
+st.dataframe(
+    [
+        {
+            "id": d.id,
+            "title": d.title,
+            "status": d.status,
+            "questions": len(d.questions),
+            "participants": d.participant_count,
+        }
+        for d in deliberations
+    ],
+    hide_index=True,
+    width="stretch",
+)
+
+st.subheader("Invite participants")
+by_id = {d.id: d for d in deliberations}
+with st.form("invite"):
+    chosen = st.selectbox("Deliberation", list(by_id), format_func=lambda i: f"{i}: {by_id[i].title}")
+    count = st.number_input("How many links", min_value=1, max_value=facilitation.MAX_INVITES_PER_CALL)
+    cohort = st.text_input("Cohort (optional)", max_chars=100)
+    if st.form_submit_button("Create links"):
+        try:
+            links = facilitation.create_invites(
+                engine,
+                deliberation_id=chosen,
+                count=int(count),
+                base_url=settings.public_base_url,
+                cohort=cohort,
+            )
+            st.session_state[state.LAST_INVITE_LINKS] = [link.url for link in links]
+        except USER_ERRORS as exc:
+            components.error_box(exc, action="Creating invites")
+
+links = st.session_state[state.LAST_INVITE_LINKS]
+if links:
+    st.caption(f"{len(links)} single-use link(s); each opens one participant's session.")
+    st.code("\n".join(links), language=None)
+    st.download_button("Download as text", "\n".join(links) + "\n", file_name="invites.txt")

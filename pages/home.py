@@ -1,0 +1,53 @@
+"""Landing page: what the app is, and what it is running on."""
+
+import time
+
+import streamlit as st
+
+from services import system
+from services.errors import USER_ERRORS, one_line
+from ui import components, resources, state
+
+settings = resources.settings()
+
+st.title("Moral Graph Studio")
+st.markdown(
+    "A tool for **democratic value elicitation**. Participants talk with an AI interviewer about a hard "
+    "question an assistant might get, and the conversation distils one value they hold into a "
+    "*values card*. They then judge short stories of someone moving from one value to another: "
+    "*did this person become wiser?* Those judgements form a **moral graph**: values as nodes, "
+    '"wiser than, in this context" as edges, ranked per context, which researchers export as '
+    "alignment targets and constitutions."
+)
+st.caption(
+    "Method: Klingefjord, Lowe & Edelman (2024), *What are human values, and how do we align AI to them?* "
+    "If you received an invite link, open it to take part."
+)
+
+st.subheader("Running on")
+info = system.describe(settings, resources.engine())
+col_model, col_db = st.columns(2)
+with col_model:
+    st.markdown("**Language model**")
+    st.text(f"{info.model_name}\n{info.model_endpoint}\nembeddings: {info.embedding}")
+with col_db:
+    st.markdown("**Database**")
+    st.text(f"{info.database}\n{info.database_backend}, schema {info.schema_revision}")
+st.caption(f"{info.deliberations} deliberation(s), {info.model_calls} model call(s) recorded.")
+
+if st.button("Check the model connection", icon=":material/network_check:"):
+    started = time.perf_counter()
+    try:
+        with st.spinner("Asking the model for a one-word reply..."):
+            reply = system.check_model(resources.chat_model())
+        st.session_state[state.MODEL_CHECK] = (
+            f"The model answered in {time.perf_counter() - started:.1f} s: {reply[:80]!r}"
+        )
+    except USER_ERRORS as exc:
+        st.session_state[state.MODEL_CHECK] = None
+        components.error_box(exc, action="The model check")
+    except Exception as exc:  # an unexpected fault still becomes one plain line
+        st.session_state[state.MODEL_CHECK] = None
+        st.error(f"The model check failed: {one_line(exc)}")
+if st.session_state[state.MODEL_CHECK]:
+    st.success(st.session_state[state.MODEL_CHECK], icon=":material/check_circle:")

@@ -1,0 +1,1 @@
+"""One function per user action: open a session, call the core, commit, return public schemas."""

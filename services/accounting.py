@@ -1,0 +1,43 @@
+"""Model-call accounting: every LLM call becomes an LLMCall row."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from sqlalchemy import Engine
+
+from providers.accounting import LLMCallRecord
+from storage import repo
+from storage.db import session_scope
+from storage.schemas import LLMCallCreate, UsageSummary
+
+log = logging.getLogger(__name__)
+
+
+def llm_call_sink(engine: Engine) -> Callable[[LLMCallRecord], None]:
+    """A sink for :class:`providers.accounting.RecordingCallback` that stores each call."""
+
+    def record(call: LLMCallRecord) -> None:
+        data = LLMCallCreate(
+            purpose=call.purpose[:50],
+            model=call.model[:200],
+            tokens_in=call.tokens_in,
+            tokens_out=call.tokens_out,
+            estimated=call.estimated,
+            latency_ms=call.latency_ms,
+            streamed=call.streamed,
+            error=call.error[:500] if call.error else None,
+            deliberation_id=call.deliberation_id,
+            interview_id=call.interview_id,
+            participant_id=call.participant_id,
+        )
+        with session_scope(engine) as session:
+            repo.add_llm_call(session, data=data)
+
+    return record
+
+
+def usage(engine: Engine, *, deliberation_id: int | None = None) -> UsageSummary:
+    with session_scope(engine) as session:
+        return repo.usage_summary(session, deliberation_id=deliberation_id)

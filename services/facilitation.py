@@ -1,0 +1,106 @@
+"""Facilitator actions: set up deliberations and invite people."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import Engine
+
+from services.errors import InvalidInput
+from storage import repo
+from storage.db import session_scope
+from storage.schemas import DeliberationCreate, DeliberationPublic, InvitePublic, QuestionPublic
+from storage.tables import Deliberation
+
+MAX_INVITES_PER_CALL = 10_000
+
+
+def create_deliberation(
+    engine: Engine,
+    *,
+    title: str,
+    questions: list[str],
+    welcome_text: str = "",
+    consent_text: str = "",
+    config: dict[str, Any] | None = None,
+) -> DeliberationPublic:
+    """Create a deliberation with its questions; raises :class:`InvalidInput` on a bad field."""
+    if not questions:
+        raise InvalidInput("A deliberation needs at least one question.")
+    try:
+        data = DeliberationCreate(
+            title=title,
+            questions=questions,
+            welcome_text=welcome_text,
+            consent_text=consent_text,
+            config=config or {},
+        )
+    except ValidationError as exc:
+        raise InvalidInput.from_validation(exc) from exc
+    with session_scope(engine) as session:
+        deliberation = repo.create_deliberation(session, data=data)
+        return _public(session, deliberation)
+
+
+def list_deliberations(engine: Engine) -> list[DeliberationPublic]:
+    with session_scope(engine) as session:
+        return [_public(session, d) for d in repo.list_deliberations(session)]
+
+
+def get_deliberation(engine: Engine, *, deliberation_id: int) -> DeliberationPublic:
+    with session_scope(engine) as session:
+        return _public(session, repo.get_deliberation(session, deliberation_id=deliberation_id))
+
+
+@dataclass(frozen=True)
+class InviteLink:
+    invite: InvitePublic
+    url: str
+
+
+def invite_url(base_url: str, code: str) -> str:
+    """The link a person opens to join with invite ``code``."""
+    return f"{base_url.rstrip('/')}/join?invite={code}"
+
+
+def create_invites(
+    engine: Engine, *, deliberation_id: int, count: int, base_url: str, cohort: str | None = None
+) -> list[InviteLink]:
+    """Create ``count`` single-use invite links (optionally in a named cohort)."""
+    if not 1 <= count <= MAX_INVITES_PER_CALL:
+        raise InvalidInput(f"count must be between 1 and {MAX_INVITES_PER_CALL} (got {count}).")
+    cohort_name = (cohort or "").strip() or None
+    with session_scope(engine) as session:
+        cohort_id = None
+        if cohort_name is not None:
+            repo.get_deliberation(session, deliberation_id=deliberation_id)
+            cohort_id = repo.get_or_create_cohort(
+                session, deliberation_id=deliberation_id, name=cohort_name
+            ).id
+        invites = repo.create_invites(
+            session, deliberation_id=deliberation_id, count=count, cohort_id=cohort_id
+        )
+        return [
+            InviteLink(
+                invite=InvitePublic.model_validate(invite, update={"cohort": cohort_name}),
+                url=invite_url(base_url, invite.code),
+            )
+            for invite in invites
+        ]
+
+
+def _public(session: Any, deliberation: Deliberation) -> DeliberationPublic:
+    assert deliberation.id is not None
+    questions = [
+        QuestionPublic.model_validate(q)
+        for q in repo.list_questions(session, deliberation_id=deliberation.id)
+    ]
+    return DeliberationPublic.model_validate(
+        deliberation,
+        update={
+            "questions": questions,
+            "participant_count": repo.count_participants(session, deliberation_id=deliberation.id),
+        },
+    )

@@ -1,0 +1,208 @@
+"""Configuration: one frozen :class:`Settings`, read once from the environment.
+
+Nothing else in the project reads ``os.environ``. Under Streamlit the UI layer passes
+``st.secrets`` as ``secrets``; the environment wins over secrets, secrets over defaults.
+
+>>> s = load_settings(environ={"LLM_MODE": "fake"}, secrets={})
+>>> s.llm_mode, s.effective_llm_mode
+('fake', 'fake')
+>>> load_settings(environ={"LLM_TIMEOUT_S": "soon"}, secrets={})
+Traceback (most recent call last):
+...
+settings.SettingsError: LLM_TIMEOUT_S must be a positive number of seconds (got 'soon')
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+LlmMode = Literal["auto", "openai", "local", "fake"]
+LLM_MODES: tuple[str, ...] = ("auto", "openai", "local", "fake")
+
+DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
+DEFAULT_OPENAI_EMBEDDING_MODEL = "text-embedding-3-small"
+LOCAL_MODEL_NAME = "SmolLM2-135M-Instruct"
+LOCAL_EMBEDDING = "local"
+
+
+class SettingsError(ValueError):
+    """A configuration value is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob of the app. Build it with :func:`load_settings`, never by hand in product code."""
+
+    data_dir: Path
+    database_url: str
+    llm_mode: LlmMode = "auto"
+    llm_base_url: str | None = None
+    llm_api_key: str | None = field(default=None, repr=False)
+    llm_model: str | None = None
+    embedding_model: str | None = None
+    facilitator_password: str | None = field(default=None, repr=False)
+    llm_timeout_s: float = 60.0
+    llm_max_retries: int = 3
+    llm_max_tokens: int = 1024
+    participant_token_budget: int = 60_000
+    public_base_url: str = "http://localhost:8501"
+    local_model_path: Path | None = None
+    local_model_threads: int = 2
+    db_pool_size: int = 5
+
+    @property
+    def effective_llm_mode(self) -> Literal["openai", "local", "fake"]:
+        """``auto`` resolved: an endpoint when one is configured, else the bundled local model."""
+        if self.llm_mode != "auto":
+            return self.llm_mode
+        return "openai" if (self.llm_base_url or self.llm_api_key) else "local"
+
+    @property
+    def chat_model_name(self) -> str:
+        if self.llm_model:
+            return self.llm_model
+        return {"openai": DEFAULT_OPENAI_MODEL, "local": LOCAL_MODEL_NAME, "fake": "scripted-demo"}[
+            self.effective_llm_mode
+        ]
+
+    @property
+    def embedding_model_name(self) -> str:
+        """The endpoint's embedding model, or ``"local"`` for the bundled all-MiniLM-L6-v2.
+
+        Unset, OpenAI itself gets ``text-embedding-3-small``; any other endpoint (vLLM, Ollama,
+        llama.cpp...) gets the local model, since most serve no embeddings by default.
+        """
+        if self.embedding_model:
+            return self.embedding_model
+        if self.effective_llm_mode == "openai" and self.is_openai_host:
+            return DEFAULT_OPENAI_EMBEDDING_MODEL
+        return LOCAL_EMBEDDING
+
+    @property
+    def is_openai_host(self) -> bool:
+        """True when the endpoint is OpenAI's own API (no base URL, or api.openai.com)."""
+        if not self.llm_base_url:
+            return True
+        return (urlsplit(self.llm_base_url).hostname or "").endswith("openai.com")
+
+    @property
+    def database_backend(self) -> Literal["sqlite", "postgresql"]:
+        return "sqlite" if self.database_url.startswith("sqlite") else "postgresql"
+
+    @property
+    def database_display(self) -> str:
+        """The database URL with any password masked, for screens and logs."""
+        parts = urlsplit(self.database_url)
+        if parts.password:
+            netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+            return parts._replace(netloc=netloc).geturl()
+        return self.database_url
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, secrets: Mapping[str, Any] | None = None
+) -> Settings:
+    """Read settings from ``environ`` (default ``os.environ``) and then ``secrets``.
+
+    Raises :class:`SettingsError` with one line naming the variable to fix.
+    """
+    env = os.environ if environ is None else environ
+    sec = secrets or {}
+
+    def raw(*names: str) -> str | None:
+        for name in names:
+            value = env.get(name)
+            if value is None and name in sec:
+                value = str(sec[name])
+            if value is not None and value.strip() != "":
+                return value.strip()
+        return None
+
+    data_dir = Path(raw("DATA_DIR") or "data").expanduser()
+    database_url = _database_url(raw("DATABASE_URL"), data_dir)
+
+    mode = (raw("LLM_MODE") or "auto").lower()
+    if mode not in LLM_MODES:
+        raise SettingsError(f"LLM_MODE must be one of {', '.join(LLM_MODES)} (got {mode!r})")
+
+    base_url = raw("LLM_BASE_URL", "OPENAI_BASE_URL")
+    if base_url is not None:
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise SettingsError(
+                f"LLM_BASE_URL must be an http(s) URL such as http://127.0.0.1:11434/v1 (got {base_url!r})"
+            )
+        base_url = base_url.rstrip("/")
+    api_key = raw("LLM_API_KEY", "OPENAI_API_KEY")
+    if mode == "openai" and not (base_url or api_key):
+        raise SettingsError("LLM_MODE=openai needs LLM_BASE_URL or LLM_API_KEY (or OPENAI_API_KEY)")
+
+    public_base_url = (raw("PUBLIC_BASE_URL") or "http://localhost:8501").rstrip("/")
+    if urlsplit(public_base_url).scheme not in ("http", "https"):
+        raise SettingsError(f"PUBLIC_BASE_URL must be an http(s) URL (got {public_base_url!r})")
+
+    local_model_path = raw("LOCAL_MODEL_PATH")
+    if local_model_path is not None and not Path(local_model_path).is_file():
+        raise SettingsError(f"LOCAL_MODEL_PATH must name an existing GGUF file (got {local_model_path!r})")
+
+    return Settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        llm_mode=mode,  # type: ignore[arg-type]
+        llm_base_url=base_url,
+        llm_api_key=api_key,
+        llm_model=raw("LLM_MODEL"),
+        embedding_model=raw("EMBEDDING_MODEL"),
+        facilitator_password=raw("FACILITATOR_PASSWORD"),
+        llm_timeout_s=_positive_float(raw("LLM_TIMEOUT_S"), "LLM_TIMEOUT_S", 60.0),
+        llm_max_retries=_count(raw("LLM_MAX_RETRIES"), "LLM_MAX_RETRIES", 3, minimum=0),
+        llm_max_tokens=_count(raw("LLM_MAX_TOKENS"), "LLM_MAX_TOKENS", 1024),
+        participant_token_budget=_count(raw("PARTICIPANT_TOKEN_BUDGET"), "PARTICIPANT_TOKEN_BUDGET", 60_000),
+        public_base_url=public_base_url,
+        local_model_path=Path(local_model_path) if local_model_path else None,
+        local_model_threads=_count(raw("LOCAL_MODEL_THREADS"), "LOCAL_MODEL_THREADS", 2),
+        db_pool_size=_count(raw("DB_POOL_SIZE"), "DB_POOL_SIZE", 5),
+    )
+
+
+def _database_url(value: str | None, data_dir: Path) -> str:
+    if value is None:
+        return f"sqlite:///{data_dir / 'moral_graph.sqlite3'}"
+    for prefix in ("postgres://", "postgresql://"):
+        if value.startswith(prefix):
+            return "postgresql+psycopg://" + value[len(prefix) :]
+    if value.startswith(("sqlite://", "postgresql+psycopg://")):
+        return value
+    raise SettingsError(
+        "DATABASE_URL must start with sqlite:/// or postgresql+psycopg:// "
+        f"(got {value.split('://')[0]!r}://...)"
+    )
+
+
+def _positive_float(value: str | None, name: str, default: float) -> float:
+    if value is None:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not number > 0 or number == float("inf"):
+        raise SettingsError(f"{name} must be a positive number of seconds (got {value!r})")
+    return number
+
+
+def _count(value: str | None, name: str, default: int, *, minimum: int = 1) -> int:
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        number = minimum - 1
+    if number < minimum:
+        raise SettingsError(f"{name} must be a whole number >= {minimum} (got {value!r})")
+    return number

@@ -1,0 +1,333 @@
+"""SQLModel tables for the whole domain of DOMAIN.md (one class per table).
+
+Field sets shared with the API schemas live in ``XBase`` classes; ``X(XBase, table=True)`` adds the
+keys, links and bookkeeping. Times are timezone-aware UTC (sqlmodel's ``UTCDateTime`` refuses naive
+ones and returns aware ones on both SQLite and PostgreSQL), see :func:`utcnow`.
+Every change here needs a migration in ``storage/migrations``; a test compares this metadata with the migrated schema.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+# Naming convention so constraint names are stable across SQLite and PostgreSQL (and migrations).
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+DELIBERATION_STATUSES = ("draft", "open", "closed", "archived")
+INTERVIEW_STATES = (
+    "opening",
+    "story",
+    "zoom_in",
+    "attention",
+    "show_card",
+    "revise",
+    "submitted",
+    "abandoned",
+)
+MESSAGE_ROLES = ("user", "assistant", "note")
+MESSAGE_STATUSES = ("complete", "cut_off", "error")
+CARD_STATUSES = ("draft", "submitted", "hidden")
+ANSWERS = ("upgrade", "no_upgrade", "not_sure")
+PARTICIPANT_STAGES = ("joined", "consented", "interview", "vote", "judge", "survey", "done")
+
+
+def utcnow() -> datetime:
+    """Current time, timezone-aware UTC (the one convention for every stored time)."""
+    return datetime.now(UTC)
+
+
+def new_token() -> str:
+    """A URL-safe random token with 192 bits of entropy (participant tokens, invite codes)."""
+    return secrets.token_urlsafe(24)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+# --- deliberations ---------------------------------------------------------------------------------
+
+
+class DeliberationBase(SQLModel):
+    title: str = Field(max_length=200)
+    welcome_text: str = Field(default="", sa_type=Text)
+    consent_text: str = Field(default="", sa_type=Text)
+    status: str = Field(default="draft", max_length=20)
+    # Graph thresholds, demographics questions, draw sizes, survey: see storage.schemas.DeliberationConfig.
+    config: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+
+
+class Deliberation(DeliberationBase, table=True):
+    __table_args__ = (CheckConstraint(_in("status", DELIBERATION_STATUSES), name="status"),)
+    id: int | None = Field(default=None, primary_key=True)
+    open_join_code: str | None = Field(default=None, unique=True, max_length=64)
+    external_ref: str | None = Field(default=None, max_length=100)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Question(SQLModel, table=True):
+    """A case: a user message posed to an assistant, which participants reason about."""
+
+    __table_args__ = (UniqueConstraint("deliberation_id", "position"),)
+    id: int | None = Field(default=None, primary_key=True)
+    deliberation_id: int = Field(foreign_key="deliberation.id", index=True)
+    position: int = 0
+    text: str = Field(sa_type=Text)
+    title: str = Field(default="", max_length=200)
+    external_ref: str | None = Field(default=None, max_length=100)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Context(SQLModel, table=True):
+    """A "When ..." clause naming the kind of choice in which a value applies."""
+
+    __table_args__ = (UniqueConstraint("deliberation_id", "text"),)
+    id: int | None = Field(default=None, primary_key=True)
+    deliberation_id: int = Field(foreign_key="deliberation.id", index=True)
+    text: str = Field(max_length=300)
+    source: str = Field(default="facilitator", max_length=20)  # mined | generated | imported | facilitator
+    external_ref: str | None = Field(default=None, max_length=300)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class QuestionContext(SQLModel, table=True):
+    question_id: int = Field(foreign_key="question.id", primary_key=True)
+    context_id: int = Field(foreign_key="context.id", primary_key=True)
+
+
+# --- people ----------------------------------------------------------------------------------------
+
+
+class Cohort(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("deliberation_id", "name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    deliberation_id: int = Field(foreign_key="deliberation.id", index=True)
+    name: str = Field(max_length=100)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Invite(SQLModel, table=True):
+    """A per-person invite link; using it creates (or resumes) one Participant."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    deliberation_id: int = Field(foreign_key="deliberation.id", index=True)
+    cohort_id: int | None = Field(default=None, foreign_key="cohort.id")
+    code: str = Field(default_factory=new_token, unique=True, max_length=64)
+    participant_id: int | None = Field(default=None, foreign_key="participant.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class Participant(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("deliberation_id", "external_id"),
+        CheckConstraint(_in("stage", PARTICIPANT_STAGES), name="stage"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    deliberation_id: int = Field(foreign_key="deliberation.id", index=True)
+    token: str = Field(default_factory=new_token, unique=True, max_length=64)
+    external_id: str | None = Field(default=None, max_length=200)  # e.g. a Prolific id
+    cohort_id: int | None = Field(default=None, foreign_key="cohort.id")
+    stage: str = Field(default="joined", max_length=20)
+    consented_at: datetime | None = None
+    demographics: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_seen_at: datetime = Field(default_factory=utcnow)
+
+
+# --- interviews ------------------------------------------------------------------------------------
+
+
+class Interview(SQLModel, table=True):
+    __table_args__ = (CheckConstraint(_in("state", INTERVIEW_STATES), name="state"),)
+    id: int | None = Field(default=None, primary_key=True)
+    participant_id: int = Field(foreign_key="participant.id", index=True)
+    question_id: int = Field(foreign_key="question.id", index=True)
+    state: str = Field(default="opening", max_length=20)
+    prompt_versions: dict[str, str] = Field(default_factory=dict, sa_type=JSON)  # name -> "version:sha256"
+    model_id: str = Field(default="", max_length=200)
+    app_version: str = Field(default="", max_length=50)
+    tokens_in: int = 0
+    tokens_out: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+
+
+class Message(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("interview_id", "seq"),
+        CheckConstraint(_in("role", MESSAGE_ROLES), name="role"),
+        CheckConstraint(_in("status", MESSAGE_STATUSES), name="status"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    interview_id: int = Field(foreign_key="interview.id")
+    seq: int
+    role: str = Field(max_length=20)
+    content: str = Field(sa_type=Text)
+    status: str = Field(default="complete", max_length=20)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+# --- values ----------------------------------------------------------------------------------------
+
+
+class CanonicalValue(SQLModel, table=True):
+    """The deduplicated value many participants' cards map to; votes and edges attach here."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    deliberation_id: int = Field(foreign_key="deliberation.id", index=True)
+    title: str = Field(max_length=200)
+    description: str = Field(default="", sa_type=Text)
+    policies: list[str] = Field(default_factory=list, sa_type=JSON)
+    dedup_run: str | None = Field(default=None, max_length=64)
+    external_ref: str | None = Field(default=None, max_length=100, index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ValuesCard(SQLModel, table=True):
+    __table_args__ = (CheckConstraint(_in("status", CARD_STATUSES), name="status"),)
+    id: int | None = Field(default=None, primary_key=True)
+    participant_id: int = Field(foreign_key="participant.id", index=True)
+    question_id: int = Field(foreign_key="question.id", index=True)
+    interview_id: int | None = Field(default=None, foreign_key="interview.id")
+    title: str = Field(max_length=200)
+    description: str = Field(default="", sa_type=Text)
+    policies: list[str] = Field(default_factory=list, sa_type=JSON)
+    status: str = Field(default="draft", max_length=20)
+    canonical_value_id: int | None = Field(default=None, foreign_key="canonicalvalue.id", index=True)
+    quality_flags: list[str] = Field(default_factory=list, sa_type=JSON)
+    edited_by_participant: bool = False
+    external_ref: str | None = Field(default=None, max_length=100)
+    created_at: datetime = Field(default_factory=utcnow)
+    submitted_at: datetime | None = None
+
+
+class Impression(SQLModel, table=True):
+    """A canonical value shown to a participant in one draw."""
+
+    __table_args__ = (UniqueConstraint("participant_id", "canonical_value_id", "draw_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    participant_id: int = Field(foreign_key="participant.id")
+    canonical_value_id: int = Field(foreign_key="canonicalvalue.id", index=True)
+    question_id: int = Field(foreign_key="question.id")
+    draw_id: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Vote(SQLModel, table=True):
+    """A canonical value a participant selected as wise (once per value and question)."""
+
+    __table_args__ = (UniqueConstraint("participant_id", "canonical_value_id", "question_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    participant_id: int = Field(foreign_key="participant.id")
+    canonical_value_id: int = Field(foreign_key="canonicalvalue.id", index=True)
+    question_id: int = Field(foreign_key="question.id")
+    draw_id: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+# --- wisdom upgrades -------------------------------------------------------------------------------
+
+
+class EdgeHypothesis(SQLModel, table=True):
+    """An upgrade story: someone moving from one value to another in a context."""
+
+    __table_args__ = (
+        UniqueConstraint("from_value_id", "to_value_id", "context_id", "run_id"),
+        CheckConstraint("from_value_id <> to_value_id", name="not_self"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    deliberation_id: int = Field(foreign_key="deliberation.id", index=True)
+    from_value_id: int = Field(foreign_key="canonicalvalue.id")
+    to_value_id: int = Field(foreign_key="canonicalvalue.id")
+    context_id: int = Field(foreign_key="context.id")
+    story: str = Field(default="", sa_type=Text)
+    run_id: str = Field(max_length=64)
+    prompt_hash: str = Field(default="", max_length=80)
+    model_id: str = Field(default="", max_length=200)
+    judge_scores: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    shown: bool = True  # False when the story judge failed it or a facilitator hid it
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Judgement(SQLModel, table=True):
+    """One answer to "Did this person become wiser?" (DOMAIN.md §7 aggregates these)."""
+
+    __table_args__ = (
+        UniqueConstraint("participant_id", "hypothesis_id"),
+        CheckConstraint(_in("answer", ANSWERS), name="answer"),
+        Index("ix_judgement_graph", "context_id", "from_value_id", "to_value_id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    participant_id: int = Field(foreign_key="participant.id")
+    hypothesis_id: int | None = Field(default=None, foreign_key="edgehypothesis.id")
+    from_value_id: int = Field(foreign_key="canonicalvalue.id")
+    to_value_id: int = Field(foreign_key="canonicalvalue.id")
+    context_id: int = Field(foreign_key="context.id")
+    answer: str = Field(max_length=20)
+    reason: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class SurveyResponse(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("participant_id", "question_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    participant_id: int = Field(foreign_key="participant.id")
+    question_key: str = Field(max_length=100)
+    answer: Any = Field(sa_type=JSON)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+# --- operations ------------------------------------------------------------------------------------
+
+
+class ModerationEvent(SQLModel, table=True):
+    """What a facilitator did (hide a card, merge or split values...), for the moderation log."""
+
+    __table_args__ = (Index("ix_moderationevent_timeline", "deliberation_id", "created_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    deliberation_id: int = Field(foreign_key="deliberation.id")
+    actor: str = Field(default="facilitator", max_length=100)
+    action: str = Field(max_length=50)
+    target_type: str = Field(max_length=50)
+    target_id: int | None = None
+    reason: str = Field(default="", sa_type=Text)
+    details: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class LLMCallBase(SQLModel):
+    purpose: str = Field(max_length=50)
+    model: str = Field(default="", max_length=200)
+    tokens_in: int = 0
+    tokens_out: int = 0
+    estimated: bool = False
+    latency_ms: int = 0
+    streamed: bool = False
+    error: str | None = Field(default=None, max_length=500)
+    deliberation_id: int | None = Field(default=None, foreign_key="deliberation.id")
+    interview_id: int | None = Field(default=None, foreign_key="interview.id", index=True)
+    participant_id: int | None = Field(default=None, foreign_key="participant.id")
+
+
+class LLMCall(LLMCallBase, table=True):
+    """One model call with its cost and outcome (monitoring, budgets)."""
+
+    __table_args__ = (Index("ix_llmcall_monitor", "deliberation_id", "created_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow)

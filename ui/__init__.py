@@ -1,0 +1,1 @@
+"""Streamlit glue: session keys, cached resources, shared widgets. Pages import from here."""

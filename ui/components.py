@@ -1,0 +1,34 @@
+"""Widgets shared by pages. Participant text is always rendered as plain text, never as HTML."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from services.errors import one_line
+from settings import Settings
+
+CONFIGURE_HINT = "set LLM_BASE_URL (and LLM_API_KEY) to an OpenAI-compatible endpoint; see the README"
+
+
+def model_banner(settings: Settings) -> None:
+    """Say plainly when the app is not talking to a real, configured model."""
+    mode = settings.effective_llm_mode
+    if mode == "local":
+        st.warning(
+            f"Running the small bundled offline model ({settings.chat_model_name}, 135M parameters): "
+            f"interviews and cards will be of low quality. For real use, {CONFIGURE_HINT}.",
+            icon=":material/memory:",
+        )
+    elif mode == "fake":
+        st.info(
+            "Demo mode (LLM_MODE=fake): the interviewer's replies are scripted, not written by a model.",
+            icon=":material/theater_comedy:",
+        )
+
+
+def error_box(exc: BaseException, *, action: str = "") -> None:
+    """One plain message for a known error, naming the setting to fix when there is one."""
+    setting = getattr(exc, "setting", None)
+    hint = f" (setting: `{setting}`)" if setting else ""
+    prefix = f"{action} failed: " if action else ""
+    st.error(f"{prefix}{one_line(exc)}{hint}", icon=":material/error:")

@@ -1,0 +1,42 @@
+"""Process-wide resources, created once and never mutated: settings, database engine, chat model.
+
+Each is a ``st.cache_resource``; tests clear them with ``st.cache_resource.clear()``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+from langchain_core.language_models import BaseChatModel
+from sqlalchemy import Engine
+
+from providers.accounting import RecordingCallback
+from providers.chat import make_chat_model
+from services import system
+from services.accounting import llm_call_sink
+from settings import Settings, load_settings
+
+
+def _secrets() -> dict[str, Any]:
+    """``st.secrets`` as a plain dict; empty when there is no secrets file (it raises then)."""
+    try:
+        return {key: st.secrets[key] for key in st.secrets}
+    except Exception:  # no secrets.toml anywhere: Streamlit raises its own FileNotFound variant
+        return {}
+
+
+@st.cache_resource(show_spinner=False)
+def settings() -> Settings:
+    return load_settings(secrets=_secrets())
+
+
+@st.cache_resource(show_spinner="Opening the database...")
+def engine() -> Engine:
+    return system.open_database(settings())
+
+
+@st.cache_resource(show_spinner="Starting the language model...")
+def chat_model() -> BaseChatModel:
+    """The configured chat model; every call it makes is stored as an LLMCall row."""
+    return make_chat_model(settings(), callbacks=[RecordingCallback(llm_call_sink(engine()))])

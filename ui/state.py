@@ -1,0 +1,28 @@
+"""The only module that names ``st.session_state`` keys.
+
+Session state holds only what may be lost on reload (a facilitator's unlock, a form's last result);
+anything a participant would miss lives in the database and the URL.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+FACILITATOR_UNLOCKED = "facilitator_unlocked"
+LAST_INVITE_LINKS = "last_invite_links"
+MODEL_CHECK = "model_check"
+
+
+def init() -> None:
+    """Give every key its default once per session (``setdefault``, never overwrite)."""
+    st.session_state.setdefault(FACILITATOR_UNLOCKED, False)
+    st.session_state.setdefault(LAST_INVITE_LINKS, [])
+    st.session_state.setdefault(MODEL_CHECK, None)
+
+
+def facilitator_unlocked() -> bool:
+    return bool(st.session_state.get(FACILITATOR_UNLOCKED, False))
+
+
+def unlock_facilitator() -> None:
+    st.session_state[FACILITATOR_UNLOCKED] = True

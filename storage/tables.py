@@ -3,7 +3,8 @@
 Field sets shared with the API schemas live in ``XBase`` classes; ``X(XBase, table=True)`` adds the
 keys, links and bookkeeping. Times are timezone-aware UTC (sqlmodel's ``UTCDateTime`` refuses naive
 ones and returns aware ones on both SQLite and PostgreSQL), see :func:`utcnow`.
-Every change here needs a migration in ``storage/migrations``; a test compares this metadata with the migrated schema.
+Every change here needs a migration in ``storage/migrations``; a test compares this metadata with
+the migrated schema.
 """
 
 from __future__ import annotations

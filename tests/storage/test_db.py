@@ -36,8 +36,9 @@ def test_an_earlier_schema_upgrades_in_place_keeping_its_data(database_url: str)
         assert "deliberation" in tables and "llmcall" not in tables
         connection.execute(
             text(
-                "INSERT INTO deliberation (title, welcome_text, consent_text, status, config, created_at, updated_at)"
-                " VALUES ('Old one', '', '', 'open', '{}', '2024-01-01 00:00:00', '2024-01-01 00:00:00')"
+                "INSERT INTO deliberation"
+                " (title, welcome_text, consent_text, status, config, created_at, updated_at) VALUES"
+                " ('Old one', '', '', 'open', '{}', '2024-01-01 00:00:00', '2024-01-01 00:00:00')"
             )
         )
     db.upgrade(engine)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 from sqlalchemy import Engine
@@ -71,6 +72,8 @@ def create_invites(
     """Create ``count`` single-use invite links (optionally in a named cohort)."""
     if not 1 <= count <= MAX_INVITES_PER_CALL:
         raise InvalidInput(f"count must be between 1 and {MAX_INVITES_PER_CALL} (got {count}).")
+    if urlsplit(base_url).scheme not in ("http", "https") or not urlsplit(base_url).netloc:
+        raise InvalidInput(f"The base URL of invite links must be an http(s) URL (got {base_url!r}).")
     cohort_name = (cohort or "").strip() or None
     with session_scope(engine) as session:
         cohort_id = None

@@ -1,0 +1,66 @@
+"""AppTest fixtures: a fresh app per test, on its own database, never the developer's settings."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+REPO = Path(__file__).resolve().parents[2]
+CONFIG_VARIABLES = (
+    "DATABASE_URL",
+    "DATA_DIR",
+    "LLM_MODE",
+    "LLM_BASE_URL",
+    "LLM_API_KEY",
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "LLM_MODEL",
+    "EMBEDDING_MODEL",
+    "FACILITATOR_PASSWORD",
+    "PUBLIC_BASE_URL",
+    "LLM_MAX_RETRIES",
+    "LLM_TIMEOUT_S",
+)
+
+
+@pytest.fixture
+def app_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    """Environment for a demo-mode app on a private SQLite file; tests may change it further."""
+    for name in CONFIG_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LLM_MODE", "fake")
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://studio.example.org")
+    monkeypatch.chdir(REPO)
+    st.cache_resource.clear()  # settings, engine and model are process-wide caches
+    yield monkeypatch
+    st.cache_resource.clear()
+
+
+@pytest.fixture
+def make_app(app_env: pytest.MonkeyPatch) -> Callable[[], AppTest]:
+    def make() -> AppTest:
+        at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+        at.secrets["STREAMLIT_TEST"] = "1"  # an explicit secrets dict: no real secrets.toml leaks in
+        return at
+
+    return make
+
+
+@pytest.fixture
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def texts(at: AppTest) -> str:
+    """Everything visible as text on the page, for loose assertions."""
+    parts = [e.value for e in (*at.title, *at.markdown, *at.caption, *at.text, *at.code)]
+    parts += [e.value for e in (*at.error, *at.warning, *at.info, *at.success)]
+    return "\n".join(str(p) for p in parts)

@@ -1,0 +1,63 @@
+"""Facilitator deliberations page (AppTest): password gate, create, invite."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.app.conftest import texts
+
+
+def open_page(make_app: Callable[[], AppTest]) -> AppTest:
+    at = make_app().run()
+    at.switch_page("pages/deliberations.py").run()
+    assert not at.exception
+    return at
+
+
+def by_label(elements, label: str):
+    return next(e for e in elements if e.label == label)
+
+
+def test_create_a_deliberation_then_invite(make_app: Callable[[], AppTest]) -> None:
+    at = open_page(make_app)
+    assert "No deliberations yet" in texts(at)
+    by_label(at.text_input, "Title").input("Parenting advice")
+    by_label(at.text_area, "Questions, one per line").input("How strict should I be?\n\nMy teen lies to me.")
+    by_label(at.button, "Create").click().run()
+    assert not at.exception
+    assert "Created deliberation 1." in texts(at)
+    table = at.dataframe[0].value
+    assert list(table["title"]) == ["Parenting advice"] and list(table["questions"]) == [2]
+
+    by_label(at.number_input, "How many links").set_value(3)
+    by_label(at.text_input, "Cohort (optional)").input("pilot")
+    by_label(at.button, "Create links").click().run()
+    assert not at.exception
+    links = at.code[-1].value.splitlines()
+    assert len(links) == 3 and all(
+        link.startswith("https://studio.example.org/join?invite=") for link in links
+    )
+
+
+def test_a_bad_form_shows_what_to_fix(make_app: Callable[[], AppTest]) -> None:
+    at = open_page(make_app)
+    by_label(at.text_input, "Title").input("No questions")
+    by_label(at.button, "Create").click().run()
+    assert not at.exception
+    assert "needs at least one question" in at.error[0].value
+
+
+def test_password_gate(make_app: Callable[[], AppTest], app_env: pytest.MonkeyPatch) -> None:
+    app_env.setenv("FACILITATOR_PASSWORD", "correct horse")
+    at = open_page(make_app)
+    assert not at.dataframe and "New deliberation" not in texts(at)
+    by_label(at.text_input, "Facilitator password").input("wrong")
+    by_label(at.button, "Unlock").click().run()
+    assert not at.exception and "not right" in at.error[0].value
+    by_label(at.text_input, "Facilitator password").input("correct horse")
+    by_label(at.button, "Unlock").click().run()
+    assert not at.exception
+    assert "No deliberations yet" in texts(at)

@@ -86,9 +86,7 @@ class Settings:
     @property
     def is_openai_host(self) -> bool:
         """True when the endpoint is OpenAI's own API (no base URL, or api.openai.com)."""
-        if not self.llm_base_url:
-            return True
-        return (urlsplit(self.llm_base_url).hostname or "").endswith("openai.com")
+        return not self.llm_base_url or _is_openai(self.llm_base_url)
 
     @property
     def database_backend(self) -> Literal["sqlite", "postgresql"]:
@@ -141,6 +139,12 @@ def load_settings(
     api_key = raw("LLM_API_KEY", "OPENAI_API_KEY")
     if mode == "openai" and not (base_url or api_key):
         raise SettingsError("LLM_MODE=openai needs LLM_BASE_URL or LLM_API_KEY (or OPENAI_API_KEY)")
+    llm_model = raw("LLM_MODEL")
+    uses_endpoint = mode == "openai" or (mode == "auto" and (base_url or api_key))
+    if uses_endpoint and base_url and not _is_openai(base_url) and not llm_model:
+        raise SettingsError(
+            f"LLM_MODEL must name the model your server at {base_url} serves (e.g. llama3.2 for Ollama)"
+        )
 
     public_base_url = (raw("PUBLIC_BASE_URL") or "http://localhost:8501").rstrip("/")
     if urlsplit(public_base_url).scheme not in ("http", "https"):
@@ -156,7 +160,7 @@ def load_settings(
         llm_mode=mode,  # type: ignore[arg-type]
         llm_base_url=base_url,
         llm_api_key=api_key,
-        llm_model=raw("LLM_MODEL"),
+        llm_model=llm_model,
         embedding_model=raw("EMBEDDING_MODEL"),
         facilitator_password=raw("FACILITATOR_PASSWORD"),
         llm_timeout_s=_positive_float(raw("LLM_TIMEOUT_S"), "LLM_TIMEOUT_S", 60.0),
@@ -168,6 +172,10 @@ def load_settings(
         local_model_threads=_count(raw("LOCAL_MODEL_THREADS"), "LOCAL_MODEL_THREADS", 2),
         db_pool_size=_count(raw("DB_POOL_SIZE"), "DB_POOL_SIZE", 5),
     )
+
+
+def _is_openai(base_url: str) -> bool:
+    return (urlsplit(base_url).hostname or "").endswith("openai.com")
 
 
 def _database_url(value: str | None, data_dir: Path) -> str:

@@ -25,7 +25,7 @@ st.caption(
 )
 
 st.subheader("Running on")
-info = system.describe(settings, resources.engine())
+info = system.describe(settings, resources.engine(), local_endpoint=resources.local_endpoint())
 col_model, col_db = st.columns(2)
 with col_model:
     st.markdown("**Language model**")

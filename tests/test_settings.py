@@ -50,14 +50,18 @@ def test_a_local_endpoint_uses_local_embeddings_unless_told() -> None:
         False,
     )
     assert s.embedding_model_name == "local"
-    assert load(LLM_BASE_URL="http://h/v1", EMBEDDING_MODEL="nomic-embed-text").embedding_model_name == (
-        "nomic-embed-text"
-    )
+    assert load(
+        LLM_BASE_URL="http://h/v1", LLM_MODEL="m", EMBEDDING_MODEL="nomic-embed-text"
+    ).embedding_model_name == ("nomic-embed-text")
 
 
 def test_llm_names_win_over_openai_aliases() -> None:
     s = load(
-        LLM_API_KEY="mine", OPENAI_API_KEY="theirs", LLM_BASE_URL="http://a/v1", OPENAI_BASE_URL="http://b/v1"
+        LLM_API_KEY="mine",
+        OPENAI_API_KEY="theirs",
+        LLM_BASE_URL="http://a/v1",
+        OPENAI_BASE_URL="http://b/v1",
+        LLM_MODEL="m",
     )
     assert (s.llm_api_key, s.llm_base_url) == ("mine", "http://a/v1")
 
@@ -110,6 +114,7 @@ def test_database_password_is_masked_for_display() -> None:
         ({"LOCAL_MODEL_PATH": "/nonexistent/model.gguf"}, "LOCAL_MODEL_PATH"),
         ({"LOCAL_MODEL_THREADS": "0"}, "LOCAL_MODEL_THREADS"),
         ({"DB_POOL_SIZE": "x"}, "DB_POOL_SIZE"),
+        ({"LLM_BASE_URL": "http://127.0.0.1:11434/v1"}, "LLM_MODEL"),
     ],
 )
 def test_bad_values_give_one_line_naming_the_variable(env: dict[str, str], variable: str) -> None:

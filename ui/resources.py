@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from providers.accounting import RecordingCallback
 from providers.chat import make_chat_model
+from providers.local import running_local_server
 from services import system
 from services.accounting import llm_call_sink
 from settings import Settings, load_settings
@@ -40,3 +41,9 @@ def engine() -> Engine:
 def chat_model() -> BaseChatModel:
     """The configured chat model; every call it makes is stored as an LLMCall row."""
     return make_chat_model(settings(), callbacks=[RecordingCallback(llm_call_sink(engine()))])
+
+
+def local_endpoint() -> str | None:
+    """The bundled offline server's address, once it has started in this process."""
+    server = running_local_server()
+    return f"bundled offline model at {server.base_url}" if server else None

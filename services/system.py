@@ -44,7 +44,7 @@ def describe(settings: Settings, engine: Engine, *, local_endpoint: str | None =
     if embedding == LOCAL_EMBEDDING:
         embedding = "all-MiniLM-L6-v2 (local, bundled)"
     with session_scope(engine) as session:
-        deliberations = len(repo.list_deliberations(session))
+        deliberations = repo.count_deliberations(session)
         calls = repo.usage_summary(session).calls
     return SystemStatus(
         model_mode=mode,

@@ -56,6 +56,10 @@ def list_questions(session: Session, *, deliberation_id: int) -> Sequence[Questi
     return session.exec(statement).all()
 
 
+def count_deliberations(session: Session) -> int:
+    return int(session.exec(select(func.count()).select_from(Deliberation)).one())
+
+
 def count_participants(session: Session, *, deliberation_id: int) -> int:
     statement = (
         select(func.count()).select_from(Participant).where(Participant.deliberation_id == deliberation_id)

@@ -201,10 +201,14 @@ class CanonicalValue(SQLModel, table=True):
 
 
 class ValuesCard(SQLModel, table=True):
+    """A participant's card. Author and question are always set for cards made in the app; they are
+    empty only for imported cards whose source lost the link (the published dft dump has no chats).
+    """
+
     __table_args__ = (CheckConstraint(_in("status", CARD_STATUSES), name="status"),)
     id: int | None = Field(default=None, primary_key=True)
-    participant_id: int = Field(foreign_key="participant.id", index=True)
-    question_id: int = Field(foreign_key="question.id", index=True)
+    participant_id: int | None = Field(default=None, foreign_key="participant.id", index=True)
+    question_id: int | None = Field(default=None, foreign_key="question.id", index=True)
     interview_id: int | None = Field(default=None, foreign_key="interview.id")
     title: str = Field(max_length=200)
     description: str = Field(default="", sa_type=Text)
@@ -331,4 +335,22 @@ class LLMCall(LLMCallBase, table=True):
 
     __table_args__ = (Index("ix_llmcall_monitor", "deliberation_id", "created_at"),)
     id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class GraphSnapshot(SQLModel, table=True):
+    """One build of a deliberation's moral graph, with the parameters that produced it."""
+
+    __table_args__ = (Index("ix_graphsnapshot_latest", "deliberation_id", "created_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    deliberation_id: int = Field(foreign_key="deliberation.id")
+    thresholds: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    params: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    judgements: int = 0
+    values: int = 0
+    edges: int = 0
+    contexts: int = 0
+    skipped: dict[str, int] = Field(default_factory=dict, sa_type=JSON)
+    result: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    app_version: str = Field(default="", max_length=50)
     created_at: datetime = Field(default_factory=utcnow)

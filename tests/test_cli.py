@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from cli import cli
 from services import facilitation, system
 from settings import load_settings
+from storage import db
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -35,7 +36,7 @@ def run(env: dict[str, str], *args: str) -> click.testing.Result:
 def test_init_db_creates_the_schema(env: dict[str, str], tmp_path: Path) -> None:
     result = run(env, "init-db")
     assert result.exit_code == 0, result.output
-    assert "Database ready" in result.output and "schema revision 0002" in result.output
+    assert "Database ready" in result.output and f"schema revision {db.head_revision()}" in result.output
     assert (tmp_path / "cli.sqlite3").exists()
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, func, text
+from sqlalchemy import Connection, Engine, func, text
 from sqlmodel import SQLModel, select
 
 import storage.tables  # noqa: F401  (registers the tables)
@@ -16,7 +16,7 @@ from storage import db, repo
 from storage.db import session_scope
 from storage.errors import DatabaseReadOnly, DatabaseUnavailable, DiskFull, SchemaError
 from storage.schemas import DeliberationCreate
-from storage.tables import Deliberation, LLMCall
+from storage.tables import Deliberation, LLMCall, ValuesCard
 
 
 def test_migrations_create_exactly_the_models(engine: Engine) -> None:
@@ -27,6 +27,11 @@ def test_migrations_create_exactly_the_models(engine: Engine) -> None:
         assert compare_metadata(context, SQLModel.metadata) == []
 
 
+def _insert(connection: Connection, table: str, **values: object) -> None:
+    columns, params = ", ".join(values), ", ".join(f":{name}" for name in values)
+    connection.execute(text(f"INSERT INTO {table} ({columns}) VALUES ({params})"), values)
+
+
 def test_an_earlier_schema_upgrades_in_place_keeping_its_data(database_url: str) -> None:
     engine = db.make_engine(database_url)
     db.upgrade(engine, "0001")
@@ -34,18 +39,49 @@ def test_an_earlier_schema_upgrades_in_place_keeping_its_data(database_url: str)
     with engine.begin() as connection:
         tables = set(connection.dialect.get_table_names(connection))
         assert "deliberation" in tables and "llmcall" not in tables
-        connection.execute(
-            text(
-                "INSERT INTO deliberation"
-                " (title, welcome_text, consent_text, status, config, created_at, updated_at) VALUES"
-                " ('Old one', '', '', 'open', '{}', '2024-01-01 00:00:00', '2024-01-01 00:00:00')"
-            )
+        now = "2024-01-01 00:00:00"
+        _insert(
+            connection,
+            "deliberation",
+            title="Old one",
+            welcome_text="",
+            consent_text="",
+            status="open",
+            config="{}",
+            created_at=now,
+            updated_at=now,
+        )
+        _insert(connection, "question", deliberation_id=1, position=0, text="Q?", title="", created_at=now)
+        _insert(
+            connection,
+            "participant",
+            deliberation_id=1,
+            token="tok",
+            stage="done",
+            demographics="{}",
+            created_at=now,
+            last_seen_at=now,
+        )
+        _insert(
+            connection,
+            "valuescard",
+            participant_id=1,
+            question_id=1,
+            title="Old card",
+            description="",
+            policies='["MOMENTS of calm"]',
+            status="submitted",
+            quality_flags="[]",
+            edited_by_participant=False,
+            created_at=now,
         )
     db.upgrade(engine)
     assert db.current_revision(engine) == db.head_revision()
     with session_scope(engine) as s:
         old = s.exec(select(Deliberation)).one()
         assert (old.title, old.status) == ("Old one", "open")
+        card = s.exec(select(ValuesCard)).one()  # survived 0003's table rebuild on SQLite
+        assert (card.title, card.policies, card.participant_id) == ("Old card", ["MOMENTS of calm"], 1)
         s.add(LLMCall(purpose="interview", deliberation_id=old.id))
     with session_scope(engine) as s:
         assert s.exec(select(func.count()).select_from(LLMCall)).one() == 1

@@ -6,17 +6,24 @@ Functions flush (so ids exist) but never commit: the caller's ``session_scope`` 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
-from sqlalchemy import func
+import numpy as np
+from sqlalchemy import case, func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from storage.errors import NotFound
 from storage.schemas import DeliberationCreate, LLMCallCreate, UsageSummary
 from storage.tables import (
+    CanonicalValue,
     Cohort,
+    Context,
     Deliberation,
+    GraphSnapshot,
     Invite,
+    Judgement,
     LLMCall,
     Participant,
     Question,
@@ -146,3 +153,58 @@ def usage_summary(session: Session, *, deliberation_id: int | None = None) -> Us
         tokens_out=int(tokens_out),
         mean_latency_ms=float(latency),
     )
+
+
+# --- graph builds ----------------------------------------------------------------------------------
+
+ANSWER_CODES = {"upgrade": 0, "no_upgrade": 1, "not_sure": 2}  # graph.Answer's codes
+
+
+def judgement_matrix(session: Session, *, deliberation_id: int) -> np.ndarray:
+    """Every judgement of a deliberation as an ``(n, 5)`` int64 array: participant, from value, to value,
+    context, answer code (0 upgrade, 1 no_upgrade, 2 not_sure, -1 anything else). Ordered by id.
+    """
+    answer = case(*((Judgement.answer == name, code) for name, code in ANSWER_CODES.items()), else_=-1)
+    statement = (
+        sa_select(
+            Judgement.participant_id,
+            Judgement.from_value_id,
+            Judgement.to_value_id,
+            Judgement.context_id,
+            answer,
+        )
+        .where(Judgement.deliberation_id == deliberation_id)
+        .order_by(col(Judgement.id))
+    )
+    rows = session.connection().execute(statement).fetchall()
+    flat = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.int64, count=5 * len(rows))
+    return flat.reshape(len(rows), 5)
+
+
+def list_canonical_values(session: Session, *, deliberation_id: int) -> Sequence[CanonicalValue]:
+    statement = (
+        select(CanonicalValue)
+        .where(CanonicalValue.deliberation_id == deliberation_id)
+        .order_by(col(CanonicalValue.id))
+    )
+    return session.exec(statement).all()
+
+
+def list_contexts(session: Session, *, deliberation_id: int) -> Sequence[Context]:
+    statement = select(Context).where(Context.deliberation_id == deliberation_id).order_by(col(Context.id))
+    return session.exec(statement).all()
+
+
+def add_graph_snapshot(session: Session, *, snapshot: GraphSnapshot) -> GraphSnapshot:
+    session.add(snapshot)
+    session.flush()
+    return snapshot
+
+
+def latest_graph_snapshot(session: Session, *, deliberation_id: int) -> GraphSnapshot | None:
+    statement = (
+        select(GraphSnapshot)
+        .where(GraphSnapshot.deliberation_id == deliberation_id)
+        .order_by(col(GraphSnapshot.created_at).desc(), col(GraphSnapshot.id).desc())
+    )
+    return session.exec(statement).first()

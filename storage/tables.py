@@ -277,8 +277,10 @@ class Judgement(SQLModel, table=True):
         UniqueConstraint("participant_id", "hypothesis_id"),
         CheckConstraint(_in("answer", ANSWERS), name="answer"),
         Index("ix_judgement_graph", "context_id", "from_value_id", "to_value_id"),
+        Index("ix_judgement_build", "deliberation_id", "id"),
     )
     id: int | None = Field(default=None, primary_key=True)
+    deliberation_id: int = Field(foreign_key="deliberation.id")  # = the participant's; for fast graph builds
     participant_id: int = Field(foreign_key="participant.id")
     hypothesis_id: int | None = Field(default=None, foreign_key="edgehypothesis.id")
     from_value_id: int = Field(foreign_key="canonicalvalue.id")

@@ -16,7 +16,7 @@ from storage import db, repo
 from storage.db import session_scope
 from storage.errors import DatabaseReadOnly, DatabaseUnavailable, DiskFull, SchemaError
 from storage.schemas import DeliberationCreate
-from storage.tables import Deliberation, LLMCall, ValuesCard
+from storage.tables import Deliberation, Judgement, LLMCall, ValuesCard
 
 
 def test_migrations_create_exactly_the_models(engine: Engine) -> None:
@@ -75,6 +75,30 @@ def test_an_earlier_schema_upgrades_in_place_keeping_its_data(database_url: str)
             edited_by_participant=False,
             created_at=now,
         )
+        for title in ("A", "B"):
+            _insert(
+                connection,
+                "canonicalvalue",
+                deliberation_id=1,
+                title=title,
+                description="",
+                policies="[]",
+                created_at=now,
+                updated_at=now,
+            )
+        _insert(
+            connection, "context", deliberation_id=1, text="When asked", source="facilitator", created_at=now
+        )
+        _insert(
+            connection,
+            "judgement",
+            participant_id=1,
+            from_value_id=1,
+            to_value_id=2,
+            context_id=1,
+            answer="upgrade",
+            created_at=now,
+        )
     db.upgrade(engine)
     assert db.current_revision(engine) == db.head_revision()
     with session_scope(engine) as s:
@@ -82,6 +106,7 @@ def test_an_earlier_schema_upgrades_in_place_keeping_its_data(database_url: str)
         assert (old.title, old.status) == ("Old one", "open")
         card = s.exec(select(ValuesCard)).one()  # survived 0003's table rebuild on SQLite
         assert (card.title, card.policies, card.participant_id) == ("Old card", ["MOMENTS of calm"], 1)
+        assert s.exec(select(Judgement)).one().deliberation_id == 1  # backfilled by 0003
         s.add(LLMCall(purpose="interview", deliberation_id=old.id))
     with session_scope(engine) as s:
         assert s.exec(select(func.count()).select_from(LLMCall)).one() == 1

@@ -79,6 +79,7 @@ def _seed(engine: Engine) -> dict[str, int]:
         s.flush()
         s.add(
             Judgement(
+                deliberation_id=d.id,
                 participant_id=p.id,
                 hypothesis_id=h.id,
                 from_value_id=a.id,
@@ -156,6 +157,7 @@ def test_participant_tokens_are_long_random_and_unique(engine: Engine) -> None:
 
 def _judgement(ids: dict[str, int], **overrides: object) -> Judgement:
     fields = {
+        "deliberation_id": ids["deliberation"],
         "participant_id": ids["participant"],
         "hypothesis_id": ids["h"],
         "from_value_id": ids["a"],

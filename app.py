@@ -17,12 +17,10 @@ except USER_ERRORS as exc:
 
 components.model_banner(settings)
 
-pages = {
-    "Participant": [
-        st.Page("pages/home.py", title="Welcome", icon=":material/home:", default=True),
-    ],
-    "Facilitator": [
-        st.Page("pages/deliberations.py", title="Deliberations", icon=":material/groups:"),
-    ],
-}
-st.navigation(pages).run()
+participant = [st.Page("pages/home.py", title="Welcome", icon=":material/home:", default=True)]
+if state.facilitator_allowed(settings):
+    facilitator = [st.Page("pages/deliberations.py", title="Deliberations", icon=":material/groups:")]
+else:  # role-based menu: the facilitator pages are not even listed (nor reachable by URL) before sign-in
+    facilitator = [st.Page("pages/facilitator_login.py", title="Facilitator sign-in", icon=":material/lock:")]
+
+st.navigation({"Participant": participant, "Facilitator": facilitator}).run()

@@ -28,6 +28,8 @@ DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
 DEFAULT_OPENAI_EMBEDDING_MODEL = "text-embedding-3-small"
 LOCAL_MODEL_NAME = "SmolLM2-135M-Instruct"
 LOCAL_EMBEDDING = "local"
+#: Where the default data folder lives, whatever folder a command is started from.
+PROJECT_DIR = Path(__file__).resolve().parent
 
 
 class SettingsError(ValueError):
@@ -115,13 +117,13 @@ def load_settings(
     def raw(*names: str) -> str | None:
         for name in names:
             value = env.get(name)
-            if value is None and name in sec:
-                value = str(sec[name])
+            if (value is None or not value.strip()) and name in sec:
+                value = str(sec[name])  # an empty variable (a blank line of .env) does not hide a secret
             if value is not None and value.strip() != "":
                 return value.strip()
         return None
 
-    data_dir = Path(raw("DATA_DIR") or "data").expanduser()
+    data_dir = Path(raw("DATA_DIR") or PROJECT_DIR / "data").expanduser()
     database_url = _database_url(raw("DATABASE_URL"), data_dir)
 
     mode = (raw("LLM_MODE") or "auto").lower()

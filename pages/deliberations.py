@@ -1,7 +1,5 @@
 """Facilitator: create deliberations and invite participants."""
 
-import hmac
-
 import streamlit as st
 
 from services import facilitation
@@ -13,19 +11,13 @@ engine = resources.engine()
 
 st.title("Deliberations")
 
-if settings.facilitator_password and not state.facilitator_unlocked():
-    with st.form("facilitator_login"):
-        password = st.text_input("Facilitator password", type="password")
-        if st.form_submit_button("Unlock"):
-            if hmac.compare_digest(password.encode(), settings.facilitator_password.encode()):
-                state.unlock_facilitator()
-                st.rerun()
-            st.error("That password is not right.")
+if not state.facilitator_allowed(settings):  # the router lists this page only then; belt and braces
     st.stop()
 if not settings.facilitator_password:
     st.caption("No FACILITATOR_PASSWORD is set: anyone who can open this app can use this page.")
 
-deliberations = facilitation.list_deliberations(engine)
+with components.stop_on_error("Loading the deliberations"):
+    deliberations = facilitation.list_deliberations(engine)
 with st.expander("New deliberation", icon=":material/add:", expanded=not deliberations):
     with st.form("create_deliberation", clear_on_submit=True):
         title = st.text_input("Title", max_chars=200)

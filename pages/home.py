@@ -25,7 +25,8 @@ st.caption(
 )
 
 st.subheader("Running on")
-info = system.describe(settings, resources.engine(), local_endpoint=models.local_endpoint())
+with components.stop_on_error("Reading the database"):
+    info = system.describe(settings, resources.engine(), local_endpoint=models.local_endpoint())
 col_model, col_db = st.columns(2)
 with col_model:
     st.markdown("**Language model**")

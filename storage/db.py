@@ -26,6 +26,7 @@ from storage.errors import SchemaError, StorageError, as_storage_error
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+PG_CONNECT_TIMEOUT_S = 10
 _MIGRATION_LOCK_KEY = 72_317_001  # any constant; identifies our pg_advisory_lock
 
 
@@ -50,7 +51,15 @@ def make_engine(url: str, *, pool_size: int = 5, echo: bool = False) -> Engine:
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size * 2)
+    return create_engine(
+        url,
+        echo=echo,
+        pool_pre_ping=True,
+        pool_size=pool_size,
+        max_overflow=pool_size * 2,
+        # A host that drops packets (rather than refusing) fails in seconds, not the OS's minutes.
+        connect_args={"connect_timeout": PG_CONNECT_TIMEOUT_S},
+    )
 
 
 def _configure_sqlite(engine: Engine) -> None:

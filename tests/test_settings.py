@@ -22,7 +22,7 @@ def test_defaults_run_offline_on_sqlite() -> None:
     assert s.llm_mode == "auto" and s.effective_llm_mode == "local"
     assert s.chat_model_name == "SmolLM2-135M-Instruct"
     assert s.embedding_model_name == "local"
-    assert s.database_url == "sqlite:///data/moral_graph.sqlite3"
+    assert s.database_url == f"sqlite:///{REPO / 'data' / 'moral_graph.sqlite3'}"
     assert s.database_backend == "sqlite"
     assert (s.llm_timeout_s, s.llm_max_retries, s.llm_max_tokens) == (60.0, 3, 1024)
 
@@ -143,3 +143,9 @@ def test_env_example_and_readme_list_every_variable() -> None:
     readme = (REPO / "README.md").read_text()
     missing = sorted(name for name in read if f"`{name}`" not in readme)
     assert missing == [], f"README configuration table lacks {missing}"
+
+
+def test_an_empty_variable_does_not_hide_a_secret() -> None:
+    """A blank ``LLM_API_KEY=`` line of a copied .env must not override .streamlit/secrets.toml."""
+    s = load_settings(environ={"LLM_API_KEY": "", "DATA_DIR": "x"}, secrets={"LLM_API_KEY": "sk-secret"})
+    assert s.llm_api_key == "sk-secret" and s.effective_llm_mode == "openai"

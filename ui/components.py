@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import streamlit as st
 
-from services.errors import one_line
+from services.errors import USER_ERRORS, one_line
 from settings import Settings
 
 CONFIGURE_HINT = "set LLM_BASE_URL (and LLM_API_KEY) to an OpenAI-compatible endpoint; see the README"
@@ -32,3 +35,15 @@ def error_box(exc: BaseException, *, action: str = "") -> None:
     hint = f" (setting: `{setting}`)" if setting else ""
     prefix = f"{action} failed: " if action else ""
     st.error(f"{prefix}{one_line(exc)}{hint}", icon=":material/error:")
+
+
+@contextlib.contextmanager
+def stop_on_error(action: str = "") -> Iterator[None]:
+    """Run a page step; a known error (the database went away, the model failed) becomes one plain
+    message naming the setting to fix, and the page stops there instead of showing a traceback.
+    """
+    try:
+        yield
+    except USER_ERRORS as exc:
+        error_box(exc, action=action)
+        st.stop()

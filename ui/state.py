@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from settings import Settings
+
 FACILITATOR_UNLOCKED = "facilitator_unlocked"
 LAST_INVITE_LINKS = "last_invite_links"
 MODEL_CHECK = "model_check"
@@ -26,3 +28,8 @@ def facilitator_unlocked() -> bool:
 
 def unlock_facilitator() -> None:
     st.session_state[FACILITATOR_UNLOCKED] = True
+
+
+def facilitator_allowed(settings: Settings) -> bool:
+    """Facilitator pages are open when no FACILITATOR_PASSWORD is set, or once it was given."""
+    return not settings.facilitator_password or facilitator_unlocked()

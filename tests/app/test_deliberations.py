@@ -52,8 +52,13 @@ def test_a_bad_form_shows_what_to_fix(make_app: Callable[[], AppTest]) -> None:
 
 def test_password_gate(make_app: Callable[[], AppTest], app_env: pytest.MonkeyPatch) -> None:
     app_env.setenv("FACILITATOR_PASSWORD", "correct horse")
-    at = open_page(make_app)
-    assert not at.dataframe and "New deliberation" not in texts(at)
+    at = make_app().run()
+    assert not at.exception
+    with pytest.raises(Exception, match="deliberations"):  # not listed, so not reachable, before sign-in
+        at.switch_page("pages/deliberations.py").run()
+    at = make_app().run()
+    at.switch_page("pages/facilitator_login.py").run()
+    assert not at.exception and not at.dataframe and "New deliberation" not in texts(at)
     by_label(at.text_input, "Facilitator password").input("wrong")
     by_label(at.button, "Unlock").click().run()
     assert not at.exception and "not right" in at.error[0].value
@@ -61,3 +66,20 @@ def test_password_gate(make_app: Callable[[], AppTest], app_env: pytest.MonkeyPa
     by_label(at.button, "Unlock").click().run()
     assert not at.exception
     assert "No deliberations yet" in texts(at)
+
+
+def test_a_database_failing_after_start_up_is_one_plain_message(
+    make_app: Callable[[], AppTest], app_env: pytest.MonkeyPatch
+) -> None:
+    from services import facilitation
+    from storage.errors import DatabaseUnavailable
+
+    at = open_page(make_app)
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise DatabaseUnavailable("Cannot open the database at sqlite:///gone.")
+
+    app_env.setattr(facilitation, "list_deliberations", broken)
+    at.run()
+    assert not at.exception
+    assert "Cannot open the database" in at.error[0].value and "DATABASE_URL" in at.error[0].value

@@ -7,17 +7,21 @@ works on the same database. Errors are one clean line on stderr and a non-zero e
 from __future__ import annotations
 
 import sys
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import click
 
-from services import facilitation, system
+from services import contexts as context_jobs
+from services import dft_import, facilitation, grading, models, research, stories, system, values
 from services.errors import USER_ERRORS, one_line
 from settings import Settings, load_settings
 
 
 class CleanErrors(click.Group):
-    """A click group that turns known errors into ``Error: <one line>`` and exit code 1."""
+    """A click group that turns known errors into ``Error: <one line>`` and exit code 1, and usage
+    mistakes into one such line with exit code 2."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -25,10 +29,21 @@ class CleanErrors(click.Group):
         except USER_ERRORS as exc:
             click.echo(f"Error: {one_line(exc)}", err=True)
             sys.exit(1)
+        except click.UsageError as exc:  # a missing option, a bad number, an unknown command
+            where = f" (see {exc.ctx.command_path} --help)" if exc.ctx else ""
+            click.echo(f"Error: {one_line(exc.format_message())}{where}", err=True)
+            sys.exit(exc.exit_code)
 
 
 def _settings() -> Settings:
     return load_settings()
+
+
+def _engine(settings: Settings | None = None) -> Any:
+    """The database of the current command, closed (pool disposed) when the command ends."""
+    engine = system.open_database(settings or _settings())
+    click.get_current_context().call_on_close(engine.dispose)
+    return engine
 
 
 @click.group(cls=CleanErrors, context_settings={"help_option_names": ["-h", "--help"]})
@@ -40,7 +55,7 @@ def cli() -> None:
 def init_db() -> None:
     """Create the database, or upgrade its schema in place to the newest version."""
     settings = _settings()
-    engine = system.open_database(settings)
+    engine = _engine(settings)
     status = system.describe(settings, engine)
     click.echo(f"Database ready: {status.database} (schema revision {status.schema_revision})")
 
@@ -59,7 +74,7 @@ def deliberation() -> None:
 @click.option("--consent", default="", help="Consent text participants must accept.")
 def deliberation_create(title: str, questions: tuple[str, ...], welcome: str, consent: str) -> None:
     """Create a deliberation and print its id."""
-    engine = system.open_database(_settings())
+    engine = _engine()
     created = facilitation.create_deliberation(
         engine, title=title, questions=list(questions), welcome_text=welcome, consent_text=consent
     )
@@ -69,7 +84,7 @@ def deliberation_create(title: str, questions: tuple[str, ...], welcome: str, co
 @deliberation.command("list")
 def deliberation_list() -> None:
     """List deliberations: id, status, questions, participants, title (tab-separated)."""
-    engine = system.open_database(_settings())
+    engine = _engine()
     for d in facilitation.list_deliberations(engine):
         click.echo(f"{d.id}\t{d.status}\t{len(d.questions)}\t{d.participant_count}\t{d.title}")
 
@@ -82,7 +97,7 @@ def deliberation_list() -> None:
 def invite(deliberation_id: int, count: int, base_url: str | None, cohort: str | None) -> None:
     """Create single-use invite links and print one per line."""
     settings = _settings()
-    engine = system.open_database(settings)
+    engine = _engine(settings)
     links = facilitation.create_invites(
         engine,
         deliberation_id=deliberation_id,
@@ -94,11 +109,180 @@ def invite(deliberation_id: int, count: int, base_url: str | None, cohort: str |
         click.echo(link.url)
 
 
+@cli.command("import-dft")
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option(
+    "--before",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Keep only contributions created before this day (UTC), YYYY-MM-DD.",
+)
+@click.option("--title", default=None, help="Title of the new deliberation.")
+def import_dft(directory: Path, before: datetime | None, title: str | None) -> None:
+    """Load MAI's published study dump (its dft-data folder) into a new deliberation; prints its id."""
+    engine = _engine()
+    summary = dft_import.import_dft(
+        engine, directory=directory, before=before.date() if before else None, title=title
+    )
+    counts = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in summary.counts.items())
+    skipped = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in summary.skipped.items()) or "nothing"
+    click.echo(f"Imported {counts}; skipped {skipped}.", err=True)
+    click.echo(summary.deliberation_id)
+
+
+@cli.command("build")
+@click.argument("deliberation_id", type=int)
+def build(deliberation_id: int) -> None:
+    """Build and store the deliberation's moral graph; prints a summary and each context's winner."""
+    engine = _engine()
+    g = research.build_graph(engine, deliberation_id=deliberation_id)
+    skipped = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in g.skipped.items()) or "none"
+    thresholds = " ".join(f"{k}={v}" for k, v in g.thresholds.items())
+    click.echo(
+        f"Graph {g.snapshot_id} of deliberation {deliberation_id}: {g.values} values, {g.edges} edges, "
+        f"{g.contexts} contexts from {g.judgements} judgements (skipped: {skipped}; {thresholds})."
+    )
+    for r in g.per_context:
+        click.echo(f"{r.context}\t{r.winner or '-'}\t{r.support}\t{r.edges} edges")
+
+
+@cli.command("export")
+@click.argument("deliberation_id", type=int)
+@click.option(
+    "--format", "fmt", type=click.Choice(research.EXPORT_FORMATS), default="mai-json", show_default=True
+)
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="File to write.")
+def export(deliberation_id: int, fmt: str, out: Path) -> None:
+    """Write the latest moral graph (building it when there is none) as MAI's JSON or GraphML."""
+    engine = _engine()
+    path = research.export_graph(engine, deliberation_id=deliberation_id, fmt=fmt, out=out)
+    click.echo(f"Wrote {path}")
+
+
+@cli.command("dedup")
+@click.argument("deliberation_id", type=int)
+@click.option("--question", "question_id", type=int, default=None, help="Only cards on this question id.")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1, max=40),
+    default=values.DEFAULT_BATCH,
+    show_default=True,
+    help="New cards per model call.",
+)
+def dedup(deliberation_id: int, question_id: int | None, batch_size: int) -> None:
+    """Link submitted cards to canonical values (embeddings propose, the chat model decides); resumable."""
+    settings = _settings()
+    engine = _engine(settings)
+    if not values.pending_count(engine, deliberation_id=deliberation_id, question_id=question_id):
+        click.echo(f"Nothing to deduplicate: every submitted card of deliberation {deliberation_id} has one.")
+        return
+    s = values.dedup(
+        engine,
+        models.chat_model(settings, engine),
+        models.embeddings(settings, engine),
+        deliberation_id=deliberation_id,
+        question_id=question_id,
+        batch_size=batch_size,
+        on_batch=lambda b: click.echo(
+            f"batch {b.number}/{b.of}: {b.cards} cards, {b.created} new values, {b.joined} joined", err=True
+        ),
+    )
+    click.echo(
+        f"Dedup run {s.run_id}: {s.cards_processed} cards processed, {s.canonicals_created} canonical values "
+        f"created, {s.cards_joined} cards joined existing values, {s.cards_skipped} skipped ({s.prompt_ref})."
+    )
+
+
+@cli.command("stories")
+@click.argument("deliberation_id", type=int)
+@click.option("--run", "run_id", default=None, help="Resume this run id (default: start a new run).")
+@click.option(
+    "--max-pairs",
+    type=click.IntRange(min=1, max=stories.MAX_PAIRS),
+    default=stories.DEFAULT_MAX_PAIRS,
+    show_default=True,
+    help="Most pairs of values to write stories for (two stories each).",
+)
+def stories_cmd(deliberation_id: int, run_id: str | None, max_pairs: int) -> None:
+    """Write and judge upgrade stories (both directions) for pairs of values in each context; resumable."""
+    settings = _settings()
+    engine = _engine(settings)
+    run_id = stories.check_run_id(run_id) if run_id else stories.new_run_id()
+    facilitation.get_deliberation(engine, deliberation_id=deliberation_id)  # before starting a model
+    started: list[bool] = []
+
+    def progress(o: stories.StoryOutcome) -> None:
+        if not started:  # said once the input is checked and the first story is done
+            started.append(True)
+            click.echo(f"Story run {run_id} (rerun with --run {run_id} to resume it).", err=True)
+        pair = f"{o.from_value_id} -> {o.to_value_id} in context {o.context_id}"
+        click.echo(f"{o.status}: {pair}{' (shown)' if o.shown else ''}", err=True)
+
+    s = stories.generate_stories(
+        engine,
+        models.chat_model(settings, engine),
+        deliberation_id=deliberation_id,
+        run_id=run_id,
+        max_pairs=max_pairs,
+        on_story=progress,
+    )
+    for error in s.errors:
+        click.echo(f"failed: {error}", err=True)
+    click.echo(
+        f"Story run {s.run_id} of deliberation {deliberation_id}: {s.pairs} pairs; {s.written} stories "
+        f"written, {s.judged} judged, {s.skipped} already done, {s.failed} failed; {s.shown} shown, "
+        f"{s.hidden} hidden."
+    )
+
+
+@cli.command("contexts")
+@click.argument("question_id", type=int)
+@click.option(
+    "--count",
+    type=click.IntRange(min=1, max=context_jobs.MAX_GENERATED),
+    default=5,
+    show_default=True,
+    help="How many contexts to ask the model for.",
+)
+def contexts_cmd(question_id: int, count: int) -> None:
+    """Generate "When ..." contexts for a question with the model; prints each new one."""
+    settings = _settings()
+    engine = _engine(settings)
+    context_jobs.require_question(engine, question_id=question_id)
+    added = context_jobs.generate_for_question(
+        engine, models.chat_model(settings, engine), question_id=question_id, n=count
+    )
+    for text in added:
+        click.echo(text)
+    click.echo(
+        f"Added {len(added)} of {count} requested contexts to question {question_id} "
+        "(duplicates and malformed ones are dropped).",
+        err=True,
+    )
+
+
+@cli.command("grade")
+@click.argument("interview_id", type=int)
+def grade_cmd(interview_id: int) -> None:
+    """Grade an interview's transcript A-F on the field's rubric; prints criterion, grade, reason."""
+    settings = _settings()
+    engine = _engine(settings)
+    grading.require_interview(engine, interview_id=interview_id)
+    g = grading.grade_interview(engine, models.chat_model(settings, engine), interview_id=interview_id)
+    click.echo(
+        f"Interview {interview_id}: {g.messages} messages, {'a card' if g.had_card else 'no card'}; "
+        f"graded by {g.model} with {g.prompt_ref}.",
+        err=True,
+    )
+    for label, grade, reason in g.grades.rows():
+        click.echo(f"{label}\t{grade}\t{reason}")
+
+
 @cli.command("status")
 def status() -> None:
     """Show the model endpoint, the database and what it holds."""
     settings = _settings()
-    info = system.describe(settings, system.open_database(settings))
+    info = system.describe(settings, _engine(settings))
     rows = [
         ("model mode", info.model_mode),
         ("model", info.model_name),

@@ -99,8 +99,10 @@ def factorize(
     """
     array = _as_array(column)
     labels: list[Hashable] = list(dict.fromkeys(known)) if known is not None else []
-    lookup: dict[Hashable, int] = {label: i for i, label in enumerate(labels)}
     index, distinct = _distinct_in_order(array)
+    if array.dtype.kind in "iu" and all(type(k) is int for k in labels):
+        return _factorize_ints(index, np.asarray(distinct, dtype=np.int64), labels, extend)
+    lookup: dict[Hashable, int] = {label: i for i, label in enumerate(labels)}
     lut = np.empty(len(distinct), dtype=np.int64)
     for position, label in enumerate(distinct):
         if is_missing(label) or (blank_is_missing and isinstance(label, str) and not label.strip()):
@@ -115,6 +117,26 @@ def factorize(
             labels.append(label)
         lut[position] = code
     return lut[index] if len(array) else np.empty(0, dtype=np.int64), tuple(labels)
+
+
+def _factorize_ints(
+    index: np.ndarray, distinct: np.ndarray, labels: list[Hashable], extend: bool
+) -> tuple[np.ndarray, tuple[Hashable, ...]]:
+    """:func:`factorize` for integer labels (database ids), vectorised: ints are never missing, and the
+    lookup in ``labels`` is a sorted search instead of a dictionary loop over every distinct id.
+    """
+    lut = np.full(len(distinct), UNKNOWN, dtype=np.int64)
+    if labels:
+        known = np.asarray(labels, dtype=np.int64)
+        order = np.argsort(known, kind="stable")
+        at = np.minimum(np.searchsorted(known[order], distinct), len(known) - 1)
+        found = known[order][at] == distinct
+        lut[found] = order[at[found]]
+    if extend:
+        new = np.flatnonzero(lut == UNKNOWN)  # already in first-seen order
+        lut[new] = len(labels) + np.arange(len(new))
+        labels = labels + distinct[new].tolist()
+    return (lut[index] if len(index) else np.empty(0, dtype=np.int64)), tuple(labels)
 
 
 def encode_answers(column: Iterable[Any]) -> np.ndarray:

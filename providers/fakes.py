@@ -195,9 +195,10 @@ class DemoChatModel(_ToolAwareChatModel):
     """The explicitly labelled demo model of ``LLM_MODE=fake``: offline, deterministic, no real LLM.
 
     Plain calls stream the next interviewer question of a short fixed rotation (chosen by how many
-    assistant turns the conversation already has). Structured output synthesises a valid instance of
-    any schema from its JSON schema (lengths, item counts, enums, nested models), so every feature
-    works in demo mode.
+    assistant turns the conversation already has); with tools it may choose from, it calls the first one
+    once every question was asked (the interviewer's "I have enough" signal). Structured output
+    synthesises a valid instance of any schema from its JSON schema (lengths, item counts, enums, nested
+    models), so every feature works in demo mode.
 
     >>> from pydantic import BaseModel, Field
     >>> class Title(BaseModel):
@@ -214,14 +215,16 @@ class DemoChatModel(_ToolAwareChatModel):
         return "demo"
 
     def _reply(self, messages: list[BaseMessage], tools: list[dict[str, Any]], tool_choice: Any) -> AIMessage:
+        asked = sum(isinstance(m, AIMessage) for m in messages)
         name = _chosen_tool(tools, tool_choice)
+        if name is not None and tool_choice in (None, "auto") and asked < len(self.questions):
+            name = None  # the model may choose: the demo asks all its questions first
         if name is not None:
             tool = next(t for t in tools if t["function"]["name"] == name)
             args = fill_schema(tool["function"].get("parameters", {}), name=name)
             return AIMessage(
                 content="", tool_calls=[{"name": name, "args": args, "id": "call_demo", "type": "tool_call"}]
             )
-        asked = sum(isinstance(m, AIMessage) for m in messages)
         question = self.questions[min(asked, len(self.questions) - 1)]
         said = next((str(m.content) for m in reversed(messages) if isinstance(m, HumanMessage)), "")
         words = said.split()

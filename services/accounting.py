@@ -38,6 +38,9 @@ def llm_call_sink(engine: Engine) -> Callable[[LLMCallRecord], None]:
     return record
 
 
-def usage(engine: Engine, *, deliberation_id: int | None = None) -> UsageSummary:
+def usage(
+    engine: Engine, *, deliberation_id: int | None = None, interview_id: int | None = None
+) -> UsageSummary:
+    """Model calls, errors, tokens and mean latency of a deliberation, an interview, or everything."""
     with session_scope(engine) as session:
-        return repo.usage_summary(session, deliberation_id=deliberation_id)
+        return repo.usage_summary(session, deliberation_id=deliberation_id, interview_id=interview_id)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import networkx as nx
+import numpy as np
 from sqlalchemy import Engine
 
 import graph
@@ -54,11 +55,18 @@ def build_graph(engine: Engine, *, deliberation_id: int) -> GraphSummary:
             **DeliberationConfig.model_validate(deliberation.config).graph_thresholds.model_dump()
         )
         matrix = repo.judgement_matrix(session, deliberation_id=deliberation_id)
-        values = repo.list_canonical_values(session, deliberation_id=deliberation_id)
+        value_ids = repo.canonical_value_ids(session, deliberation_id=deliberation_id)
         contexts = {c.id: c.text for c in repo.list_contexts(session, deliberation_id=deliberation_id)}
 
-    arrays = graph.encode_columns(*matrix.T, values=[v.id for v in values], contexts=list(contexts))
+    arrays = graph.encode_columns(*matrix.T, values=value_ids, contexts=list(contexts))
     aggregation = graph.aggregate_arrays(arrays)
+    trimmed = graph.trim(aggregation.pairs, thresholds)
+    per_context = graph.rank_contexts(aggregation.by_context, thresholds)
+    # Only the values that appear in the result are loaded (a big deliberation has thousands).
+    shown = {trimmed.values[i] for i in np.unique(np.concatenate([trimmed.source, trimmed.target]))}
+    shown |= {v for r in per_context.values() for v in (r.winner, *r.runner_ups) if v is not None}
+    with session_scope(engine) as session:
+        values = repo.get_canonical_values(session, ids=sorted(shown))
     attributes = {
         v.id: {
             "title": v.title,
@@ -71,11 +79,8 @@ def build_graph(engine: Engine, *, deliberation_id: int) -> GraphSummary:
         }
         for v in values
     }
-    G = graph.to_digraph(
-        graph.trim(aggregation.pairs, thresholds), values=attributes, skipped=aggregation.skipped
-    )
+    G = graph.to_digraph(trimmed, values=attributes, skipped=aggregation.skipped)
     overall = graph.rank_graph(G) if G.number_of_edges() else None
-    per_context = graph.rank_contexts(aggregation.by_context, thresholds)
 
     document = graph.moral_graph_document(G)
     for edge in document["edges"]:

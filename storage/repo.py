@@ -6,7 +6,6 @@ Functions flush (so ids exist) but never commit: the caller's ``session_scope`` 
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 
 import numpy as np
@@ -27,6 +26,7 @@ from storage.tables import (
     LLMCall,
     Participant,
     Question,
+    new_token,
     utcnow,
 )
 
@@ -98,8 +98,40 @@ def create_invites(
     return invites
 
 
-def get_invite(session: Session, *, code: str) -> Invite | None:
-    return session.exec(select(Invite).where(Invite.code == code)).first()
+def get_invite(session: Session, *, code: str, lock: bool = False) -> Invite | None:
+    """The invite with this code; ``lock`` serialises two first uses of it (two tabs, a double click)."""
+    statement = select(Invite).where(Invite.code == code)
+    return session.exec(statement.with_for_update() if lock else statement).first()
+
+
+def get_deliberation_by_join_code(session: Session, *, code: str) -> Deliberation | None:
+    return session.exec(select(Deliberation).where(Deliberation.open_join_code == code)).first()
+
+
+def set_open_join_code(session: Session, *, deliberation: Deliberation) -> str:
+    """The deliberation's open join code, created on first use."""
+    if deliberation.open_join_code is None:
+        deliberation.open_join_code = new_token()
+        deliberation.updated_at = utcnow()
+        session.add(deliberation)
+        session.flush()
+    return deliberation.open_join_code
+
+
+def get_participant(session: Session, *, participant_id: int) -> Participant:
+    participant = session.get(Participant, participant_id)
+    if participant is None:
+        raise NotFound(f"There is no participant {participant_id}.")
+    return participant
+
+
+def get_participant_by_external_id(
+    session: Session, *, deliberation_id: int, external_id: str
+) -> Participant | None:
+    statement = select(Participant).where(
+        Participant.deliberation_id == deliberation_id, Participant.external_id == external_id
+    )
+    return session.exec(statement).first()
 
 
 def create_participant(
@@ -134,8 +166,10 @@ def add_llm_call(session: Session, *, data: LLMCallCreate) -> LLMCall:
     return call
 
 
-def usage_summary(session: Session, *, deliberation_id: int | None = None) -> UsageSummary:
-    """Calls, errors, tokens and mean latency, for one deliberation or for everything."""
+def usage_summary(
+    session: Session, *, deliberation_id: int | None = None, interview_id: int | None = None
+) -> UsageSummary:
+    """Calls, errors, tokens and mean latency, for one deliberation, one interview, or everything."""
     statement = select(
         func.count(),
         func.count(LLMCall.error),
@@ -145,6 +179,8 @@ def usage_summary(session: Session, *, deliberation_id: int | None = None) -> Us
     )
     if deliberation_id is not None:
         statement = statement.where(LLMCall.deliberation_id == deliberation_id)
+    if interview_id is not None:
+        statement = statement.where(LLMCall.interview_id == interview_id)
     calls, errors, tokens_in, tokens_out, latency = session.exec(statement).one()
     return UsageSummary(
         calls=calls,
@@ -176,9 +212,37 @@ def judgement_matrix(session: Session, *, deliberation_id: int) -> np.ndarray:
         .where(Judgement.deliberation_id == deliberation_id)
         .order_by(col(Judgement.id))
     )
-    rows = session.connection().execute(statement).fetchall()
-    flat = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.int64, count=5 * len(rows))
-    return flat.reshape(len(rows), 5)
+    # Straight from the driver's cursor into numpy: no SQLAlchemy Row per judgement (a million rows
+    # read in ~0.8 s instead of ~2 s here).
+    connection = session.connection()
+    sql = statement.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True})
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(str(sql))
+        rows = np.fromiter(cursor, dtype=np.dtype([(f"f{i}", np.int64) for i in range(5)]))
+    finally:
+        cursor.close()
+    return rows.view(np.int64).reshape(len(rows), 5)
+
+
+def canonical_value_ids(session: Session, *, deliberation_id: int) -> list[int]:
+    """The ids of a deliberation's canonical values, in id order (cheap: no rows loaded)."""
+    statement = (
+        select(CanonicalValue.id)
+        .where(CanonicalValue.deliberation_id == deliberation_id)
+        .order_by(col(CanonicalValue.id))
+    )
+    return [int(i) for i in session.exec(statement).all() if i is not None]
+
+
+def get_canonical_values(session: Session, *, ids: Sequence[int]) -> Sequence[CanonicalValue]:
+    """The canonical values with these ids (in id order)."""
+    if not ids:
+        return []
+    statement = (
+        select(CanonicalValue).where(col(CanonicalValue.id).in_(list(ids))).order_by(col(CanonicalValue.id))
+    )
+    return session.exec(statement).all()
 
 
 def list_canonical_values(session: Session, *, deliberation_id: int) -> Sequence[CanonicalValue]:

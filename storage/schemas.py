@@ -122,3 +122,111 @@ class UsageSummary(BaseModel):
     tokens_in: int = 0
     tokens_out: int = 0
     mean_latency_ms: float = 0.0
+
+
+# --- interviews ------------------------------------------------------------------------------------
+
+
+class MessagePublic(SQLModel):
+    id: int
+    seq: int
+    role: str
+    content: str
+    status: str
+    created_at: datetime
+
+
+class CardPublic(SQLModel):
+    """A participant's values card as a page shows it (plain text fields; never rendered as HTML)."""
+
+    id: int
+    interview_id: int | None = None
+    question_id: int | None = None
+    title: str
+    description: str
+    policies: list[str]
+    status: str
+    quality_flags: list[str] = Field(default_factory=list)
+    edited_by_participant: bool = False
+    canonical_value_id: int | None = None
+    digest: str = ""
+    problems: list[str] = Field(default_factory=list)
+
+
+class InterviewPublic(SQLModel):
+    """Everything the interview page needs to resume: the conversation, the stage, the latest card."""
+
+    id: int
+    participant_id: int
+    question_id: int
+    deliberation_id: int
+    question: str
+    state: str
+    messages: list[MessagePublic]
+    card: CardPublic | None = None
+    awaiting_reply: bool = False  # the last message is the participant's: the reply failed or is due
+    user_turns: int = 0
+    turn_limit: int = 12
+
+
+# --- upgrade stories -------------------------------------------------------------------------------
+
+
+class StoryValuePublic(BaseModel):
+    """A canonical value as a story panel shows it (card A or card B)."""
+
+    id: int
+    title: str
+    description: str = ""
+    policies: list[str] = Field(default_factory=list)
+
+
+class EdgeHypothesisPublic(BaseModel):
+    """An upgrade story with its context and both values, ready to show or to review."""
+
+    id: int
+    deliberation_id: int
+    run_id: str
+    context_id: int
+    context: str
+    from_value: StoryValuePublic
+    to_value: StoryValuePublic
+    story: str
+    shown: bool
+    judge_scores: dict[str, Any] | None = None
+    prompt_hash: str = ""
+    model_id: str = ""
+    created_at: datetime
+
+
+# --- canonical values (dedup review) ---------------------------------------------------------------
+
+
+class CanonicalValuePublic(SQLModel):
+    """A deduplicated value with its member cards, for the facilitator's review screen."""
+
+    id: int
+    deliberation_id: int
+    title: str
+    description: str
+    policies: list[str]
+    dedup_run: str | None = None
+    external_ref: str | None = None
+    created_at: datetime
+    updated_at: datetime
+    cards: list[CardPublic] = Field(default_factory=list)
+    votes: int = 0
+
+
+class ModerationEventPublic(SQLModel):
+    """One entry of a deliberation's moderation log (merge, split, a dedup batch, a hidden card...)."""
+
+    id: int
+    deliberation_id: int
+    actor: str
+    action: str
+    target_type: str
+    target_id: int | None = None
+    reason: str = ""
+    details: dict[str, Any] = Field(default_factory=dict)
+    created_at: datetime

@@ -93,6 +93,21 @@ def test_domain_errors_are_one_clean_line(env: dict[str, str], args: list[str], 
     assert result.output.startswith(message)
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["deliberation", "create", "--title", "T"], "Error: Missing option '--question'."),
+        (["invite", "abc"], "Error: Invalid value for 'DELIBERATION_ID': 'abc' is not a valid integer."),
+        (["no-such-command"], "Error: No such command 'no-such-command'."),
+    ],
+)
+def test_usage_mistakes_are_one_clean_line(env: dict[str, str], args: list[str], message: str) -> None:
+    result = CliRunner().invoke(cli, args, env=env)
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [result.output.strip()]
+    assert result.output.startswith(message) and "--help" in result.output
+
+
 def test_bad_configuration_is_one_line_naming_the_variable(env: dict[str, str]) -> None:
     result = CliRunner().invoke(cli, ["init-db"], env={**env, "DATABASE_URL": "mysql://x"})
     assert result.exit_code == 1

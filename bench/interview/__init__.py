@@ -1,0 +1,1 @@
+"""Benchmark of the interview's app-side overhead per turn (``python -m bench.interview``)."""

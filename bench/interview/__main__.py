@@ -1,0 +1,3 @@
+from bench.interview.run import main
+
+main()

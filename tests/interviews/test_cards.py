@@ -1,0 +1,70 @@
+"""The card linter: each rule of DOMAIN.md §4 is caught, a good card passes."""
+
+from __future__ import annotations
+
+import pytest
+
+from interviews.cards import CardDraft, lint_card
+
+GOOD = CardDraft(
+    title="Faith in People",
+    description="Trusting people to find their own way through hard choices.",
+    policies=[
+        "CHANGES in people when entrusted with self-determination",
+        "INSIGHTS from grappling with morally fraught questions",
+        "CAPACITIES that develop when trying to be free and self-directed",
+        "WISDOM that emerges in a discursive, responsible context",
+    ],
+)
+
+
+def codes(**changes: object) -> list[str]:
+    return [p.code for p in lint_card(GOOD.model_copy(update=changes))]
+
+
+def test_a_good_card_passes() -> None:
+    assert lint_card(GOOD) == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "code"),
+    [
+        ({"title": "Faith"}, "title_words"),
+        ({"title": "A title of far too many words"}, "title_words"),
+        ({"description": "First sentence. Second sentence."}, "one_sentence"),
+        ({"description": "Write to ann@example.org about trust."}, "personal_data"),
+        ({"description": "x" * 301}, "too_long"),
+        ({"policies": ["MOMENTS where the user feels heard"]}, "too_few_policies"),
+        ({"policies": [f"MOMENTS number {i}" for i in range(11)]}, "too_many_policies"),
+        (
+            {"policies": ["MOMENTS where the user feels heard", "moments where the user feels heard!"]},
+            "duplicate",
+        ),
+        ({"policies": ["MOMENTS where the user feels heard", "Listening to the user"]}, "policy_caps"),
+        ({"policies": ["MOMENTS where the user feels heard", "HAPPY users"]}, "policy_plural"),
+        ({"policies": ["MOMENTS where the user feels heard", "CHOICES ..."]}, "placeholder"),
+        ({"policies": ["MOMENTS where the user feels heard", "[policy]"]}, "placeholder"),
+        ({"title": "Deep Care"}, "banned_word"),
+        ({"policies": ["MOMENTS that are meaningful", "CHOICES of the user"]}, "banned_word"),
+        ({"policies": ["MOMENTS where the user feels heard", "CHOICES " + "y" * 200]}, "too_long"),
+    ],
+)
+def test_each_rule_is_caught(changes: dict, code: str) -> None:
+    assert code in codes(**changes)
+
+
+def test_problems_name_the_field() -> None:
+    problems = lint_card(GOOD.model_copy(update={"policies": [*GOOD.policies[:1], "listening well"]}))
+    assert [str(p) for p in problems] == [
+        "policies[1]: open with a plural noun in CAPS, e.g. MOMENTS where ..."
+    ]
+
+
+def test_the_digest_changes_with_any_field() -> None:
+    digests = {
+        GOOD.digest(),
+        GOOD.model_copy(update={"title": "Faith in Others"}).digest(),
+        GOOD.model_copy(update={"description": "Other."}).digest(),
+        GOOD.model_copy(update={"policies": GOOD.policies[:3]}).digest(),
+    }
+    assert len(digests) == 4

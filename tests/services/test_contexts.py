@@ -1,0 +1,129 @@
+"""Contexts through the database: mined once per submitted card, generated for a facilitator."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import select
+
+from interviews.prompting import load_prompt
+from providers.errors import ModelTimeout
+from providers.fakes import ScriptedChatModel
+from services import contexts
+from services.errors import InvalidInput
+from storage import repo_stories
+from storage.db import session_scope
+from storage.errors import NotFound
+from storage.tables import Context, QuestionContext, ValuesCard
+from tests.services.story_world import World, seed
+
+MINED = {
+    "contexts": [
+        "When a diagnosis is frightening",
+        "When the family disagrees about care",  # new
+        "When family members disagree.",  # = c2, which q1 already has
+        "Telling the truth",  # not a context
+    ]
+}
+
+
+@pytest.fixture
+def world(sqlite_engine: Engine) -> World:
+    return seed(sqlite_engine)
+
+
+def _contexts(engine: Engine, deliberation_id: int) -> dict[str, Context]:
+    with session_scope(engine) as s:
+        rows = s.exec(select(Context).where(Context.deliberation_id == deliberation_id)).all()
+        return {c.text: c for c in rows}
+
+
+def _linked(engine: Engine, question_id: int) -> set[str]:
+    with session_scope(engine) as s:
+        ids = repo_stories.question_context_ids(s, question_id=question_id)
+        return {c.text for c in s.exec(select(Context).where(Context.id.in_(ids))).all()}  # type: ignore[union-attr]
+
+
+def test_mining_adds_links_and_is_idempotent(sqlite_engine: Engine, world: World) -> None:
+    w = world
+    model = ScriptedChatModel([MINED])
+    added = contexts.mine_for_card(sqlite_engine, model, card_id=w.card1)
+    assert added == ["When a diagnosis is frightening", "When the family disagrees about care"]
+    stored = _contexts(sqlite_engine, w.deliberation_id)
+    for text in added:
+        assert stored[text].source == "mined"
+        assert stored[text].external_ref == f"{load_prompt('mine_contexts').ref} card={w.card1}"
+    assert _linked(sqlite_engine, w.q1) == {
+        "When a parent is seriously ill",
+        "When family members disagree",
+        *added,
+    }
+    prompt = model.calls[0][0].content
+    assert "<values_card>\nTitle: Honest Presence" in prompt
+    # The question's own contexts come first in the prompt's list of existing ones.
+    assert "<existing_contexts>\nWhen a parent is seriously ill\nWhen family members disagree\n" in prompt
+
+    idle = ScriptedChatModel([])
+    assert contexts.mine_for_card(sqlite_engine, idle, card_id=w.card1) == []
+    assert idle.calls == [] and len(_contexts(sqlite_engine, w.deliberation_id)) == 4
+    with session_scope(sqlite_engine) as s:
+        assert s.get(ValuesCard, w.card1).quality_flags == [contexts.MINED_FLAG]  # type: ignore[union-attr]
+
+
+def test_an_existing_context_named_again_is_linked_to_the_question(
+    sqlite_engine: Engine, world: World
+) -> None:
+    w = world
+    with session_scope(sqlite_engine) as s:  # a context only q2 had
+        s.add(Context(id=99, deliberation_id=w.deliberation_id, text="When a teenager asks for privacy"))
+        s.flush()
+        s.add(QuestionContext(question_id=w.q2, context_id=99))
+    model = ScriptedChatModel([{"contexts": ["When the teenager asks for privacy"]}])
+    assert contexts.mine_for_card(sqlite_engine, model, card_id=w.card1) == []  # nothing new
+    assert "When a teenager asks for privacy" in _linked(sqlite_engine, w.q1)
+    assert len(_contexts(sqlite_engine, w.deliberation_id)) == 3
+
+
+def test_a_model_failure_leaves_the_card_to_retry(sqlite_engine: Engine, world: World) -> None:
+    w = world
+    with pytest.raises(ModelTimeout):
+        contexts.mine_for_card(sqlite_engine, ScriptedChatModel([ModelTimeout("slow")]), card_id=w.card1)
+    with session_scope(sqlite_engine) as s:
+        assert s.get(ValuesCard, w.card1).quality_flags == []  # type: ignore[union-attr]
+    assert len(contexts.mine_for_card(sqlite_engine, ScriptedChatModel([MINED]), card_id=w.card1)) == 2
+
+
+def test_only_submitted_cards_of_a_question(sqlite_engine: Engine, world: World) -> None:
+    with pytest.raises(InvalidInput, match="not submitted"):
+        contexts.mine_for_card(sqlite_engine, ScriptedChatModel([]), card_id=world.draft_card)
+    with pytest.raises(NotFound, match="no values card 777"):
+        contexts.mine_for_card(sqlite_engine, ScriptedChatModel([]), card_id=777)
+
+
+def test_generate_for_a_question(sqlite_engine: Engine, world: World) -> None:
+    w = world
+    model = ScriptedChatModel(
+        [{"contexts": ["When money is tight", "When a parent is seriously ill", "When the user is grieving"]}]
+    )
+    added = contexts.generate_for_question(sqlite_engine, model, question_id=w.q2, n=3)
+    assert added == ["When money is tight", "When the user is grieving"]
+    stored = _contexts(sqlite_engine, w.deliberation_id)
+    assert {stored[t].source for t in added} == {"generated"}
+    assert stored[added[0]].external_ref == f"{load_prompt('generate_contexts').ref} question={w.q2}"
+    # The existing c1 (so far only on q1) now also belongs to q2.
+    assert _linked(sqlite_engine, w.q2) == {
+        "When family members disagree",
+        "When a parent is seriously ill",
+        *added,
+    }
+    with pytest.raises(InvalidInput, match="1-20"):
+        contexts.generate_for_question(sqlite_engine, ScriptedChatModel([]), question_id=w.q2, n=21)
+    with pytest.raises(NotFound, match="no question 555"):
+        contexts.generate_for_question(sqlite_engine, ScriptedChatModel([]), question_id=555, n=2)
+
+
+def test_mining_on_each_backend(engine: Engine) -> None:
+    w = seed(engine)
+    assert len(contexts.mine_for_card(engine, ScriptedChatModel([MINED]), card_id=w.card1)) == 2
+    assert contexts.mine_for_card(engine, ScriptedChatModel([]), card_id=w.card1) == []
+    assert len(_contexts(engine, w.deliberation_id)) == 4

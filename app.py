@@ -17,10 +17,20 @@ except USER_ERRORS as exc:
 
 components.model_banner(settings)
 
+# The participant's steps are reached through their personal link, never from a menu.
+steps = [
+    ("pages/join.py", "Join"),
+    ("pages/interview.py", "Interview"),
+]
 participant = [st.Page("pages/home.py", title="Welcome", icon=":material/home:", default=True)]
+participant += [st.Page(path, title=title, visibility="hidden") for path, title in steps]
 if state.facilitator_allowed(settings):
     facilitator = [st.Page("pages/deliberations.py", title="Deliberations", icon=":material/groups:")]
 else:  # role-based menu: the facilitator pages are not even listed (nor reachable by URL) before sign-in
     facilitator = [st.Page("pages/facilitator_login.py", title="Facilitator sign-in", icon=":material/lock:")]
 
-st.navigation({"Participant": participant, "Facilitator": facilitator}).run()
+# A participant (their link carries a token or an invite) sees their own flow and no menu at all.
+on_a_link = any(state.query(name) for name in (state.TOKEN, state.INVITE, state.JOIN_CODE))
+st.navigation(
+    {"Participant": participant, "Facilitator": facilitator}, position="hidden" if on_a_link else "sidebar"
+).run()

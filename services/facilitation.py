@@ -13,7 +13,7 @@ from services.errors import InvalidInput
 from storage import repo
 from storage.db import session_scope
 from storage.schemas import DeliberationCreate, DeliberationPublic, InvitePublic, QuestionPublic
-from storage.tables import Deliberation
+from storage.tables import DELIBERATION_STATUSES, Deliberation, utcnow
 
 MAX_INVITES_PER_CALL = 10_000
 
@@ -53,6 +53,25 @@ def list_deliberations(engine: Engine) -> list[DeliberationPublic]:
 def get_deliberation(engine: Engine, *, deliberation_id: int) -> DeliberationPublic:
     with session_scope(engine) as session:
         return _public(session, repo.get_deliberation(session, deliberation_id=deliberation_id))
+
+
+def set_status(engine: Engine, *, deliberation_id: int, status: str) -> DeliberationPublic:
+    """Open, close or archive a deliberation (closed ones accept no new participants)."""
+    if status not in DELIBERATION_STATUSES:
+        raise InvalidInput(f"A status is one of {', '.join(DELIBERATION_STATUSES)} (got {status!r}).")
+    with session_scope(engine) as session:
+        deliberation = repo.get_deliberation(session, deliberation_id=deliberation_id)
+        deliberation.status, deliberation.updated_at = status, utcnow()
+        session.add(deliberation)
+        return _public(session, deliberation)
+
+
+def open_link(engine: Engine, *, deliberation_id: int, base_url: str) -> str:
+    """The deliberation's open join link (anyone with it can take part; ``&pid=`` adds a panel id)."""
+    with session_scope(engine) as session:
+        deliberation = repo.get_deliberation(session, deliberation_id=deliberation_id)
+        code = repo.set_open_join_code(session, deliberation=deliberation)
+    return f"{base_url.rstrip('/')}/join?code={code}"
 
 
 @dataclass(frozen=True)

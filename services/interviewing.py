@@ -135,6 +135,19 @@ def find_interview(engine: Engine, *, token: str, question_id: int) -> Interview
         return _view(session, _context(session, interview.id))
 
 
+def current_interview(engine: Engine, *, token: str) -> InterviewPublic | None:
+    """The participant's most recent interview that was not abandoned (``None`` before the first)."""
+    with session_scope(engine) as session:
+        participant = _participant(session, token)
+        assert participant.id is not None
+        interviews = repo_interviews.list_participant_interviews(session, participant_id=participant.id)
+        live = [i for i in interviews if i.state != "abandoned"]
+        if not live:
+            return None
+        assert live[-1].id is not None
+        return _view(session, _context(session, live[-1].id))
+
+
 def transcript(view: InterviewPublic) -> list[Turn]:
     """The complete messages of an interview as the core's turns (cut-off replies left out)."""
     return [

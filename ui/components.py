@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 
 import streamlit as st
@@ -47,3 +48,51 @@ def stop_on_error(action: str = "") -> Iterator[None]:
     except USER_ERRORS as exc:
         error_box(exc, action=action)
         st.stop()
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$=])")
+
+
+def plain(text: str) -> str:
+    """``text`` with every Markdown (and Streamlit directive) character escaped, for ``st.markdown``.
+
+    Participant and model text is shown literally: no links, images, HTML, headings or colour directives.
+
+    >>> plain("**hi** [x](http://e.vil) :red[alarm] <b>")
+    '\\\\*\\\\*hi\\\\*\\\\* \\\\[x\\\\]\\\\(http\\\\://e\\\\.vil\\\\) \\\\:red\\\\[alarm\\\\] \\\\<b\\\\>'
+    """
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text).replace("\n", "  \n")
+
+
+def values_card(title: str, description: str, policies: list[str], *, caption: str = "") -> None:
+    """A values card as a card: title, one sentence, and what the person attends to (all plain text)."""
+    with st.container(border=True):
+        st.markdown(f"#### {plain(title)}")
+        if description:
+            st.markdown(plain(description))
+        if policies:
+            st.markdown("**What this person pays attention to**")
+            st.markdown("\n".join(f"- {plain(p)}" for p in policies))
+        if caption:
+            st.caption(plain(caption))
+
+
+PARTICIPANT_STEPS = (
+    ("joined", "Welcome"),
+    ("interview", "Interview"),
+    ("vote", "Vote"),
+    ("judge", "Judge"),
+    ("survey", "Survey"),
+    ("done", "Done"),
+)
+
+
+def progress(stage: str) -> None:
+    """Where the participant is across the steps (accessible: a labelled bar plus the step names)."""
+    order = [s for s, _ in PARTICIPANT_STEPS]
+    stage = "joined" if stage == "consented" else stage
+    position = order.index(stage) if stage in order else 0
+    names = " → ".join(
+        f"**{name}**" if i == position else name for i, (_, name) in enumerate(PARTICIPANT_STEPS)
+    )
+    st.progress(position / (len(order) - 1), text=f"Step {position + 1} of {len(order)}: {names}")

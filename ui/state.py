@@ -13,6 +13,15 @@ from settings import Settings
 FACILITATOR_UNLOCKED = "facilitator_unlocked"
 LAST_INVITE_LINKS = "last_invite_links"
 MODEL_CHECK = "model_check"
+EDITING_CARD = "editing_card"  # the interview page's "edit it myself" form is open
+LAST_ERROR = "participant_last_error"  # a model failure to show beside a retry button
+
+# Query parameters: what a participant's URL carries (the only state that survives a reload).
+TOKEN = "token"
+INVITE = "invite"
+JOIN_CODE = "code"
+PANEL_ID = "pid"
+INTERVIEW = "interview"
 
 
 def init() -> None:
@@ -20,6 +29,14 @@ def init() -> None:
     st.session_state.setdefault(FACILITATOR_UNLOCKED, False)
     st.session_state.setdefault(LAST_INVITE_LINKS, [])
     st.session_state.setdefault(MODEL_CHECK, None)
+    st.session_state.setdefault(EDITING_CARD, False)
+    st.session_state.setdefault(LAST_ERROR, None)
+
+
+def query(name: str) -> str | None:
+    """One query parameter of the URL, stripped; ``None`` when absent or blank."""
+    value = st.query_params.get(name)
+    return value.strip() or None if isinstance(value, str) else None
 
 
 def facilitator_unlocked() -> bool:

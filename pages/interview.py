@@ -1,0 +1,142 @@
+"""Participant: the interview chat, then the values card (confirm, ask for changes, or edit it)."""
+
+import contextlib
+from collections.abc import Iterator
+
+import streamlit as st
+
+from services import interviewing
+from services.errors import USER_ERRORS, one_line
+from ui import components, participant, resources, state
+
+settings = resources.settings()
+engine = resources.engine()
+person = participant.home()
+token = person.participant.token
+participant.stay_on("pages/interview.py", person)
+
+with components.stop_on_error():
+    chosen = state.query(state.INTERVIEW)
+    view = (
+        interviewing.get_interview(engine, token=token, interview_id=int(chosen))
+        if chosen and chosen.isdigit()
+        else interviewing.current_interview(engine, token=token)
+    )
+if view is None:
+    participant.go("joined", token)
+
+components.progress(person.participant.stage)
+st.title("Interview")
+with st.expander("The message we are thinking about", expanded=False):
+    st.markdown(components.plain(view.question))
+
+for message in view.messages:
+    with st.chat_message("user" if message.role == "user" else "assistant"):
+        st.markdown(components.plain(message.content))
+        if message.status == "cut_off":
+            st.caption("This reply was cut off.")
+
+
+def _plain_stream(chunks: Iterator[str]) -> Iterator[str]:
+    for chunk in chunks:
+        yield components.plain(chunk)
+
+
+def respond() -> None:
+    """Stream the interviewer's reply; a failure is remembered and shown with a retry button."""
+    try:
+        model = resources.chat_model()
+        with st.chat_message("assistant"):
+            st.write_stream(
+                _plain_stream(
+                    interviewing.reply(
+                        engine,
+                        model,
+                        token=token,
+                        interview_id=view.id,
+                        token_budget=settings.participant_token_budget,
+                    )
+                )
+            )
+        st.session_state[state.LAST_ERROR] = None
+    except USER_ERRORS as exc:
+        st.session_state[state.LAST_ERROR] = one_line(exc)
+    st.rerun()
+
+
+def write_card() -> None:
+    try:
+        with st.spinner("Writing your card..."):
+            interviewing.request_card(engine, resources.chat_model(), token=token, interview_id=view.id)
+        st.session_state[state.LAST_ERROR] = None
+    except USER_ERRORS as exc:
+        st.session_state[state.LAST_ERROR] = one_line(exc)
+    st.rerun()
+
+
+conversation = view.state in ("opening", "story", "zoom_in", "attention")
+error = st.session_state[state.LAST_ERROR]
+if error:
+    st.error(f"Something went wrong: {error} Nothing you wrote is lost.", icon=":material/error:")
+    if st.button("Try again", type="primary", icon=":material/refresh:"):
+        st.session_state[state.LAST_ERROR] = None  # the steps below pick up where it failed
+        st.rerun()
+    st.stop()
+
+if view.awaiting_reply and (conversation or view.state == "show_card"):
+    respond()
+if view.state in ("show_card", "revise") and (view.card is None or view.awaiting_reply):
+    write_card()
+
+card = view.card
+if card is not None and view.state in ("show_card", "revise", "submitted"):
+    components.values_card(card.title, card.description, card.policies)
+    if card.problems:
+        st.warning(
+            "Before you can submit, please fix: " + "; ".join(components.plain(p) for p in card.problems),
+            icon=":material/edit_note:",
+        )
+    if view.state == "submitted":
+        participant.go(person.participant.stage, token)
+    submit, change, edit = st.columns(3)
+    if submit.button("This is my value: submit", type="primary", disabled=bool(card.problems)):
+        with components.stop_on_error("Submitting the card"):
+            interviewing.submit_card(engine, token=token, card_id=card.id, digest=card.digest)
+        with st.spinner("Saving..."), contextlib.suppress(*USER_ERRORS):  # a side job: never blocks
+            interviewing.mine_contexts(engine, resources.chat_model(), token=token, card_id=card.id)
+        participant.go("vote", token)
+    if change.button("Ask for changes", disabled=view.state == "revise"):
+        with components.stop_on_error():
+            interviewing.ask_for_changes(engine, token=token, interview_id=view.id)
+        st.rerun()
+    if edit.button("Edit it myself") or card.problems:
+        st.session_state[state.EDITING_CARD] = True
+    if st.session_state[state.EDITING_CARD]:
+        with st.form("edit_card"):
+            title = st.text_input("Title (2-5 words)", card.title, max_chars=80)
+            description = st.text_area("One sentence about this way of choosing", card.description)
+            policies = st.text_area(
+                "What you pay attention to, one per line (start each with a plural noun in CAPS)",
+                "\n".join(card.policies),
+                height=180,
+            )
+            if st.form_submit_button("Save my changes"):
+                with components.stop_on_error("Saving the card"):
+                    interviewing.edit_card(
+                        engine,
+                        token=token,
+                        card_id=card.id,
+                        title=title,
+                        description=description,
+                        policies=policies.splitlines(),
+                    )
+                st.session_state[state.EDITING_CARD] = False
+                st.rerun()
+
+placeholder = "Write your answer..." if view.state != "revise" else "What should change about the card?"
+if text := st.chat_input(placeholder, max_chars=interviewing.MAX_MESSAGE_CHARS):
+    with components.stop_on_error("Sending your message"):
+        interviewing.post_message(engine, token=token, interview_id=view.id, text=text)
+    st.rerun()
+if conversation and view.user_turns >= 1 and st.button("Show me my card now", icon=":material/style:"):
+    write_card()

@@ -1,0 +1,70 @@
+"""Participant: join by link, consent and demographics, then choose a question."""
+
+import streamlit as st
+
+from services import interviewing, joining
+from ui import components, participant, resources, state
+
+settings = resources.settings()
+engine = resources.engine()
+
+if state.query(state.TOKEN) is None:
+    invite, code = state.query(state.INVITE), state.query(state.JOIN_CODE)
+    if not invite and not code:
+        st.error("This page needs your invite link. Please open the link you were given.")
+        st.stop()
+    with components.stop_on_error():
+        joined = joining.join(engine, invite=invite, code=code, external_id=state.query(state.PANEL_ID))
+    st.query_params.clear()  # from now on the URL carries the personal token (bookmarkable, resumable)
+    st.query_params[state.TOKEN] = joined.token
+
+person = participant.home()
+token = person.participant.token
+if person.participant.stage not in ("joined", "consented"):
+    participant.go(person.participant.stage, token)
+
+components.progress(person.participant.stage)
+st.title(person.title)
+if person.welcome_text:
+    st.markdown(person.welcome_text)  # the facilitator's text: Markdown allowed, HTML never
+
+if person.participant.consented_at is None:
+    with st.form("consent"):
+        st.subheader("Before we start")
+        if person.consent_text:
+            st.markdown(person.consent_text)
+        answers = {}
+        for q in person.demographics:
+            label = q.label + ("" if q.required else " (optional)")
+            if q.kind == "choice":
+                answers[q.key] = st.selectbox(label, q.options, index=None, placeholder="Choose...")
+            elif q.kind == "number":
+                answers[q.key] = st.number_input(label, value=None, step=1)
+            else:
+                answers[q.key] = st.text_input(label, max_chars=joining.MAX_TEXT_ANSWER)
+        agreed = st.checkbox("I agree to take part on these terms.")
+        if st.form_submit_button("Continue", type="primary"):
+            if not agreed:
+                st.error("Please tick the box to agree before continuing.")
+            else:
+                with components.stop_on_error():
+                    joining.consent(engine, token=token, demographics=answers)
+                st.rerun()
+    st.stop()
+
+questions = person.questions
+if len(questions) == 1:
+    chosen = questions[0]
+    st.markdown("You will talk with an AI interviewer about how an assistant should answer this message:")
+else:
+    st.markdown("Choose the message you would like to think about:")
+    chosen = st.radio("Question", questions, format_func=lambda q: q.text, label_visibility="collapsed")
+with st.container(border=True):
+    st.markdown(components.plain(chosen.text))
+st.caption("It takes about 10 minutes. There are no right answers: we want to learn what matters to you.")
+if st.button("Start the interview", type="primary"):
+    with components.stop_on_error("Starting the interview"):
+        view = interviewing.start_interview(
+            engine, token=token, question_id=chosen.id, model_id=settings.chat_model_name
+        )
+    participant.go("interview", token, **{state.INTERVIEW: str(view.id)})

@@ -1,0 +1,175 @@
+"""Participant pages (AppTest): join by link, consent, interview with the demo model, bad links."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from services import facilitation, interviewing, joining, system
+from settings import load_settings
+from tests.app.conftest import texts
+
+DEMOGRAPHICS = [
+    {"key": "party", "label": "Party", "options": ["Democrat", "Republican", "Other"], "required": True},
+    {"key": "age", "label": "Age", "kind": "number"},
+]
+
+
+@pytest.fixture
+def engine(app_env: pytest.MonkeyPatch):
+    """The app's own database (the test's DATA_DIR), opened the way the app opens it."""
+    engine = system.open_database(load_settings())
+    yield engine
+    engine.dispose()
+
+
+def _deliberation(engine, *, questions=("What should I do?",), config=None) -> int:
+    d = facilitation.create_deliberation(
+        engine,
+        title="Parenting",
+        questions=list(questions),
+        welcome_text="Welcome, **friend**.",
+        consent_text="We store what you write.",
+        config=config or {},
+    )
+    return d.id
+
+
+def _invite(engine, deliberation_id: int) -> str:
+    link = facilitation.create_invites(engine, deliberation_id=deliberation_id, count=1, base_url="http://x")[
+        0
+    ]
+    return link.invite.code
+
+
+def _open(make_app: Callable[[], AppTest], page: str, **params: str) -> AppTest:
+    at = make_app()
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    at.switch_page(page).run()
+    return at
+
+
+def test_join_consent_and_start(make_app: Callable[[], AppTest], engine) -> None:
+    d = _deliberation(engine, questions=("Q one?", "Q two?"), config={"demographics": DEMOGRAPHICS})
+    at = _open(make_app, "pages/join.py", invite=_invite(engine, d))
+    assert not at.exception
+    token = at.query_params["token"]
+    assert "invite" not in at.query_params and len(token) >= 22  # the URL now carries the token
+    assert "Parenting" in texts(at) and "We store what you write." in texts(at)
+
+    at.button[0].click().run()  # Continue without agreeing or answering
+    assert not at.exception and "tick the box" in at.error[0].value
+    at.selectbox[0].set_value("Republican")
+    at.checkbox[0].check()
+    at.button[0].click().run()
+    assert not at.exception
+    person = joining.home(engine, token=token)
+    assert person.participant.demographics == {"party": "Republican"} and person.participant.consented_at
+
+    assert [o for o in at.radio[0].options] == ["Q one?", "Q two?"]
+    at.radio[0].set_value(at.radio[0].options[1])
+    next(b for b in at.button if b.label == "Start the interview").click().run()
+    assert not at.exception
+    view = interviewing.current_interview(engine, token=token)
+    assert view is not None and view.question == "Q two?"
+
+
+def test_the_same_invite_resumes_the_same_person(make_app: Callable[[], AppTest], engine) -> None:
+    d = _deliberation(engine)
+    code = _invite(engine, d)
+    first = _open(make_app, "pages/join.py", invite=code).query_params["token"]
+    again = _open(make_app, "pages/join.py", invite=code).query_params["token"]
+    assert first == again
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"invite": "not-a-code"}, "invite link is not valid"),
+        ({"code": "nope"}, "link is not valid"),
+        ({"token": "forged-token"}, "participant link is not valid"),
+        ({}, "needs your invite link"),
+    ],
+)
+def test_bad_links_get_a_clear_message(make_app: Callable[[], AppTest], params: dict, message: str) -> None:
+    at = _open(make_app, "pages/join.py", **params)
+    assert not at.exception
+    assert message in at.error[0].value
+
+
+def test_a_closed_deliberation_says_so(make_app: Callable[[], AppTest], engine) -> None:
+    d = _deliberation(engine)
+    code = _invite(engine, d)
+    facilitation.set_status(engine, deliberation_id=d, status="closed")
+    at = _open(make_app, "pages/join.py", invite=code)
+    assert not at.exception and "closed" in at.error[0].value
+
+
+def _start(engine) -> tuple[str, int]:
+    d = _deliberation(engine)
+    token = joining.join(engine, invite=_invite(engine, d)).token
+    joining.consent(engine, token=token, demographics={})
+    q = joining.home(engine, token=token).questions[0].id
+    return token, interviewing.start_interview(engine, token=token, question_id=q).id
+
+
+def test_interview_chat_with_the_demo_model_and_resume(make_app: Callable[[], AppTest], engine) -> None:
+    token, interview = _start(engine)
+    at = _open(make_app, "pages/interview.py", token=token)
+    assert not at.exception and "What should I do?" in texts(at)
+    at.chat_input[0].set_value("When my son lied, I **listened** first. <script>x</script>").run()
+    assert not at.exception
+    view = interviewing.get_interview(engine, token=token, interview_id=interview)
+    assert [m.role for m in view.messages] == ["assistant", "user", "assistant"]
+    # participant text is shown literally: escaped Markdown, never HTML
+    shown = [m.value for m in at.chat_message[1].markdown]
+    assert shown and "\\*\\*listened\\*\\*" in shown[0] and "\\<script\\>" in shown[0]
+
+    again = _open(make_app, "pages/interview.py", token=token)  # a reload: a new session, same page
+    assert not again.exception and len(again.chat_message) == 3
+
+
+def test_show_the_card_edit_it_and_see_the_rules(make_app: Callable[[], AppTest], engine) -> None:
+    token, _ = _start(engine)
+    at = _open(make_app, "pages/interview.py", token=token)
+    at.chat_input[0].set_value("Honesty with kindness.").run()
+    next(b for b in at.button if b.label == "Show me my card now").click().run()
+    assert not at.exception
+    assert at.text_input and at.text_input[0].label == "Title (2-5 words)"  # the demo card breaks rules
+    at.text_input[0].input("Honest Kindness")
+    at.text_area[0].input("Telling the truth in a way the other person can bear.")
+    at.text_area[1].input("MOMENTS when the truth can be heard\nWORDS that leave the other person standing")
+    next(b for b in at.button if b.label == "Save my changes").click().run()
+    assert not at.exception
+    card = interviewing.current_interview(engine, token=token).card
+    assert card.title == "Honest Kindness" and card.problems == [] and card.edited_by_participant
+    submit = next(b for b in at.button if b.label == "This is my value: submit")
+    assert not submit.disabled
+
+
+def test_a_model_failure_is_one_message_with_a_retry(
+    make_app: Callable[[], AppTest], engine, app_env: pytest.MonkeyPatch
+) -> None:
+    from providers.errors import ModelTimeout
+
+    token, interview = _start(engine)
+
+    def broken(*args: object, **kwargs: object):
+        raise ModelTimeout("The model did not answer within 60 s.")
+        yield  # pragma: no cover
+
+    app_env.setattr(interviewing, "reply", broken)
+    at = _open(make_app, "pages/interview.py", token=token)
+    at.chat_input[0].set_value("My story.").run()
+    assert not at.exception
+    assert "did not answer" in at.error[0].value and "Nothing you wrote is lost" in at.error[0].value
+    view = interviewing.get_interview(engine, token=token, interview_id=interview)
+    assert view.messages[-1].content == "My story." and view.awaiting_reply
+    app_env.undo()
+    next(b for b in at.button if b.label == "Try again").click().run()
+    assert not at.exception
+    assert not interviewing.get_interview(engine, token=token, interview_id=interview).awaiting_reply

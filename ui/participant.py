@@ -1,0 +1,51 @@
+"""What every participant page does first: read the token from the URL, load the person, route by stage.
+
+The token in the URL is the participant's only credential and the only state that survives a reload;
+pages never keep a participant's progress in ``st.session_state``.
+"""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+import streamlit as st
+
+from services import joining
+from services.errors import USER_ERRORS
+from ui import components, resources, state
+
+#: The page each participant stage belongs to.
+STAGE_PAGES = {
+    "joined": "pages/join.py",
+    "consented": "pages/join.py",
+    "interview": "pages/interview.py",
+    "vote": "pages/vote.py",
+    "judge": "pages/judge.py",
+    "survey": "pages/finish.py",
+    "done": "pages/finish.py",
+}
+
+
+def home() -> joining.ParticipantHome:
+    """The participant named by the URL's token; a missing or unknown token stops the page plainly."""
+    token = state.query(state.TOKEN)
+    if token is None:
+        st.error("This page needs your personal participant link. Please open the link you were given.")
+        st.stop()
+    try:
+        return joining.home(resources.engine(), token=token)
+    except USER_ERRORS as exc:
+        components.error_box(exc)
+        st.stop()
+
+
+def go(stage: str, token: str, **params: str) -> NoReturn:
+    """Switch to the page of ``stage``, keeping the token (and any extra parameters) in the URL."""
+    st.switch_page(STAGE_PAGES.get(stage, "pages/join.py"), query_params={state.TOKEN: token, **params})
+
+
+def stay_on(page: str, person: joining.ParticipantHome) -> None:
+    """Send the participant to the page of their stage when they opened another one (e.g. the back button)."""
+    stage = person.participant.stage
+    if STAGE_PAGES.get(stage) != page:
+        go(stage, person.participant.token)

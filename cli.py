@@ -81,6 +81,29 @@ def deliberation_create(title: str, questions: tuple[str, ...], welcome: str, co
     click.echo(created.id)
 
 
+@deliberation.command("link")
+@click.argument("deliberation_id", type=int)
+@click.option("--base-url", default=None, help="Public address of the app (default: PUBLIC_BASE_URL).")
+def deliberation_link(deliberation_id: int, base_url: str | None) -> None:
+    """Print the deliberation's open join link (append &pid=ID to pass a panel id such as Prolific's)."""
+    settings = _settings()
+    engine = _engine(settings)
+    click.echo(
+        facilitation.open_link(
+            engine, deliberation_id=deliberation_id, base_url=base_url or settings.public_base_url
+        )
+    )
+
+
+@deliberation.command("status")
+@click.argument("deliberation_id", type=int)
+@click.argument("status", type=click.Choice(["draft", "open", "closed", "archived"]))
+def deliberation_status(deliberation_id: int, status: str) -> None:
+    """Set a deliberation's status; closed and archived ones accept no new participants."""
+    updated = facilitation.set_status(_engine(), deliberation_id=deliberation_id, status=status)
+    click.echo(f"Deliberation {updated.id} is now {updated.status}.")
+
+
 @deliberation.command("list")
 def deliberation_list() -> None:
     """List deliberations: id, status, questions, participants, title (tab-separated)."""

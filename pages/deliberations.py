@@ -84,3 +84,18 @@ if links:
     st.caption(f"{len(links)} single-use link(s); each opens one participant's session.")
     st.code("\n".join(links), language=None)
     st.download_button("Download as text", "\n".join(links) + "\n", file_name="invites.txt")
+
+st.subheader("Open link and status")
+with st.form("open_link"):
+    target = st.selectbox(
+        "Deliberation ", list(by_id), format_func=lambda i: f"{i}: {by_id[i].title} ({by_id[i].status})"
+    )
+    statuses = ["draft", "open", "closed", "archived"]
+    new_status = st.selectbox("Status", statuses, index=None, placeholder="Keep as it is")
+    if st.form_submit_button("Apply and show the open link"):
+        with components.stop_on_error("Updating the deliberation"):
+            if new_status is not None:
+                facilitation.set_status(engine, deliberation_id=target, status=new_status)
+            url = facilitation.open_link(engine, deliberation_id=target, base_url=settings.public_base_url)
+        st.caption("Anyone with this link can join; add &pid=ID to carry a panel id (it resumes them too).")
+        st.code(url, language=None)

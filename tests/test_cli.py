@@ -141,3 +141,19 @@ def test_the_real_script_runs_as_a_process(env: dict[str, str]) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "scripted-demo" in result.stdout and "sqlite" in result.stdout
+
+
+def test_open_link_and_status(env: dict[str, str]) -> None:
+    runner = CliRunner()
+    created = runner.invoke(cli, ["deliberation", "create", "--title", "T", "--question", "Q"], env=env)
+    deliberation_id = created.output.strip()
+    link = runner.invoke(cli, ["deliberation", "link", deliberation_id], env=env)
+    assert link.exit_code == 0 and "/join?code=" in link.output
+    args = ["deliberation", "link", deliberation_id, "--base-url", "https://x.org"]
+    again = runner.invoke(cli, args, env=env)
+    assert again.output.split("code=")[1] == link.output.split("code=")[1]  # one stable open link
+    assert again.output.startswith("https://x.org/join?code=")
+    closed = runner.invoke(cli, ["deliberation", "status", deliberation_id, "closed"], env=env)
+    assert closed.exit_code == 0 and closed.output.strip() == f"Deliberation {deliberation_id} is now closed."
+    listed = runner.invoke(cli, ["deliberation", "list"], env=env)
+    assert listed.output.split("\t")[1] == "closed"

@@ -42,6 +42,19 @@ def test_create_a_deliberation_then_invite(make_app: Callable[[], AppTest]) -> N
     )
 
 
+def test_open_link_and_status(make_app: Callable[[], AppTest]) -> None:
+    at = open_page(make_app)
+    by_label(at.text_input, "Title").input("Open one")
+    by_label(at.text_area, "Questions, one per line").input("Q?")
+    by_label(at.button, "Create").click().run()
+    by_label(at.selectbox, "Status").set_value("open")
+    by_label(at.button, "Apply and show the open link").click().run()
+    assert not at.exception
+    assert at.code[-1].value.startswith("https://studio.example.org/join?code=")
+    at.run()
+    assert list(at.dataframe[0].value["status"]) == ["open"]
+
+
 def test_a_bad_form_shows_what_to_fix(make_app: Callable[[], AppTest]) -> None:
     at = open_page(make_app)
     by_label(at.text_input, "Title").input("No questions")

@@ -235,14 +235,17 @@ def canonical_value_ids(session: Session, *, deliberation_id: int) -> list[int]:
     return [int(i) for i in session.exec(statement).all() if i is not None]
 
 
-def get_canonical_values(session: Session, *, ids: Sequence[int]) -> Sequence[CanonicalValue]:
-    """The canonical values with these ids (in id order)."""
-    if not ids:
-        return []
-    statement = (
-        select(CanonicalValue).where(col(CanonicalValue.id).in_(list(ids))).order_by(col(CanonicalValue.id))
-    )
-    return session.exec(statement).all()
+def get_canonical_values(session: Session, *, ids: Sequence[int]) -> list[CanonicalValue]:
+    """The canonical values with these ids, in id order (asked in chunks: SQLite caps bound parameters)."""
+    wanted = sorted(set(ids))
+    found: list[CanonicalValue] = []
+    for start in range(0, len(wanted), 10_000):
+        chunk = wanted[start : start + 10_000]
+        statement = (
+            select(CanonicalValue).where(col(CanonicalValue.id).in_(chunk)).order_by(col(CanonicalValue.id))
+        )
+        found.extend(session.exec(statement).all())
+    return found
 
 
 def list_canonical_values(session: Session, *, deliberation_id: int) -> Sequence[CanonicalValue]:

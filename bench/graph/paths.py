@@ -6,8 +6,10 @@
   one networkx DiGraph per context (and one for the whole graph) ranked by ``graph.pagerank_reference``
   (pure-Python PageRank).
 * :func:`populate_sqlite`, :func:`raw_read`, :func:`db_build`: the same judgements in a fresh SQLite
-  database made by ``storage.db.init_db``; a plain ``sqlite3`` read of the rows beside
-  ``repo.judgement_matrix`` + :func:`fast_build`.
+  database made by ``storage.db.init_db``; a plain ``sqlite3`` read of the rows beside what
+  ``services.research.build_graph`` does up to its export work (``repo.judgement_matrix``,
+  ``repo.canonical_value_ids``, ``repo.list_contexts``, :func:`fast_build`, then
+  ``repo.get_canonical_values`` for the values the result shows).
 
 All return winners as ``{context id: value id or None}`` so that the paths can be compared.
 """
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -44,6 +46,10 @@ class BuildResult:
     n_edges: int  # edges of the trimmed whole graph
     context_edges: dict[Hashable, int]  # edges of each context's trimmed graph
     stages: dict[str, float] = field(default_factory=dict)
+    # what the fast build found, kept for the database path (None / empty for the reference)
+    trimmed: graph.PairCounts | None = field(default=None, repr=False)
+    rankings: Mapping[Hashable, graph.Ranking] = field(default_factory=dict, repr=False)
+    shown_values: int | None = None  # value rows loaded by the database path (the values shown)
 
     @property
     def seconds(self) -> float:
@@ -77,6 +83,8 @@ def fast_build(
         overall_winner=overall.winner,
         n_edges=len(edges),
         context_edges=context_edges,
+        trimmed=edges,
+        rankings=per_context,
         stages={
             "encode": t1 - t0,
             "aggregate": t2 - t1,
@@ -314,10 +322,11 @@ RAW_SQL = (
     "SELECT participant_id, from_value_id, to_value_id, context_id, answer FROM judgement "
     "WHERE deliberation_id = ? ORDER BY id"
 )
-#: The same rows with the answer coded in SQL, as ``repo.judgement_matrix`` asks for them.
+#: The same rows with the answer coded by SQL's CASE, as ``repo.judgement_matrix``'s query asks for them.
 CODED_SQL = RAW_SQL.replace(
     "answer FROM",
-    "CASE answer WHEN 'upgrade' THEN 0 WHEN 'no_upgrade' THEN 1 WHEN 'not_sure' THEN 2 ELSE -1 END FROM",
+    "CASE WHEN (answer = 'upgrade') THEN 0 WHEN (answer = 'no_upgrade') THEN 1 "
+    "WHEN (answer = 'not_sure') THEN 2 ELSE -1 END FROM",
 )
 
 
@@ -336,32 +345,48 @@ def raw_read(path: Path, deliberation_id: int = DELIBERATION_ID, *, sql: str = R
     return seconds, len(rows)
 
 
-def dbapi_matrix(engine: Engine, deliberation_id: int = DELIBERATION_ID) -> np.ndarray:
-    """A sketch of a faster ``judgement_matrix`` (not the product's code, for comparison only).
-
-    The same query on the session's DBAPI cursor, rows straight into numpy: no SQLAlchemy ``Row`` objects.
+def shown_value_ids(result: BuildResult) -> list[int]:
+    """The values ``services.research.build_graph`` loads rows for: those on a trimmed edge of the whole
+    graph, and each context's winner and runner-ups. In id order.
     """
-    with session_scope(engine) as session:
-        cursor = session.connection().connection.cursor()
-        try:
-            cursor.execute(CODED_SQL, (deliberation_id,))
-            rows = np.fromiter(cursor, dtype=np.dtype([(f"f{i}", np.int64) for i in range(5)]))
-        finally:
-            cursor.close()
-    return rows.view(np.int64).reshape(len(rows), 5)
+    trimmed = result.trimmed
+    assert trimmed is not None, "only the fast build keeps its trimmed edges"
+    shown = {trimmed.values[i] for i in np.unique(np.concatenate([trimmed.source, trimmed.target]))}
+    shown |= {v for r in result.rankings.values() for v in (r.winner, *r.runner_ups) if v is not None}
+    return sorted(int(v) for v in shown)  # type: ignore[call-overload]
 
 
 def db_build(
     engine: Engine, thresholds: graph.Thresholds, deliberation_id: int = DELIBERATION_ID
 ) -> BuildResult:
-    """Read the deliberation as ``services.research.build_graph`` does, then :func:`fast_build`."""
-    start = time.perf_counter()
+    """What ``services.research.build_graph`` does before its export work, stage by stage.
+
+    One session reads ``repo.judgement_matrix`` (the driver's cursor straight into numpy),
+    ``repo.canonical_value_ids`` (ids only) and ``repo.list_contexts``; then :func:`fast_build`; then a
+    second session loads ``repo.get_canonical_values`` for the values the result shows. (The deliberation
+    row and its thresholds, one row, are not timed; the networkx graph and the export document are not
+    built.)
+    """
+    clock = time.perf_counter
+    t0 = clock()
     with session_scope(engine) as session:
         matrix = repo.judgement_matrix(session, deliberation_id=deliberation_id)
-        read = time.perf_counter()
-        value_ids = [v.id for v in repo.list_canonical_values(session, deliberation_id=deliberation_id)]
-        context_ids = [c.id for c in repo.list_contexts(session, deliberation_id=deliberation_id)]
-    listed = time.perf_counter()
-    result = fast_build(tuple(matrix.T), value_ids, context_ids, thresholds)
-    result.stages = {"judgement_matrix": read - start, "values + contexts": listed - read, **result.stages}
+        t1 = clock()
+        value_ids = repo.canonical_value_ids(session, deliberation_id=deliberation_id)
+        t2 = clock()
+        contexts = {c.id: c.text for c in repo.list_contexts(session, deliberation_id=deliberation_id)}
+    t3 = clock()  # the session's commit and close count with list_contexts
+    result = fast_build(tuple(matrix.T), value_ids, list(contexts), thresholds)
+    t4 = clock()
+    with session_scope(engine) as session:
+        values = repo.get_canonical_values(session, ids=shown_value_ids(result))
+    t5 = clock()
+    result.shown_values = len(values)
+    result.stages = {
+        "judgement_matrix": t1 - t0,
+        "canonical_value_ids": t2 - t1,
+        "list_contexts": t3 - t2,
+        **result.stages,
+        "get_canonical_values": t5 - t4,
+    }
     return result

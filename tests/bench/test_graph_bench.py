@@ -13,6 +13,8 @@ import pytest
 from bench.graph import paths, run
 from bench.graph.data import Spec, generate
 from graph import Thresholds
+from storage import repo
+from storage.db import session_scope
 
 TINY = Spec(n_judgements=2_000, n_values=200, n_contexts=10, n_hypotheses=500, seed=3)
 TINY_ARGS = ["--sizes", "2000", "--values", "200", "--contexts", "10", "--hypotheses", "500", "--repeat", "1"]
@@ -50,11 +52,28 @@ def test_fast_reference_and_database_paths_agree(tmp_path: Path) -> None:
     engine = paths.populate_sqlite(tmp_path / "bench.sqlite3", data)
     try:
         seconds, count = paths.raw_read(tmp_path / "bench.sqlite3")
+        _, coded_count = paths.raw_read(tmp_path / "bench.sqlite3", sql=paths.CODED_SQL)
+        with session_scope(engine) as session:
+            matrix = repo.judgement_matrix(session, deliberation_id=paths.DELIBERATION_ID)
         stored = paths.db_build(engine, thresholds)
     finally:
         engine.dispose()
-    assert count == len(data) and seconds >= 0
+    assert count == coded_count == len(data) and seconds >= 0
+    # the product's read gives back exactly the columns written, answers coded as the build expects
+    assert np.array_equal(matrix, np.column_stack(data.columns()))
     assert paths.mismatches(fast, stored) == 0 and stored.n_edges == fast.n_edges
+    assert stored.context_edges == fast.context_edges
+    # the stages are services.research.build_graph's: the three reads, the fast build, the shown values
+    assert list(stored.stages) == [
+        "judgement_matrix",
+        "canonical_value_ids",
+        "list_contexts",
+        *fast.stages,
+        "get_canonical_values",
+    ]
+    shown = paths.shown_value_ids(fast)
+    assert 0 < len(shown) < len(data.value_ids) and stored.shown_values == len(shown)
+    assert {w for w in fast.winners.values() if w is not None} <= set(shown)
 
 
 def test_the_benchmark_prints_its_table(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -67,6 +86,10 @@ def test_the_benchmark_prints_its_table(capsys: pytest.CaptureFixture[str], tmp_
     cells = out[header + 2].split()
     assert cells[0] == "2,000" and cells[-3:] == ["0", "/", "0"]  # winners differ: reference / database
     assert out[header + 3] == ""  # one row per size
+    database = next(i for i, line in enumerate(out) if line.startswith("  database"))
+    stages = " ".join(out[database : database + 3])
+    assert all(f" {s} " in stages for s in ("judgement_matrix", "canonical_value_ids", "list_contexts"))
+    assert "get_canonical_values" in stages and "dbapi" not in "\n".join(out)
     assert any(line.startswith("Targets at 2,000 judgements") for line in out)
     assert json_path.exists()
     assert list(tmp_path.iterdir()) == [json_path]  # the temporary database is gone

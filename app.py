@@ -21,6 +21,9 @@ components.model_banner(settings)
 steps = [
     ("pages/join.py", "Join"),
     ("pages/interview.py", "Interview"),
+    ("pages/vote.py", "Vote"),
+    ("pages/judge.py", "Judge"),
+    ("pages/finish.py", "Finish"),
 ]
 participant = [st.Page("pages/home.py", title="Welcome", icon=":material/home:", default=True)]
 participant += [st.Page(path, title=title, visibility="hidden") for path, title in steps]

@@ -30,6 +30,34 @@ class DemographicQuestion(BaseModel):
     required: bool = False
 
 
+#: Keys of the two receipt questions (stored as survey responses; a survey question may not use them).
+RECEIPT_KEYS = ("represents_my_value", "fair_position")
+
+
+class SurveyQuestion(BaseModel):
+    """One exit-survey item: ``scale`` (1-5 agreement), ``text`` (free text) or ``yes_no``."""
+
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")
+    label: str = Field(min_length=1, max_length=300)
+    kind: Literal["scale", "text", "yes_no"] = "scale"
+    required: bool = False
+
+
+def default_survey() -> list[SurveyQuestion]:
+    """The exit survey of DOMAIN.md §3 (MAI's study questions as 1-5 agreement items, plus a comment)."""
+    items = [
+        ("expressed_care", "The values I submitted and voted for express what I care about"),
+        ("clarified", "This process helped me clarify what is important to me"),
+        ("learned_values", "I learned about other people's values"),
+        ("gained_respect", "I gained respect for other participants"),
+        ("trust_process", "I would trust this process to create a wise assistant"),
+        ("contribution_used", "I believe my contribution will be used"),
+    ]
+    return [SurveyQuestion(key=k, label=label, kind="scale", required=True) for k, label in items] + [
+        SurveyQuestion(key="comment", label="Anything else you would like to tell us?", kind="text")
+    ]
+
+
 class DeliberationConfig(BaseModel):
     """A deliberation's settings, stored as JSON on the row."""
 
@@ -41,6 +69,18 @@ class DeliberationConfig(BaseModel):
     min_votes: int = Field(default=2, ge=1, le=12)
     stories_to_judge: int = Field(default=3, ge=1, le=10)
     interview_turn_limit: int = Field(default=12, ge=3, le=50)
+    survey: list[SurveyQuestion] = Field(default_factory=default_survey, max_length=30)
+
+    @field_validator("survey")
+    @classmethod
+    def _survey_keys(cls, value: list[SurveyQuestion]) -> list[SurveyQuestion]:
+        keys = [q.key for q in value]
+        if len(set(keys)) != len(keys):
+            raise ValueError("survey question keys must be unique")
+        reserved = sorted(set(keys) & set(RECEIPT_KEYS))
+        if reserved:
+            raise ValueError(f"survey question keys {', '.join(reserved)} are reserved for the receipt")
+        return value
 
 
 class DeliberationCreate(DeliberationBase):
@@ -230,3 +270,89 @@ class ModerationEventPublic(SQLModel):
     reason: str = ""
     details: dict[str, Any] = Field(default_factory=dict)
     created_at: datetime
+
+
+# --- participation: vote, judge, survey, receipt ---------------------------------------------------
+
+
+class ValueOptionPublic(StoryValuePublic):
+    """A canonical value offered in a vote draw (id, title, description, policies)."""
+
+
+class VoteDrawPublic(BaseModel):
+    """The values one draw shows a participant; ``chosen`` are the ones they already selected in it."""
+
+    draw_id: str  # "" for an empty draw (nothing to vote on: the page lets the person skip)
+    question_id: int
+    values: list[ValueOptionPublic] = Field(default_factory=list)
+    min_votes: int = 0
+    chosen: list[int] = Field(default_factory=list)
+
+
+class StoryToJudgePublic(BaseModel):
+    """An upgrade story of the participant's judging set, with their answer when they gave one."""
+
+    hypothesis_id: int
+    context_id: int
+    context: str
+    story: str
+    from_value: StoryValuePublic
+    to_value: StoryValuePublic
+    answer: str | None = None  # upgrade | no_upgrade | not_sure
+    reason: str | None = None
+
+
+class SurveyItemPublic(BaseModel):
+    """One exit-survey question with the participant's current answer (None: not answered)."""
+
+    key: str
+    label: str
+    kind: str  # scale | text | yes_no
+    required: bool
+    answer: Any = None
+
+
+class RelatedValuePublic(StoryValuePublic):
+    """A value the latest graph judged wiser or less wise than the participant's, with that edge's support."""
+
+    wiser_likelihood: float | None = None
+    contexts: list[str] = Field(default_factory=list)
+
+
+class ReceiptCardPublic(BaseModel):
+    """One submitted card on the receipt: where its value landed.
+
+    ``value`` is None while the card is not deduplicated yet; ``wiser``/``less_wise``/``rank`` are None
+    while there is no graph (or no value). ``rank`` is 1-based among ``ranked`` values of the whole graph.
+    """
+
+    card: CardPublic
+    question: str = ""
+    value: StoryValuePublic | None = None
+    judged_by: int = 0  # participants who judged a story involving the value
+    wiser: list[RelatedValuePublic] | None = None
+    less_wise: list[RelatedValuePublic] | None = None
+    rank: int | None = None
+    ranked: int | None = None
+
+
+class ReceiptPublic(BaseModel):
+    cards: list[ReceiptCardPublic] = Field(default_factory=list)
+    messages: int = 0  # messages the participant wrote in interviews
+    votes: int = 0
+    judgements: int = 0
+    graph_exists: bool = False
+    graph_built_at: datetime | None = None
+    answers: dict[str, bool | None] = Field(default_factory=dict)  # RECEIPT_KEYS -> answer
+
+
+class ProgressStepPublic(BaseModel):
+    name: str  # join | interview | vote | judge | survey | done
+    label: str
+    done: bool
+    current: bool
+
+
+class ProgressPublic(BaseModel):
+    stage: str
+    steps: list[ProgressStepPublic]

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import streamlit as st
+from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
 from sqlalchemy import Engine
 
@@ -37,3 +38,9 @@ def engine() -> Engine:
 def chat_model() -> BaseChatModel:
     """The configured chat model; every call it makes is stored as an LLMCall row."""
     return models.chat_model(settings(), engine())
+
+
+@st.cache_resource(show_spinner="Loading the embedding model...")
+def embeddings() -> Embeddings:
+    """The configured embeddings (local MiniLM or the endpoint's); every call is stored as an LLMCall row."""
+    return models.embeddings(settings(), engine())

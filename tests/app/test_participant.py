@@ -7,8 +7,10 @@ from collections.abc import Callable
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from services import facilitation, interviewing, joining, system
+from providers.fakes import ScriptedChatModel
+from services import facilitation, interviewing, joining, participation, system
 from settings import load_settings
+from tests import worlds
 from tests.app.conftest import texts
 
 DEMOGRAPHICS = [
@@ -173,3 +175,68 @@ def test_a_model_failure_is_one_message_with_a_retry(
     next(b for b in at.button if b.label == "Try again").click().run()
     assert not at.exception
     assert not interviewing.get_interview(engine, token=token, interview_id=interview).awaiting_reply
+
+
+def _submitted(engine, *, stories: int = 3) -> tuple[str, worlds.Peers]:
+    """A participant whose card is submitted (stage "vote"), on a question three peers worked on."""
+    d = _deliberation(engine, config={"stories_to_judge": stories})
+    token = joining.join(engine, invite=_invite(engine, d)).token
+    joining.consent(engine, token=token, demographics={})
+    question = joining.home(engine, token=token).questions[0].id
+    seeded = worlds.peers(engine, deliberation_id=d, question_id=question)
+    view = interviewing.start_interview(engine, token=token, question_id=question)
+    card = interviewing.request_card(
+        engine, ScriptedChatModel([worlds.GOOD_CARD]), token=token, interview_id=view.id
+    )
+    interviewing.submit_card(engine, token=token, card_id=card.id, digest=card.digest)
+    return token, seeded
+
+
+def test_vote_judge_survey_and_receipt(make_app: Callable[[], AppTest], engine) -> None:
+    token, seeded = _submitted(engine)
+    at = _open(make_app, "pages/vote.py", token=token)
+    assert not at.exception
+    shown = sorted(c.label.removeprefix("Wise: ") for c in at.checkbox)
+    assert shown == sorted(title for title, _ in worlds.PEER_VALUES)  # never the person's own value
+    at.checkbox[0].check()
+    next(b for b in at.button if b.label == "Continue").click().run()
+    assert not at.exception and "at least 2" in at.error[0].value  # one is not enough
+    at.checkbox[1].check()
+    next(b for b in at.button if b.label == "Continue").click().run()
+    assert not at.exception
+    assert joining.home(engine, token=token).participant.stage == "judge"
+
+    at = _open(make_app, "pages/judge.py", token=token)
+    for answer in ("upgrade", "no_upgrade", "not_sure"):
+        assert not at.exception and "Did this person become wiser?" in texts(at)
+        at.radio[0].set_value(answer)
+        if answer == "upgrade":
+            at.text_area[0].input("It keeps what mattered and sees more.")
+        next(b for b in at.button if b.label == "Save my answer").click().run()
+    assert not at.exception
+    next(b for b in at.button if b.label == "Continue").click().run()
+    assert not at.exception and joining.home(engine, token=token).participant.stage == "survey"
+
+    at = _open(make_app, "pages/finish.py", token=token)
+    assert not at.exception and "A few last questions" in texts(at)
+    next(b for b in at.button if b.label == "Finish").click().run()
+    assert not at.exception and at.error  # required questions unanswered
+    for radio in at.radio:
+        radio.set_value(4)
+    next(b for b in at.button if b.label == "Finish").click().run()
+    assert not at.exception
+    assert "Thank you!" in texts(at) and "Listening First" in texts(at)
+    assert "judged 3 story(ies)" in texts(at) and "chose 2 wise value(s)" in texts(at)
+
+
+def test_the_back_button_never_loses_or_doubles_anything(make_app: Callable[[], AppTest], engine) -> None:
+    token, _ = _submitted(engine)
+    at = _open(make_app, "pages/vote.py", token=token)
+    at.checkbox[0].check()
+    at.checkbox[1].check()
+    next(b for b in at.button if b.label == "Continue").click().run()
+    back = _open(make_app, "pages/vote.py", token=token)  # going back: sent on to where they are
+    assert not back.exception and "Did this person become wiser?" in texts(back)
+    back = _open(make_app, "pages/interview.py", token=token)
+    assert not back.exception and "Did this person become wiser?" in texts(back)
+    assert participation.receipt(engine, token=token).votes == 2

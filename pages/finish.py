@@ -1,0 +1,93 @@
+"""Participant: the exit survey, then a receipt of where their value landed (DOMAIN.md §3 steps 7-8)."""
+
+import streamlit as st
+
+from services import participation
+from ui import components, participant, resources
+
+engine = resources.engine()
+person = participant.home()
+token = person.participant.token
+participant.stay_on("pages/finish.py", person)
+components.progress(person.participant.stage)
+
+if person.participant.stage == "survey":
+    st.title("A few last questions")
+    with components.stop_on_error():
+        items = participation.survey(engine, token=token)
+    scale = {1: "1 · Strongly disagree", 2: "2", 3: "3", 4: "4", 5: "5 · Strongly agree"}
+    with st.form("survey"):
+        answers = {}
+        for item in items:
+            label = components.plain(item.label) + ("" if item.required else " (optional)")
+            if item.kind == "scale":
+                answers[item.key] = st.radio(
+                    label, list(scale), format_func=scale.get, index=None, horizontal=True, key=item.key
+                )
+            elif item.kind == "yes_no":
+                answers[item.key] = st.radio(
+                    label,
+                    [True, False],
+                    format_func=lambda b: "Yes" if b else "No",
+                    index=None,
+                    horizontal=True,
+                    key=item.key,
+                )
+            else:
+                answers[item.key] = st.text_area(label, max_chars=2000, key=item.key)
+        if st.form_submit_button("Finish", type="primary"):
+            with components.stop_on_error():
+                participation.submit_survey(engine, token=token, answers=answers)
+            st.rerun()
+    st.stop()
+
+st.title("Thank you!")
+with components.stop_on_error():
+    receipt = participation.receipt(engine, token=token)
+st.markdown(
+    f"You wrote {receipt.messages} message(s), chose {receipt.votes} wise value(s) "
+    f"and judged {receipt.judgements} story(ies)."
+)
+
+
+def ask(key: str, question: str) -> None:
+    """A yes/no receipt question; the answer is stored at once and can be changed."""
+    current = receipt.answers.get(key)
+    st.markdown(f"**{question}**" + ("" if current is None else f" You said: {'yes' if current else 'no'}."))
+    yes, no = st.columns(2)
+    for column, answer, label in ((yes, True, "Yes"), (no, False, "No")):
+        if column.button(label, key=f"{key}-{label}", type="primary" if current is answer else "secondary"):
+            with components.stop_on_error():
+                participation.answer_receipt(engine, token=token, key=key, answer=answer)
+            st.rerun()
+
+
+for entry in receipt.cards:
+    st.subheader("Your card")
+    components.values_card(entry.card.title, entry.card.description, entry.card.policies)
+    if entry.value is None:
+        st.caption("Your card will be grouped with similar values of other participants soon.")
+        continue
+    st.subheader("The shared value it joined")
+    components.values_card(
+        entry.value.title,
+        entry.value.description,
+        entry.value.policies,
+        caption=f"{entry.judged_by} participant(s) judged stories about this value.",
+    )
+    ask("represents_my_value", "Does this shared value represent what you care about?")
+    if entry.wiser is None:
+        st.caption("The moral graph is not built yet: come back to this link later to see where it landed.")
+        continue
+    if entry.rank is not None and entry.ranked:
+        st.markdown(f"In the moral graph it ranks **{entry.rank} of {entry.ranked}**.")
+    for title, related in (
+        ("Judged wiser than it", entry.wiser),
+        ("Judged less wise", entry.less_wise or []),
+    ):
+        st.markdown(f"**{title}**")
+        if not related:
+            st.caption("none yet")
+        for v in related:
+            st.markdown(f"- {components.plain(v.title)}")
+    ask("fair_position", "Do you think your value ended up in a fair position?")

@@ -29,6 +29,10 @@ participant = [st.Page("pages/home.py", title="Welcome", icon=":material/home:",
 participant += [st.Page(path, title=title, visibility="hidden") for path, title in steps]
 if state.facilitator_allowed(settings):
     facilitator = [st.Page("pages/deliberations.py", title="Deliberations", icon=":material/groups:")]
+    if settings.facilitator_password:  # the sign-in page's rerun after unlocking lands here, then moves on
+        facilitator.append(
+            st.Page("pages/facilitator_login.py", title="Facilitator sign-in", visibility="hidden")
+        )
 else:  # role-based menu: the facilitator pages are not even listed (nor reachable by URL) before sign-in
     facilitator = [st.Page("pages/facilitator_login.py", title="Facilitator sign-in", icon=":material/lock:")]
 

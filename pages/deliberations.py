@@ -5,6 +5,9 @@ import streamlit as st
 from services import facilitation
 from services.errors import USER_ERRORS
 from ui import components, resources, state
+from ui.router import through_router
+
+through_router()
 
 settings = resources.settings()
 engine = resources.engine()

@@ -7,6 +7,9 @@ import streamlit as st
 from services import models, system
 from services.errors import USER_ERRORS, one_line
 from ui import components, resources, state
+from ui.router import through_router
+
+through_router()
 
 settings = resources.settings()
 

@@ -8,6 +8,9 @@ import streamlit as st
 from services import interviewing
 from services.errors import USER_ERRORS, one_line
 from ui import components, participant, resources, state
+from ui.router import through_router
+
+through_router()
 
 settings = resources.settings()
 engine = resources.engine()

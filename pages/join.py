@@ -4,6 +4,9 @@ import streamlit as st
 
 from services import interviewing, joining
 from ui import components, participant, resources, state
+from ui.router import through_router
+
+through_router()
 
 settings = resources.settings()
 engine = resources.engine()

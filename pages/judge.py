@@ -4,6 +4,9 @@ import streamlit as st
 
 from services import participation
 from ui import components, participant, resources
+from ui.router import through_router
+
+through_router()
 
 engine = resources.engine()
 person = participant.home()

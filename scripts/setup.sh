@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what Moral Graph Studio needs into ./.venv. Idempotent: a no-op when nothing changed.
 #   scripts/setup.sh          the app (Python packages, incl. the llama.cpp build for the offline model)
-#   scripts/setup.sh --dev    + test tools and the PostgreSQL server binaries the tests start
+#   scripts/setup.sh --dev    + test tools, the PostgreSQL server binaries the tests start and the Chromium
+#                             browser the real-browser tests drive (Debian packages)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,4 +38,10 @@ apt_install() {
 if [[ $dev == 1 ]]; then
   # The PostgreSQL tests start a private server of their own (tests/postgres_server.py).
   compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || apt_install postgresql
+  # The browser tests (tests/e2e) drive Debian's Chromium through Playwright (never `playwright install`);
+  # fonts-liberation gives headless screenshots real text metrics.
+  missing=()
+  [[ -x /usr/bin/chromium ]] || missing+=(chromium)
+  [[ -d /usr/share/fonts/truetype/liberation ]] || missing+=(fonts-liberation)
+  if (( ${#missing[@]} )); then apt_install "${missing[@]}"; fi
 fi

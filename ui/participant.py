@@ -26,17 +26,25 @@ STAGE_PAGES = {
 }
 
 
-def home() -> joining.ParticipantHome:
-    """The participant named by the URL's token; a missing or unknown token stops the page plainly."""
+def home(*, finished_ok: bool = False) -> joining.ParticipantHome:
+    """The participant named by the URL's token; a missing or unknown token stops the page plainly, and so
+    does a deliberation that has ended (closed or archived), except where ``finished_ok`` (the receipt).
+    """
     token = state.query(state.TOKEN)
     if token is None:
         st.error("This page needs your personal participant link. Please open the link you were given.")
         st.stop()
     try:
-        return joining.home(resources.engine(), token=token)
+        person = joining.home(resources.engine(), token=token)
     except USER_ERRORS as exc:
         components.error_box(exc)
         st.stop()
+    if person.status not in joining.JOINABLE and not finished_ok:
+        st.info(f"{components.plain(person.title)} has ended ({person.status}). Thank you for your interest.")
+        if person.participant.stage in ("survey", "done"):
+            st.page_link("pages/finish.py", label="See your receipt", query_params={state.TOKEN: token})
+        st.stop()
+    return person
 
 
 def go(stage: str, token: str, **params: str) -> NoReturn:

@@ -240,3 +240,27 @@ def test_the_back_button_never_loses_or_doubles_anything(make_app: Callable[[], 
     back = _open(make_app, "pages/interview.py", token=token)
     assert not back.exception and "Did this person become wiser?" in texts(back)
     assert participation.receipt(engine, token=token).votes == 2
+
+
+@pytest.mark.parametrize("page", ["interview", "vote", "judge", "finish"])
+@pytest.mark.parametrize(
+    ("token", "message"), [("forged-token", "participant link is not valid"), (None, "needs your personal")]
+)
+def test_every_step_refuses_a_bad_or_missing_token(
+    make_app: Callable[[], AppTest], page: str, token: str | None, message: str
+) -> None:
+    at = _open(make_app, f"pages/{page}.py", **({"token": token} if token else {}))
+    assert not at.exception and message in at.error[0].value
+
+
+def test_an_ended_deliberation_stops_the_steps_but_keeps_the_receipt(
+    make_app: Callable[[], AppTest], engine
+) -> None:
+    token, _ = _start(engine)
+    deliberation = joining.home(engine, token=token).deliberation_id
+    facilitation.set_status(engine, deliberation_id=deliberation, status="archived")
+    at = _open(make_app, "pages/interview.py", token=token)
+    assert not at.exception and "has ended (archived)" in at.info[0].value and not at.chat_input
+    facilitation.set_status(engine, deliberation_id=deliberation, status="open")
+    at = _open(make_app, "pages/interview.py", token=token)
+    assert not at.exception and at.chat_input

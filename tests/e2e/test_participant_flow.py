@@ -50,6 +50,7 @@ def _seed(app: AppServer) -> tuple[int, str]:
 def _chat(page: Page, text: str) -> None:
     """Send one message; the participant's bubble and the interviewer's reply appear."""
     bubbles = page.get_by_test_id("stChatMessageContent")
+    expect(bubbles.first).to_be_visible()  # the interview is on screen (the opening message at least)
     before = bubbles.count()
     box = page.get_by_test_id("stChatInputTextArea")
     box.fill(text)
@@ -85,6 +86,7 @@ def test_a_new_participant_goes_from_invite_to_receipt(
     page.get_by_text("I agree to take part on these terms.").click()
     page.get_by_role("button", name="Continue").click()
     wait_idle(page)
+    expect(page.get_by_role("button", name="Start the interview")).to_be_visible()
     shot("consented")
     page.get_by_role("button", name="Start the interview").click()
     wait_idle(page)
@@ -118,16 +120,18 @@ def test_a_new_participant_goes_from_invite_to_receipt(
     shot("vote")
     for title in ("Honest Presence", "Gentle Timing"):
         page.get_by_text(f"Wise: {title}").click()
+        expect(page.get_by_role("checkbox", name=f"Wise: {title}")).to_be_checked()
     page.get_by_role("button", name="Continue").click()
     wait_idle(page)
 
     for n in range(3):
-        expect(page.get_by_role("heading", name="Did this person become wiser?")).to_be_visible()
+        expect(page.get_by_text(f"Story {n + 1} of 3.")).to_be_visible()  # the previous answer is saved
         if n == 0:
             shot("judge")
         page.get_by_role("radiogroup").get_by_text("Yes" if n != 1 else "Not sure", exact=True).click()
         page.get_by_role("button", name="Save my answer").click()
         wait_idle(page)
+    expect(page.get_by_text("you answered")).to_have_count(3)
     page.get_by_role("button", name="Continue").click()
     wait_idle(page)
 

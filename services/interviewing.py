@@ -40,9 +40,10 @@ from interviews.prompting import load_prompt
 from providers.errors import ModelOutputError
 from services import contexts
 from services.errors import USER_ERRORS, InvalidInput, one_line
+from services.joining import participant_for_token
 from services.retrying import DEFAULT_RETRY, RETRYABLE, RetryPolicy
 from services.version import APP_VERSION
-from storage import repo, repo_interviews
+from storage import repo_interviews
 from storage.db import session_scope
 from storage.schemas import CardPublic, DeliberationConfig, InterviewPublic, MessagePublic
 from storage.tables import Deliberation, Interview, Participant, Question, ValuesCard, utcnow
@@ -58,13 +59,6 @@ CHANGES_MESSAGE = "What would you like to change about the card, and why?"
 # --- reading ---------------------------------------------------------------------------------------
 
 
-def _participant(session: Session, token: str) -> Participant:
-    participant = repo.get_participant_by_token(session, token=token) if token else None
-    if participant is None:
-        raise InvalidInput("This participant link is not valid. Please use the link you were given.")
-    return participant
-
-
 Context = tuple[Interview, Question, Deliberation, Participant]
 
 
@@ -72,7 +66,7 @@ def _own_context(session: Session, token: str, interview_id: int, *, lock: bool 
     """The participant's interview with its question and deliberation (one query on the happy path)."""
     context = repo_interviews.interview_context(session, interview_id=interview_id, token=token, lock=lock)
     if context is None:  # find out why, to say so plainly
-        _participant(session, token)
+        participant_for_token(session, token)
         repo_interviews.get_interview(session, interview_id=interview_id)
         raise InvalidInput("This interview belongs to someone else.")
     return context
@@ -124,7 +118,7 @@ def get_interview(engine: Engine, *, token: str, interview_id: int) -> Interview
 def find_interview(engine: Engine, *, token: str, question_id: int) -> InterviewPublic | None:
     """The participant's interview on this question, if they started one."""
     with session_scope(engine) as session:
-        participant = _participant(session, token)
+        participant = participant_for_token(session, token)
         assert participant.id is not None
         interview = repo_interviews.find_interview(
             session, participant_id=participant.id, question_id=question_id
@@ -138,7 +132,7 @@ def find_interview(engine: Engine, *, token: str, question_id: int) -> Interview
 def current_interview(engine: Engine, *, token: str) -> InterviewPublic | None:
     """The participant's most recent interview that was not abandoned (``None`` before the first)."""
     with session_scope(engine) as session:
-        participant = _participant(session, token)
+        participant = participant_for_token(session, token)
         assert participant.id is not None
         interviews = repo_interviews.list_participant_interviews(session, participant_id=participant.id)
         live = [i for i in interviews if i.state != "abandoned"]
@@ -163,7 +157,7 @@ def transcript(view: InterviewPublic) -> list[Turn]:
 def start_interview(engine: Engine, *, token: str, question_id: int, model_id: str = "") -> InterviewPublic:
     """Start (or resume: the call is idempotent) the participant's interview on ``question_id``."""
     with session_scope(engine) as session:
-        participant = _participant(session, token)
+        participant = participant_for_token(session, token)
         assert participant.id is not None
         question = repo_interviews.get_question(session, question_id=question_id)
         if question.deliberation_id != participant.deliberation_id:
@@ -421,7 +415,7 @@ def edit_card(
 
 
 def _own_card(session: Session, token: str, card_id: int) -> ValuesCard:
-    participant = _participant(session, token)
+    participant = participant_for_token(session, token)
     card = repo_interviews.get_card(session, card_id=card_id)
     if card.participant_id != participant.id:
         raise InvalidInput("This card belongs to someone else.")
@@ -457,7 +451,7 @@ def submit_card(engine: Engine, *, token: str, card_id: int, digest: str) -> Car
         card.status, card.submitted_at = "submitted", utcnow()
         session.add(card)
         repo_interviews.set_interview_state(session, interview=interview, state=Stage.SUBMITTED.value)
-        participant = _participant(session, token)
+        participant = participant_for_token(session, token)
         if participant.stage in ("joined", "consented", "interview"):
             participant.stage = "vote"
             session.add(participant)

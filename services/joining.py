@@ -95,8 +95,11 @@ def _public(participant: Participant) -> ParticipantPublic:
     return ParticipantPublic.model_validate(participant)
 
 
-def _participant(session: Session, token: str) -> Participant:
-    participant = repo.get_participant_by_token(session, token=token) if token else None
+def participant_for_token(session: Session, token: str, *, lock: bool = False) -> Participant:
+    """The participant of a URL token (``lock``: see :func:`storage.repo.get_participant_by_token`);
+    a missing or unknown token is :class:`InvalidInput` with the one message every page shows for it.
+    """
+    participant = repo.get_participant_by_token(session, token=token, lock=lock) if token else None
     if participant is None:
         raise InvalidInput(INVALID_LINK)
     return participant
@@ -105,7 +108,7 @@ def _participant(session: Session, token: str) -> Participant:
 def home(engine: Engine, *, token: str) -> ParticipantHome:
     """The participant with their deliberation's texts, demographics questions and questions."""
     with session_scope(engine) as session:
-        participant = _participant(session, token)
+        participant = participant_for_token(session, token)
         repo.touch_participant(session, participant=participant)
         deliberation = repo.get_deliberation(session, deliberation_id=participant.deliberation_id)
         config = DeliberationConfig.model_validate(deliberation.config)
@@ -130,7 +133,7 @@ def consent(engine: Engine, *, token: str, demographics: dict[str, Any]) -> Part
     Calling it again updates the answers; the consent time stays the first one.
     """
     with session_scope(engine) as session:
-        participant = _participant(session, token)
+        participant = participant_for_token(session, token)
         deliberation = repo.get_deliberation(session, deliberation_id=participant.deliberation_id)
         questions = DeliberationConfig.model_validate(deliberation.config).demographics
         if participant.consented_at is None and deliberation.status not in JOINABLE:

@@ -53,6 +53,7 @@ from interviews import dedup as dedup_core
 from providers.errors import ModelError
 from services.errors import InvalidInput, one_line
 from services.interviewing import card_public
+from services.joining import participant_for_token
 from storage import repo, repo_interviews, repo_participation, repo_stories
 from storage.db import session_scope
 from storage.errors import NotFound
@@ -75,7 +76,6 @@ from storage.tables import ANSWERS, PARTICIPANT_STAGES, CanonicalValue, EdgeHypo
 
 log = logging.getLogger(__name__)
 
-INVALID_LINK = "This participant link is not valid. Please use the link you were given."
 STORY_UNAVAILABLE = "This story is not available any more. Please reload the page."
 MAX_REASON_CHARS = 2000
 MAX_SURVEY_TEXT = 2000
@@ -103,13 +103,6 @@ Triple = tuple[int, int, int]
 
 
 # --- shared ------------------------------------------------------------------------------------------
-
-
-def _participant(session: Session, token: str, *, lock: bool = False) -> Participant:
-    participant = repo_participation.participant_by_token(session, token=token, lock=lock) if token else None
-    if participant is None:
-        raise InvalidInput(INVALID_LINK)
-    return participant
 
 
 def _config(session: Session, participant: Participant) -> DeliberationConfig:
@@ -242,7 +235,7 @@ def draw_values(
     ``draw_id`` is ``""`` and nothing is stored). An embedding failure only loses the closeness preference.
     """
     with session_scope(engine) as session:
-        participant = _participant(session, token)
+        participant = participant_for_token(session, token)
         assert participant.id is not None
         _check_question(session, participant, question_id)
         config = _config(session, participant)
@@ -290,7 +283,7 @@ def draw_values(
     )
     random.Random(f"{participant.id}:{question_id}").shuffle(picked)  # no position bias by kind
     with session_scope(engine) as session:
-        participant = _participant(session, token, lock=True)
+        participant = participant_for_token(session, token, lock=True)
         current = _current_draw(session, participant, question_id, config, fresh=fresh)
         if current is not None:  # another tab drew meanwhile
             return current
@@ -331,7 +324,7 @@ def submit_votes(engine: Engine, *, token: str, draw_id: str, value_ids: Sequenc
         raise InvalidInput("Values are chosen by their numbers.")
     chosen = list(dict.fromkeys(value_ids))
     with session_scope(engine) as session:
-        participant = _participant(session, token, lock=True)
+        participant = participant_for_token(session, token, lock=True)
         assert participant.id is not None
         if not draw_id:
             if chosen:
@@ -466,7 +459,7 @@ def stories_to_judge(engine: Engine, *, token: str) -> list[StoryToJudgePublic]:
     means there is nothing to judge (the page lets them go on).
     """
     with session_scope(engine) as session:
-        return _judging_set(session, _participant(session, token))
+        return _judging_set(session, participant_for_token(session, token))
 
 
 def judge(
@@ -484,7 +477,7 @@ def judge(
     if reason is not None and len(reason) > MAX_REASON_CHARS:
         raise InvalidInput(f"Please keep your reason under {MAX_REASON_CHARS} characters.")
     with session_scope(engine) as session:
-        participant = _participant(session, token, lock=True)
+        participant = participant_for_token(session, token, lock=True)
         assert participant.id is not None
         try:
             hypothesis: EdgeHypothesis | None = repo_stories.get_hypothesis(
@@ -525,7 +518,7 @@ def judge(
 def finish_judging(engine: Engine, *, token: str) -> None:
     """Move on to the survey once every story of the set is answered (or there is none to judge)."""
     with session_scope(engine) as session:
-        participant = _participant(session, token, lock=True)
+        participant = participant_for_token(session, token, lock=True)
         left = sum(s.answer is None for s in _judging_set(session, participant))
         if left:
             raise InvalidInput(f"Please answer every story first ({left} left).")
@@ -587,7 +580,7 @@ def clean_survey(questions: Sequence[SurveyQuestion], answers: dict[str, Any]) -
 def survey(engine: Engine, *, token: str) -> list[SurveyItemPublic]:
     """The deliberation's exit survey with the participant's current answers."""
     with session_scope(engine) as session:
-        participant = _participant(session, token)
+        participant = participant_for_token(session, token)
         assert participant.id is not None
         stored = repo_participation.survey_answers(session, participant_id=participant.id)
         return [
@@ -603,7 +596,7 @@ def submit_survey(engine: Engine, *, token: str, answers: dict[str, Any]) -> Non
     ``done``. Submitting again updates the answers.
     """
     with session_scope(engine) as session:
-        participant = _participant(session, token, lock=True)
+        participant = participant_for_token(session, token, lock=True)
         assert participant.id is not None
         cleaned = clean_survey(_config(session, participant).survey, answers)
         for key, value in cleaned.items():
@@ -657,7 +650,7 @@ def _rank(document: dict[str, Any], value_id: int) -> tuple[int | None, int | No
 def receipt(engine: Engine, *, token: str) -> ReceiptPublic:
     """What the participant contributed and where their value landed (see :class:`ReceiptPublic`)."""
     with session_scope(engine) as session:
-        participant = _participant(session, token)
+        participant = participant_for_token(session, token)
         assert participant.id is not None
         d = participant.deliberation_id
         cards = repo_participation.participant_cards(session, participant_id=participant.id)
@@ -704,7 +697,7 @@ def answer_receipt(engine: Engine, *, token: str, key: str, answer: bool) -> Non
     if not isinstance(answer, bool):
         raise InvalidInput("Please answer yes or no.")
     with session_scope(engine) as session:
-        participant = _participant(session, token, lock=True)
+        participant = participant_for_token(session, token, lock=True)
         assert participant.id is not None
         if (
             key == "fair_position"
@@ -743,4 +736,4 @@ def progress_of(stage: str) -> ProgressPublic:
 def progress(engine: Engine, *, token: str) -> ProgressPublic:
     """Where the participant is across join → interview → vote → judge → survey → done."""
     with session_scope(engine) as session:
-        return progress_of(_participant(session, token).stage)
+        return progress_of(participant_for_token(session, token).stage)

@@ -147,8 +147,12 @@ def create_participant(
     return participant
 
 
-def get_participant_by_token(session: Session, *, token: str) -> Participant | None:
-    return session.exec(select(Participant).where(Participant.token == token)).first()
+def get_participant_by_token(session: Session, *, token: str, lock: bool = False) -> Participant | None:
+    """The participant with this token; ``lock=True`` takes a row lock on PostgreSQL (which serialises one
+    person's concurrent actions: two tabs, a double click). SQLite's ``BEGIN IMMEDIATE`` does so anyway.
+    """
+    statement = select(Participant).where(Participant.token == token)
+    return session.exec(statement.with_for_update() if lock else statement).first()
 
 
 def touch_participant(session: Session, *, participant: Participant) -> None:

@@ -21,7 +21,6 @@ from storage.tables import (
     Interview,
     Judgement,
     Message,
-    Participant,
     QuestionContext,
     SurveyResponse,
     ValuesCard,
@@ -29,16 +28,6 @@ from storage.tables import (
 )
 
 # --- the participant ---------------------------------------------------------------------------------
-
-
-def participant_by_token(session: Session, *, token: str, lock: bool = False) -> Participant | None:
-    """The participant with this token; ``lock=True`` takes a row lock on PostgreSQL (which serialises one
-    person's concurrent actions: two tabs, a double click). SQLite's ``BEGIN IMMEDIATE`` does so anyway.
-    """
-    statement = select(Participant).where(Participant.token == token)
-    if lock:
-        statement = statement.with_for_update()
-    return session.exec(statement).first()
 
 
 def participant_cards(

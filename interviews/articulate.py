@@ -49,19 +49,26 @@ def articulate(
     *,
     question: str,
     transcript: Sequence[Turn],
+    current: CardDraft | None = None,
     config: RunnableConfig | None = None,
 ) -> Articulation:
     """Write the participant's card from the conversation; repair it once if it breaks a card rule.
 
+    ``current`` is the draft being revised (with any edits the participant made): the model starts from it.
     Model errors (timeouts, malformed output) propagate: the caller decides about retries.
     """
     structured = model.with_structured_output(CardDraft)
     data = render_transcript(transcript)
+    draft = _card_data(current) if current is not None else "(no draft yet)"
     first = load_prompt("articulate_card")
     card = cast(
         CardDraft,
         structured.invoke(
-            [HumanMessage(first.render(question=as_data("question", question), transcript=data))],
+            [
+                HumanMessage(
+                    first.render(question=as_data("question", question), transcript=data, current_card=draft)
+                )
+            ],
             config=config,
         ),
     )
@@ -72,8 +79,13 @@ def articulate(
     prompt = repair.render(
         question=as_data("question", question),
         transcript=data,
-        card=as_data("card", json.dumps(card.model_dump(), ensure_ascii=False, indent=1)),
+        card=_card_data(card),
         problems=describe_problems(problems),
     )
     repaired = cast(CardDraft, structured.invoke([HumanMessage(prompt)], config=config))
     return Articulation(repaired, tuple(lint_card(repaired)), True, (first.ref, repair.ref))
+
+
+def _card_data(card: CardDraft) -> str:
+    """A card as delimited data for a prompt (its fields may hold participant text)."""
+    return as_data("card", json.dumps(card.model_dump(), ensure_ascii=False, indent=1))

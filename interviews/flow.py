@@ -22,7 +22,7 @@ participant can ask for the card at any time.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -166,7 +166,6 @@ class ReplyStream:
     chunks: Iterator[Any]
     text: str = ""
     ready: bool = False
-    _done: bool = field(default=False, repr=False)
 
     def __iter__(self) -> Iterator[str]:
         for chunk in self.chunks:
@@ -176,11 +175,6 @@ class ReplyStream:
             if piece:
                 self.text += piece
                 yield piece
-        self._done = True
-
-    @property
-    def done(self) -> bool:
-        return self._done
 
 
 def stream_interviewer(

@@ -53,13 +53,14 @@ st.markdown(
 )
 
 
-def ask(key: str, question: str) -> None:
+def ask(key: str, question: str, card_id: int) -> None:
     """A yes/no receipt question; the answer is stored at once and can be changed."""
     current = receipt.answers.get(key)
     st.markdown(f"**{question}**" + ("" if current is None else f" You said: {'yes' if current else 'no'}."))
     yes, no = st.columns(2)
     for column, answer, label in ((yes, True, "Yes"), (no, False, "No")):
-        if column.button(label, key=f"{key}-{label}", type="primary" if current is answer else "secondary"):
+        kind = "primary" if current is answer else "secondary"
+        if column.button(label, key=f"{key}-{card_id}-{label}", type=kind):
             with components.stop_on_error():
                 participation.answer_receipt(engine, token=token, key=key, answer=answer)
             st.rerun()
@@ -78,7 +79,7 @@ for entry in receipt.cards:
         entry.value.policies,
         caption=f"{entry.judged_by} participant(s) judged stories about this value.",
     )
-    ask("represents_my_value", "Does this shared value represent what you care about?")
+    ask("represents_my_value", "Does this shared value represent what you care about?", entry.card.id)
     if entry.wiser is None:
         st.caption("The moral graph is not built yet: come back to this link later to see where it landed.")
         continue
@@ -93,4 +94,4 @@ for entry in receipt.cards:
             st.caption("none yet")
         for v in related:
             st.markdown(f"- {components.plain(v.title)}")
-    ask("fair_position", "Do you think your value ended up in a fair position?")
+    ask("fair_position", "Do you think your value ended up in a fair position?", entry.card.id)

@@ -70,7 +70,13 @@ def respond() -> None:
 def write_card() -> None:
     try:
         with st.spinner("Writing your card..."):
-            interviewing.request_card(engine, resources.chat_model(), token=token, interview_id=view.id)
+            interviewing.request_card(
+                engine,
+                resources.chat_model(),
+                token=token,
+                interview_id=view.id,
+                token_budget=settings.participant_token_budget,
+            )
         st.session_state[state.LAST_ERROR] = None
     except USER_ERRORS as exc:
         st.session_state[state.LAST_ERROR] = one_line(exc)
@@ -80,7 +86,9 @@ def write_card() -> None:
 conversation = view.state in ("opening", "story", "zoom_in", "attention")
 error = st.session_state[state.LAST_ERROR]
 if error:
-    st.error(f"Something went wrong: {error} Nothing you wrote is lost.", icon=":material/error:")
+    st.error(
+        f"Something went wrong: {components.plain(error)} Nothing you wrote is lost.", icon=":material/error:"
+    )
     if st.button("Try again", type="primary", icon=":material/refresh:"):
         st.session_state[state.LAST_ERROR] = None  # the steps below pick up where it failed
         st.rerun()

@@ -38,7 +38,7 @@ if person.participant.consented_at is None:
             st.markdown(person.consent_text)
         answers = {}
         for q in person.demographics:
-            label = q.label + ("" if q.required else " (optional)")
+            label = components.plain(q.label) + ("" if q.required else " (optional)")
             if q.kind == "choice":
                 answers[q.key] = st.selectbox(label, q.options, index=None, placeholder="Choose...")
             elif q.kind == "number":
@@ -61,7 +61,9 @@ if len(questions) == 1:
     st.markdown("You will talk with an AI interviewer about how an assistant should answer this message:")
 else:
     st.markdown("Choose the message you would like to think about:")
-    chosen = st.radio("Question", questions, format_func=lambda q: q.text, label_visibility="collapsed")
+    chosen = st.radio(
+        "Question", questions, format_func=lambda q: components.plain(q.text), label_visibility="collapsed"
+    )
 with st.container(border=True):
     st.markdown(components.plain(chosen.text))
 st.caption("It takes about 10 minutes. There are no right answers: we want to learn what matters to you.")

@@ -155,9 +155,12 @@ def transcript(view: InterviewPublic) -> list[Turn]:
 
 
 def start_interview(engine: Engine, *, token: str, question_id: int, model_id: str = "") -> InterviewPublic:
-    """Start (or resume: the call is idempotent) the participant's interview on ``question_id``."""
+    """Start (or resume: the call is idempotent) the participant's interview on ``question_id``.
+
+    The participant's row is locked, so two tabs starting at once get one interview.
+    """
     with session_scope(engine) as session:
-        participant = participant_for_token(session, token)
+        participant = participant_for_token(session, token, lock=True)
         assert participant.id is not None
         question = repo_interviews.get_question(session, question_id=question_id)
         if question.deliberation_id != participant.deliberation_id:
@@ -238,15 +241,24 @@ def _append(
     status: str = "complete",
     state: Stage | None = None,
 ) -> None:
-    """Store an interviewer message after the messages ``view`` holds (a concurrent append collides)."""
+    """Store an interviewer message. The interview row is locked first, as :func:`post_message` does, so a
+    participant message arriving meanwhile (another tab) is ordered before it instead of colliding.
+    """
     with session_scope(engine) as session:
-        after = view.messages[-1].seq if view.messages else -1
+        interview = repo_interviews.get_interview(session, interview_id=view.id, lock=True)
         repo_interviews.add_message(
-            session, interview_id=view.id, role="assistant", content=content, status=status, after=after
+            session, interview_id=view.id, role="assistant", content=content, status=status
         )
         if state is not None:
-            interview = repo_interviews.get_interview(session, interview_id=view.id, lock=True)
             repo_interviews.set_interview_state(session, interview=interview, state=state.value)
+
+
+def budget_spent(engine: Engine, *, participant_id: int, budget: int | None) -> bool:
+    """Whether the participant's interview calls (chat and card writing) used up ``budget`` tokens."""
+    if budget is None:
+        return False
+    with session_scope(engine) as session:
+        return repo_interviews.tokens_used(session, participant_id=participant_id) >= budget
 
 
 def reply(
@@ -322,11 +334,14 @@ def request_card(
     *,
     token: str,
     interview_id: int,
+    token_budget: int | None = None,
     retry: RetryPolicy = DEFAULT_RETRY,
 ) -> CardPublic:
     """Write (or rewrite, after the participant asked for changes) the card from the conversation.
 
-    Idempotent: when the latest draft is newer than the participant's last message it is returned as is.
+    A rewrite sees the current draft, the participant's own edits included. Idempotent: when the latest
+    draft is newer than the participant's last message it is returned as is. Rewrites stop once the
+    participant's ``token_budget`` is spent (the edit form still works).
     """
     view = get_interview(engine, token=token, interview_id=interview_id)
     if Stage(view.state) == Stage.SUBMITTED:
@@ -339,14 +354,28 @@ def request_card(
                 _set_state(session, view.id, Stage.SHOW_CARD)
                 return view.card
     revising = Stage(view.state) == Stage.REVISE
+    if revising and budget_spent(engine, participant_id=view.participant_id, budget=token_budget):
+        raise InvalidInput(
+            "We have reached the length limit for this conversation: please edit the card yourself."
+        )
+    current = None
+    if revising and view.card is not None:  # the draft being revised, with the participant's own edits
+        current = CardDraft(
+            title=view.card.title, description=view.card.description, policies=view.card.policies
+        )
     config = _metadata(view, "articulate")
     result = retry.call(
         lambda: articulation.articulate(
-            model, question=view.question, transcript=transcript(view), config=config
+            model, question=view.question, transcript=transcript(view), current=current, config=config
         )
     )
     with session_scope(engine) as session:
         interview = repo_interviews.get_interview(session, interview_id=view.id, lock=True)
+        if interview.state == Stage.SUBMITTED.value:  # another tab submitted while the model wrote
+            raise InvalidInput("This card is already submitted.")
+        latest = repo_interviews.latest_card(session, interview_id=view.id)
+        if latest is not None and (view.card is None or latest.id != view.card.id):
+            return card_public(latest)  # another tab wrote a card meanwhile: show that one, not a second
         card = ValuesCard(
             participant_id=view.participant_id,
             question_id=view.question_id,
@@ -403,7 +432,7 @@ def edit_card(
     except ValidationError as exc:
         raise InvalidInput.from_validation(exc) from exc
     with session_scope(engine) as session:
-        card = _own_card(session, token, card_id)
+        card = _own_card(session, token, card_id, lock=True)
         if card.status != "draft":
             raise InvalidInput("This card is already submitted and can no longer be edited.")
         card.title, card.description, card.policies = draft.title, draft.description, list(draft.policies)
@@ -414,11 +443,17 @@ def edit_card(
         return card_public(card)
 
 
-def _own_card(session: Session, token: str, card_id: int) -> ValuesCard:
+def _own_card(session: Session, token: str, card_id: int, *, lock: bool = False) -> ValuesCard:
+    """The participant's card; ``lock`` first locks its interview (as every writer of the interview does),
+    then reads the card fresh, so an edit in another tab cannot land between a check and a write.
+    """
     participant = participant_for_token(session, token)
     card = repo_interviews.get_card(session, card_id=card_id)
     if card.participant_id != participant.id:
         raise InvalidInput("This card belongs to someone else.")
+    if lock and card.interview_id is not None:
+        repo_interviews.get_interview(session, interview_id=card.interview_id, lock=True)
+        session.refresh(card)
     return card
 
 
@@ -429,7 +464,7 @@ def submit_card(engine: Engine, *, token: str, card_id: int, digest: str) -> Car
     breaks a card rule.
     """
     with session_scope(engine) as session:
-        card = _own_card(session, token, card_id)
+        card = _own_card(session, token, card_id, lock=True)
         current = card_public(card)
         if current.digest != digest:
             raise InvalidInput("The card changed since you saw it. Please read it again before confirming.")
@@ -462,8 +497,8 @@ def submit_card(engine: Engine, *, token: str, card_id: int, digest: str) -> Car
 def mine_contexts(engine: Engine, model: BaseChatModel, *, token: str, card_id: int) -> list[str]:
     """After a submit: propose the contexts in which the card's value is wise (DOMAIN.md §6).
 
-    Best effort: the card is already safe, so a model failure is logged (and the facilitator can rerun the
-    job later) instead of reaching the participant. Returns the contexts added.
+    Best effort: the card is already safe, so a model failure is logged instead of reaching the
+    participant; the card stays unmarked, so calling this again retries it. Returns the contexts added.
     """
     with session_scope(engine) as session:
         card = _own_card(session, token, card_id)

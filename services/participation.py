@@ -1,5 +1,5 @@
 """The participant after the interview: vote on peers' values, judge upgrade stories, answer the exit
-survey, read the receipt; and where they are in the flow (DOMAIN.md §3 steps 5-8, issue 5 items 4-7).
+survey, read the receipt; and where they are in the flow (DOMAIN.md §3 steps 5-8).
 
 Every function takes the participant's URL token; an unknown one is :class:`InvalidInput`. Writes lock
 the participant's row (PostgreSQL; SQLite serialises writers anyway), so a double click or a second tab

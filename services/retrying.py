@@ -13,11 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from providers.errors import ModelError, ModelOutputError, ModelRateLimited, ModelServerError, ModelTimeout
+from providers.errors import ModelError, ModelOutputError, ModelTimeout
 
 T = TypeVar("T")
 
-RETRYABLE: tuple[type[ModelError], ...] = (ModelTimeout, ModelServerError, ModelRateLimited, ModelOutputError)
+#: Only what the SDK does not retry itself (it already retries 429 and 5xx ``LLM_MAX_RETRIES`` times).
+RETRYABLE: tuple[type[ModelError], ...] = (ModelTimeout, ModelOutputError)
 
 
 @dataclass(frozen=True)

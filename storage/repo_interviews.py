@@ -166,11 +166,16 @@ def get_card(session: Session, *, card_id: int) -> ValuesCard:
     return card
 
 
+#: The model calls a participant's token budget counts: their own conversation and card writing (not
+#: the facilitator's jobs that mention them, such as grading or context mining).
+BUDGET_PURPOSES = ("interview", "articulate")
+
+
 def tokens_used(session: Session, *, participant_id: int) -> int:
-    """Tokens (in + out) of every model call made for this participant."""
+    """Tokens (in + out) of the participant's interview calls (:data:`BUDGET_PURPOSES`)."""
     total = session.exec(
         select(func.coalesce(func.sum(LLMCall.tokens_in + LLMCall.tokens_out), 0)).where(
-            LLMCall.participant_id == participant_id
+            LLMCall.participant_id == participant_id, col(LLMCall.purpose).in_(BUDGET_PURPOSES)
         )
     ).one()
     return int(total)

@@ -209,7 +209,7 @@ class ValuesCard(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     participant_id: int | None = Field(default=None, foreign_key="participant.id", index=True)
     question_id: int | None = Field(default=None, foreign_key="question.id", index=True)
-    interview_id: int | None = Field(default=None, foreign_key="interview.id")
+    interview_id: int | None = Field(default=None, foreign_key="interview.id", index=True)
     title: str = Field(max_length=200)
     description: str = Field(default="", sa_type=Text)
     policies: list[str] = Field(default_factory=list, sa_type=JSON)
@@ -329,7 +329,7 @@ class LLMCallBase(SQLModel):
     error: str | None = Field(default=None, max_length=500)
     deliberation_id: int | None = Field(default=None, foreign_key="deliberation.id")
     interview_id: int | None = Field(default=None, foreign_key="interview.id", index=True)
-    participant_id: int | None = Field(default=None, foreign_key="participant.id")
+    participant_id: int | None = Field(default=None, foreign_key="participant.id", index=True)
 
 
 class LLMCall(LLMCallBase, table=True):

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import streamlit as st
 
+from services import participation
 from services.errors import USER_ERRORS, one_line
 from settings import Settings
 
@@ -35,7 +36,7 @@ def error_box(exc: BaseException, *, action: str = "") -> None:
     setting = getattr(exc, "setting", None)
     hint = f" (setting: `{setting}`)" if setting else ""
     prefix = f"{action} failed: " if action else ""
-    st.error(f"{prefix}{one_line(exc)}{hint}", icon=":material/error:")
+    st.error(f"{prefix}{plain(one_line(exc))}{hint}", icon=":material/error:")  # may echo outside text
 
 
 @contextlib.contextmanager
@@ -77,22 +78,9 @@ def values_card(title: str, description: str, policies: list[str], *, caption: s
             st.caption(plain(caption))
 
 
-PARTICIPANT_STEPS = (
-    ("joined", "Welcome"),
-    ("interview", "Interview"),
-    ("vote", "Vote"),
-    ("judge", "Judge"),
-    ("survey", "Survey"),
-    ("done", "Done"),
-)
-
-
 def progress(stage: str) -> None:
     """Where the participant is across the steps (accessible: a labelled bar plus the step names)."""
-    order = [s for s, _ in PARTICIPANT_STEPS]
-    stage = "joined" if stage == "consented" else stage
-    position = order.index(stage) if stage in order else 0
-    names = " → ".join(
-        f"**{name}**" if i == position else name for i, (_, name) in enumerate(PARTICIPANT_STEPS)
-    )
-    st.progress(position / (len(order) - 1), text=f"Step {position + 1} of {len(order)}: {names}")
+    steps = participation.progress_of(stage).steps
+    position = next((i for i, step in enumerate(steps) if step.current), 0)
+    names = " → ".join(f"**{s.label}**" if s.current else s.label for s in steps)
+    st.progress(position / (len(steps) - 1), text=f"Step {position + 1} of {len(steps)}: {names}")

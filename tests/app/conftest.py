@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -61,8 +62,13 @@ def closed_port() -> int:
         return sock.getsockname()[1]
 
 
+def shown(markdown: object) -> str:
+    """What a person reads from a Markdown source: the escapes of ``ui.components.plain`` removed."""
+    return re.sub(r"\\(.)", r"\1", str(markdown))
+
+
 def texts(at: AppTest) -> str:
     """Everything visible as text on the page, for loose assertions."""
     parts = [e.value for e in (*at.title, *at.markdown, *at.caption, *at.text, *at.code)]
     parts += [e.value for e in (*at.error, *at.warning, *at.info, *at.success)]
-    return "\n".join(str(p) for p in parts)
+    return "\n".join(shown(p) for p in parts)

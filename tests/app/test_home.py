@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.app.conftest import texts
+from tests.app.conftest import shown, texts
 
 
 def test_landing_page_describes_the_app_and_its_setup(make_app: Callable[[], AppTest]) -> None:
@@ -45,7 +45,7 @@ def test_bad_setting_is_one_clear_message(
     app_env.setenv("LLM_MODE", "gpt-5")
     at = make_app().run()
     assert not at.exception
-    assert len(at.error) == 1 and "LLM_MODE must be one of" in at.error[0].value
+    assert len(at.error) == 1 and "LLM_MODE must be one of" in shown(at.error[0].value)
 
 
 def test_unopenable_database_is_one_clear_message(

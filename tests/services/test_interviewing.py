@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -369,3 +370,84 @@ def test_contexts_are_mined_after_submit_and_a_failure_does_not_reach_the_partic
     assert interviewing.mine_contexts(sqlite_engine, model, token=token, card_id=card.id) == [
         "When the user is frightened of a choice"
     ]
+
+
+def test_a_submit_in_another_tab_while_the_card_is_rewritten_wins(sqlite_engine: Engine) -> None:
+    token, question_id = _participant(sqlite_engine)
+    view = interviewing.start_interview(sqlite_engine, token=token, question_id=question_id)
+    first = interviewing.request_card(
+        sqlite_engine, ScriptedChatModel([CARD]), token=token, interview_id=view.id, retry=NO_WAIT
+    )
+    interviewing.ask_for_changes(sqlite_engine, token=token, interview_id=view.id)
+    interviewing.post_message(sqlite_engine, token=token, interview_id=view.id, text="Shorter, please.")
+
+    def other_tab_submits(messages: list) -> dict:
+        interviewing.submit_card(sqlite_engine, token=token, card_id=first.id, digest=first.digest)
+        return {**CARD, "title": "Rewritten Title"}
+
+    with pytest.raises(InvalidInput, match="already submitted"):
+        interviewing.request_card(
+            sqlite_engine,
+            ScriptedChatModel([other_tab_submits]),
+            token=token,
+            interview_id=view.id,
+            retry=NO_WAIT,
+        )
+    after = interviewing.get_interview(sqlite_engine, token=token, interview_id=view.id)
+    assert after.state == "submitted" and after.card.id == first.id and after.card.status == "submitted"
+
+
+def test_rewrites_stop_at_the_budget_but_editing_still_works(sqlite_engine: Engine) -> None:
+    token, question_id = _participant(sqlite_engine)
+    view = interviewing.start_interview(sqlite_engine, token=token, question_id=question_id)
+    card = interviewing.request_card(
+        sqlite_engine, ScriptedChatModel([CARD]), token=token, interview_id=view.id, retry=NO_WAIT
+    )
+    with session_scope(sqlite_engine) as s:
+        s.add(LLMCall(purpose="articulate", tokens_in=5000, participant_id=view.participant_id))
+        s.add(LLMCall(purpose="grader", tokens_in=10**6, participant_id=view.participant_id))
+    interviewing.ask_for_changes(sqlite_engine, token=token, interview_id=view.id)
+    interviewing.post_message(sqlite_engine, token=token, interview_id=view.id, text="Change it again.")
+    with pytest.raises(InvalidInput, match="edit the card yourself"):
+        interviewing.request_card(
+            sqlite_engine, ScriptedChatModel([]), token=token, interview_id=view.id, token_budget=4000
+        )
+    # the facilitator's grading call does not count against the participant
+    assert not interviewing.budget_spent(sqlite_engine, participant_id=view.participant_id, budget=6000)
+    edited = interviewing.edit_card(
+        sqlite_engine,
+        token=token,
+        card_id=card.id,
+        title="Calm Presence",
+        description=card.description,
+        policies=card.policies,
+    )
+    assert edited.problems == []
+
+
+def test_two_tabs_starting_at_once_get_one_interview(engine: Engine) -> None:
+    token, question_id = _participant(engine)
+    with ThreadPoolExecutor(4) as pool:
+        views = list(
+            pool.map(
+                lambda _: interviewing.start_interview(engine, token=token, question_id=question_id), range(4)
+            )
+        )
+    assert len({v.id for v in views}) == 1
+    assert len(interviewing.get_interview(engine, token=token, interview_id=views[0].id).messages) == 1
+
+
+def test_a_message_from_another_tab_during_a_reply_loses_nothing(sqlite_engine: Engine) -> None:
+    token, question_id = _participant(sqlite_engine)
+    view = interviewing.start_interview(sqlite_engine, token=token, question_id=question_id)
+
+    def reply_while_the_other_tab_writes(messages: list) -> str:
+        interviewing.post_message(sqlite_engine, token=token, interview_id=view.id, text="from tab two")
+        return "What did you notice?"
+
+    _say(sqlite_engine, ScriptedChatModel([reply_while_the_other_tab_writes]), token, view.id, "from tab one")
+    contents = [
+        m.content
+        for m in interviewing.get_interview(sqlite_engine, token=token, interview_id=view.id).messages
+    ]
+    assert contents[1:] == ["from tab one", "from tab two", "What did you notice?"]

@@ -48,7 +48,7 @@ def join(
 
     A per-person invite always leads to the same participant, so the link works again on another device;
     an open link makes a new participant per visit unless ``external_id`` (a panel id such as Prolific's)
-    names one already there.
+    names one already there. Two first visits at once (a double click) make one participant.
     """
     external = (external_id or "").strip()[:200] or None
     with session_scope(engine) as session:
@@ -63,7 +63,7 @@ def join(
                 return _public(repo.get_participant(session, participant_id=found.participant_id))
             if deliberation.status not in JOINABLE:
                 raise _closed(deliberation.status)
-            participant = repo.create_participant(
+            participant = repo.get_or_create_participant(
                 session,
                 deliberation_id=found.deliberation_id,
                 external_id=external,
@@ -86,7 +86,7 @@ def join(
             if deliberation.status not in JOINABLE:
                 raise _closed(deliberation.status)
             return _public(
-                repo.create_participant(session, deliberation_id=deliberation.id, external_id=external)
+                repo.get_or_create_participant(session, deliberation_id=deliberation.id, external_id=external)
             )
     raise InvalidInput("This link is incomplete. Please use the link you were given.")
 

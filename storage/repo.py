@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 from sqlalchemy import case, func
 from sqlalchemy import select as sa_select
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from storage.errors import NotFound
@@ -145,6 +146,34 @@ def create_participant(
     session.add(participant)
     session.flush()
     return participant
+
+
+def get_or_create_participant(
+    session: Session, *, deliberation_id: int, external_id: str | None, cohort_id: int | None = None
+) -> Participant:
+    """The participant with this panel id, created when there is none. Two first visits at once (a double
+    click, a browser's prefetch) meet on the unique key: the loser's insert is undone in a savepoint and it
+    reads the winner's row, instead of failing the whole transaction (as PostgreSQL would).
+    """
+    if external_id is None:
+        return create_participant(session, deliberation_id=deliberation_id, cohort_id=cohort_id)
+    existing = get_participant_by_external_id(
+        session, deliberation_id=deliberation_id, external_id=external_id
+    )
+    if existing is not None:
+        return existing
+    try:
+        with session.begin_nested():
+            return create_participant(
+                session, deliberation_id=deliberation_id, external_id=external_id, cohort_id=cohort_id
+            )
+    except IntegrityError:
+        winner = get_participant_by_external_id(
+            session, deliberation_id=deliberation_id, external_id=external_id
+        )
+        if winner is None:
+            raise
+        return winner
 
 
 def get_participant_by_token(session: Session, *, token: str, lock: bool = False) -> Participant | None:

@@ -123,7 +123,7 @@ def opening_message(question: str) -> str:
     """
     return (
         "Hi! We will think together about how an AI assistant should answer this message from a user:\n\n"
-        f"> {question}\n\n"
+        f"“{question}”\n\n"
         "What do you think the assistant should consider in its answer, and why?"
     )
 

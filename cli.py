@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from services import contexts as context_jobs
+from services import dedup as dedup_job
 from services import dft_import, facilitation, grading, models, research, stories, system, values
 from services.errors import USER_ERRORS, one_line
 from settings import Settings, load_settings
@@ -31,7 +32,8 @@ class CleanErrors(click.Group):
             sys.exit(1)
         except click.UsageError as exc:  # a missing option, a bad number, an unknown command
             where = f" (see {exc.ctx.command_path} --help)" if exc.ctx else ""
-            click.echo(f"Error: {one_line(exc.format_message())}{where}", err=True)
+            message = " ".join(exc.format_message().split())
+            click.echo(f"Error: {message}{where}", err=True)
             sys.exit(exc.exit_code)
 
 
@@ -188,31 +190,143 @@ def export(deliberation_id: int, fmt: str, out: Path) -> None:
 @click.option(
     "--batch-size",
     type=click.IntRange(min=1, max=40),
-    default=values.DEFAULT_BATCH,
+    default=dedup_job.DEFAULT_BATCH,
     show_default=True,
     help="New cards per model call.",
 )
 def dedup(deliberation_id: int, question_id: int | None, batch_size: int) -> None:
-    """Link submitted cards to canonical values (embeddings propose, the chat model decides); resumable."""
+    """Link submitted cards to canonical values (embeddings propose, the chat model decides); resumable.
+
+    A batch whose partition stays invalid is skipped (its cards wait for the next run); other model
+    errors stop the run.
+    """
     settings = _settings()
     engine = _engine(settings)
-    if not values.pending_count(engine, deliberation_id=deliberation_id, question_id=question_id):
+    if not dedup_job.pending_count(engine, deliberation_id=deliberation_id, question_id=question_id):
         click.echo(f"Nothing to deduplicate: every submitted card of deliberation {deliberation_id} has one.")
         return
-    s = values.dedup(
+
+    def progress(b: dedup_job.BatchReport) -> None:
+        if b.failed:
+            click.echo(f"batch {b.number}/{b.of}: failed, {b.failed} cards left for the next run", err=True)
+        else:
+            click.echo(
+                f"batch {b.number}/{b.of}: {b.cards} cards, {b.created} new values, {b.joined} joined",
+                err=True,
+            )
+
+    s = dedup_job.dedup(
         engine,
         models.chat_model(settings, engine),
         models.embeddings(settings, engine),
         deliberation_id=deliberation_id,
         question_id=question_id,
         batch_size=batch_size,
-        on_batch=lambda b: click.echo(
-            f"batch {b.number}/{b.of}: {b.cards} cards, {b.created} new values, {b.joined} joined", err=True
-        ),
+        on_batch=progress,
     )
+    for f in s.failures:
+        cards = ", ".join(map(str, f.card_ids))
+        click.echo(
+            f"failed: batch {f.number} (cards {cards}; moderation event {f.event_id}): {f.error}", err=True
+        )
+    batches = f"{s.failed_batches} batch{'es' if s.failed_batches > 1 else ''}"
+    failed = f"; {batches} ({s.failed_cards} cards) failed, left for the next run" if s.failures else ""
     click.echo(
         f"Dedup run {s.run_id}: {s.cards_processed} cards processed, {s.canonicals_created} canonical values "
-        f"created, {s.cards_joined} cards joined existing values, {s.cards_skipped} skipped ({s.prompt_ref})."
+        f"created, {s.cards_joined} cards joined existing values, {s.cards_skipped} skipped{failed} "
+        f"({s.prompt_ref})."
+    )
+
+
+@cli.group("values")
+def values_group() -> None:
+    """Review canonical values by hand: list, show, merge and split them."""
+
+
+@values_group.command("list")
+@click.argument("deliberation_id", type=int)
+@click.option("--question", "question_id", type=int, default=None, help="Only values with a card on it.")
+def values_list(deliberation_id: int, question_id: int | None) -> None:
+    """List the canonical values: id, member card ids, votes, title (tab-separated)."""
+    found = values.list_values(_engine(), deliberation_id=deliberation_id, question_id=question_id)
+    for v in found:
+        cards = ",".join(str(c.id) for c in v.cards) or "-"
+        click.echo(f"{v.id}\t{cards}\t{v.votes}\t{v.title}")
+    if not found:
+        click.echo(f"No canonical values yet (python cli.py dedup {deliberation_id} makes them).", err=True)
+
+
+@values_group.command("show")
+@click.argument("value_id", type=int)
+def values_show(value_id: int) -> None:
+    """Show a value: title, description, policies, votes and its member cards with their ids."""
+    v = values.get_value(_engine(), canonical_id=value_id)
+    made = (
+        f"made by dedup run {v.dedup_run}"
+        if v.dedup_run
+        else f"imported ({v.external_ref})"
+        if v.external_ref
+        else "split off by hand"
+    )
+    click.echo(f"Value {v.id}: {v.title}")
+    click.echo(v.description)
+    for policy in v.policies:
+        click.echo(f"- {policy}")
+    click.echo(f"Deliberation {v.deliberation_id}; {v.votes} votes; {made}.")
+    click.echo(f"Cards ({len(v.cards)}):")
+    for c in v.cards:
+        status = "" if c.status == "submitted" else f" [{c.status}]"
+        click.echo(f"{c.id}\t{c.title}{status}\t{c.description}")
+
+
+def _ids(ids: tuple[int, ...] | list[int]) -> str:
+    return ", ".join(map(str, ids))
+
+
+@values_group.command("merge")
+@click.argument("keep_id", type=int)
+@click.argument("other_ids", nargs=-1, type=int, required=True, metavar="OTHER_ID...")
+@click.option("--reason", required=True, help="Why they are one value (written to the moderation log).")
+def values_merge(keep_id: int, other_ids: tuple[int, ...], reason: str) -> None:
+    """Merge values OTHER_ID... into KEEP_ID: cards, votes, stories and judgements move over."""
+    engine = _engine()
+    keep = values.get_value(engine, canonical_id=keep_id)
+    m = values.merge(
+        engine, deliberation_id=keep.deliberation_id, keep_id=keep_id, merge_ids=other_ids, reason=reason
+    )
+    earlier = f"; values {_ids(m.already_merged)} had been merged into it before" if m.already_merged else ""
+    if m.already_done:
+        click.echo(f"Nothing to do: values {_ids(m.already_merged)} were merged into value {keep_id} before.")
+        return
+    counts = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in m.counts.items() if n) or "nothing attached"
+    event = f"moderation event {m.event_id}"
+    click.echo(f"Merged values {_ids(m.merged_ids)} into value {keep_id} ({counts}; {event}){earlier}.")
+
+
+@values_group.command("split")
+@click.argument("value_id", type=int)
+@click.option(
+    "--card",
+    "card_ids",
+    type=int,
+    multiple=True,
+    required=True,
+    help="A member card to move; repeat for more.",
+)
+@click.option("--title", default=None, help="Title of the new value (default: the first card's).")
+@click.option("--reason", required=True, help="Why they differ (written to the moderation log).")
+def values_split(value_id: int, card_ids: tuple[int, ...], title: str | None, reason: str) -> None:
+    """Move some member cards of VALUE_ID to a new value; votes and stories stay with VALUE_ID."""
+    s = values.split(_engine(), canonical_id=value_id, card_ids=card_ids, title=title, reason=reason)
+    if s.already_done:
+        click.echo(
+            f"Nothing to do: cards {_ids(s.card_ids)} were split off value {value_id} into value "
+            f"{s.new_canonical_id} before."
+        )
+        return
+    click.echo(
+        f"Split cards {_ids(s.card_ids)} off value {value_id} into new value {s.new_canonical_id} "
+        f"(moderation event {s.event_id})."
     )
 
 
@@ -281,6 +395,34 @@ def contexts_cmd(question_id: int, count: int) -> None:
         f"Added {len(added)} of {count} requested contexts to question {question_id} "
         "(duplicates and malformed ones are dropped).",
         err=True,
+    )
+
+
+@cli.command("mine-contexts")
+@click.argument("deliberation_id", type=int)
+def mine_contexts_cmd(deliberation_id: int) -> None:
+    """Mine contexts from every submitted card whose mining never succeeded (e.g. the model failed after
+    the participant's submit); a malformed answer skips its card, other model errors stop the run."""
+    settings = _settings()
+    engine = _engine(settings)
+    if not context_jobs.count_unmined(engine, deliberation_id=deliberation_id):
+        click.echo(f"Nothing to mine: every submitted card of deliberation {deliberation_id} has been mined.")
+        return
+
+    def progress(o: context_jobs.CardMining) -> None:
+        if o.error:
+            click.echo(f"failed: card {o.card_id}: {o.error}", err=True)
+        elif o.skipped:
+            click.echo(f"skipped: card {o.card_id} (no longer submitted)", err=True)
+        else:
+            click.echo(f"card {o.card_id}: {len(o.added)} contexts added", err=True)
+
+    s = context_jobs.mine_pending(
+        engine, models.chat_model(settings, engine), deliberation_id=deliberation_id, on_card=progress
+    )
+    click.echo(
+        f"Mined {s.cards_mined} of {s.cards} cards of deliberation {deliberation_id}: {s.contexts_added} "
+        f"contexts added, {s.skipped} skipped, {len(s.failures)} failed (a rerun retries them)."
     )
 
 

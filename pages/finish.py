@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from services import participation
+from services import receipts
 from ui import components, participant, resources
 from ui.router import through_router
 
@@ -17,7 +17,7 @@ components.progress(person.participant.stage)
 if person.participant.stage == "survey":
     st.title("A few last questions")
     with components.stop_on_error():
-        items = participation.survey(engine, token=token)
+        items = receipts.survey(engine, token=token)
     scale = {1: "1 · Strongly disagree", 2: "2", 3: "3", 4: "4", 5: "5 · Strongly agree"}
     with st.form("survey"):
         answers = {}
@@ -40,13 +40,13 @@ if person.participant.stage == "survey":
                 answers[item.key] = st.text_area(label, max_chars=2000, key=item.key)
         if st.form_submit_button("Finish", type="primary"):
             with components.stop_on_error():
-                participation.submit_survey(engine, token=token, answers=answers)
+                receipts.submit_survey(engine, token=token, answers=answers)
             st.rerun()
     st.stop()
 
 st.title("Thank you!")
 with components.stop_on_error():
-    receipt = participation.receipt(engine, token=token)
+    receipt = receipts.receipt(engine, token=token)
 st.markdown(
     f"You wrote {receipt.messages} message(s), chose {receipt.votes} wise value(s) "
     f"and judged {receipt.judgements} story(ies)."
@@ -62,7 +62,7 @@ def ask(key: str, question: str, card_id: int) -> None:
         kind = "primary" if current is answer else "secondary"
         if column.button(label, key=f"{key}-{card_id}-{label}", type=kind):
             with components.stop_on_error():
-                participation.answer_receipt(engine, token=token, key=key, answer=answer)
+                receipts.answer_receipt(engine, token=token, key=key, answer=answer)
             st.rerun()
 
 

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 import streamlit as st
 
-from services import interviewing
+from services import cards, interviewing
 from services.errors import USER_ERRORS, one_line
 from ui import components, participant, resources, state
 from ui.router import through_router
@@ -70,7 +70,7 @@ def respond() -> None:
 def write_card() -> None:
     try:
         with st.spinner("Writing your card..."):
-            interviewing.request_card(
+            cards.request_card(
                 engine,
                 resources.chat_model(),
                 token=token,
@@ -112,13 +112,13 @@ if card is not None and view.state in ("show_card", "revise", "submitted"):
     submit, change, edit = st.columns(3)
     if submit.button("This is my value: submit", type="primary", disabled=bool(card.problems)):
         with components.stop_on_error("Submitting the card"):
-            interviewing.submit_card(engine, token=token, card_id=card.id, digest=card.digest)
+            cards.submit_card(engine, token=token, card_id=card.id, digest=card.digest)
         with st.spinner("Saving..."), contextlib.suppress(*USER_ERRORS):  # a side job: never blocks
-            interviewing.mine_contexts(engine, resources.chat_model(), token=token, card_id=card.id)
+            cards.mine_contexts(engine, resources.chat_model(), token=token, card_id=card.id)
         participant.go("vote", token)
     if change.button("Ask for changes", disabled=view.state == "revise"):
         with components.stop_on_error():
-            interviewing.ask_for_changes(engine, token=token, interview_id=view.id)
+            cards.ask_for_changes(engine, token=token, interview_id=view.id)
         st.rerun()
     if edit.button("Edit it myself") or card.problems:
         st.session_state[state.EDITING_CARD] = True
@@ -133,7 +133,7 @@ if card is not None and view.state in ("show_card", "revise", "submitted"):
             )
             if st.form_submit_button("Save my changes"):
                 with components.stop_on_error("Saving the card"):
-                    interviewing.edit_card(
+                    cards.edit_card(
                         engine,
                         token=token,
                         card_id=card.id,

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from services import participation
+from services import judging
 from ui import components, participant, resources
 from ui.router import through_router
 
@@ -14,7 +14,7 @@ token = person.participant.token
 participant.stay_on("pages/judge.py", person)
 
 with components.stop_on_error():
-    stories = participation.stories_to_judge(engine, token=token)
+    stories = judging.stories_to_judge(engine, token=token)
 
 components.progress(person.participant.stage)
 st.title("Did this person become wiser?")
@@ -60,7 +60,7 @@ else:
                     st.error("Please choose Yes, No or Not sure.")
                 else:
                     with components.stop_on_error("Saving your answer"):
-                        participation.judge(
+                        judging.judge(
                             engine,
                             token=token,
                             hypothesis_id=current.hypothesis_id,
@@ -72,5 +72,5 @@ else:
 
 if st.button("Continue", type="primary"):
     with components.stop_on_error():
-        participation.finish_judging(engine, token=token)
+        judging.finish_judging(engine, token=token)
     participant.go("survey", token)

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from services import interviewing, participation
+from services import interviewing, voting
 from ui import components, participant, resources
 from ui.router import through_router
 
@@ -17,7 +17,7 @@ with components.stop_on_error():
     interview = interviewing.current_interview(engine, token=token)
     if interview is None:
         participant.go("joined", token)
-    draw = participation.draw_values(
+    draw = voting.draw_values(
         engine, token=token, question_id=interview.question_id, embeddings=resources.embeddings()
     )
 
@@ -33,7 +33,7 @@ if not draw.values:
     st.info("There are no other values to vote on yet. Thank you: let's go on.")
     if st.button("Continue", type="primary"):
         with components.stop_on_error():
-            participation.submit_votes(engine, token=token, draw_id="", value_ids=[])
+            voting.submit_votes(engine, token=token, draw_id="", value_ids=[])
         participant.go("judge", token)
     st.stop()
 
@@ -53,5 +53,5 @@ with st.form("vote"):
             chosen.append(value.id)
     if st.form_submit_button("Continue", type="primary"):
         with components.stop_on_error():
-            participation.submit_votes(engine, token=token, draw_id=draw.draw_id, value_ids=chosen)
+            voting.submit_votes(engine, token=token, draw_id=draw.draw_id, value_ids=chosen)
         participant.go("judge", token)

@@ -4,6 +4,8 @@ Idempotence of mining: a card whose contexts were mined carries the flag :data:`
 ``quality_flags`` (set in the same transaction that adds the contexts, under a row lock on the card), so
 a second call for the same card adds nothing and asks no model. A model failure leaves the card
 unflagged: calling again retries. A card for which the model found nothing new is flagged too.
+:func:`mine_pending` reruns mining for every unflagged submitted card of a deliberation (the participant
+flow mines best-effort after a submit, so a failure there leaves the card to this job).
 
 Provenance: a context made here stores ``"<prompt ref> card=<id>"`` (mined) or
 ``"<prompt ref> question=<id>"`` (generated) in ``Context.external_ref``, the table's only free
@@ -14,7 +16,8 @@ Model calls never run inside a database transaction (a slow model must not hold 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -22,8 +25,9 @@ from sqlalchemy import Engine
 
 from interviews import contexts as core
 from interviews.cards import CardDraft
-from services.errors import InvalidInput
-from storage import repo, repo_interviews, repo_stories
+from providers.errors import ModelOutputError
+from services.errors import InvalidInput, one_line
+from storage import repo, repo_interviews, repo_stories, repo_values
 from storage.db import session_scope
 from storage.tables import Context
 
@@ -86,6 +90,72 @@ def mine_for_card(engine: Engine, model: BaseChatModel, *, card_id: int) -> list
         )
         repo_stories.add_card_flag(session, card=locked, flag=MINED_FLAG)
     return added
+
+
+@dataclass(frozen=True)
+class CardMining:
+    """What :func:`mine_pending` did with one card (passed to ``on_card``)."""
+
+    card_id: int
+    added: tuple[str, ...] = ()
+    error: str = ""  # the malformed answer's error line; the card stays unflagged
+    skipped: bool = False  # no longer submitted when its turn came
+
+
+@dataclass(frozen=True)
+class MiningSummary:
+    deliberation_id: int
+    cards: int  # unflagged submitted cards found
+    cards_mined: int  # of those, mined and flagged now (possibly with nothing new)
+    contexts_added: int
+    skipped: int
+    failures: tuple[CardMining, ...] = ()
+
+
+def count_unmined(engine: Engine, *, deliberation_id: int) -> int:
+    """How many submitted cards of the deliberation's questions still lack :data:`MINED_FLAG`."""
+    with session_scope(engine) as session:
+        repo.get_deliberation(session, deliberation_id=deliberation_id)
+        return len(repo_values.unflagged_cards(session, deliberation_id=deliberation_id, flag=MINED_FLAG))
+
+
+def mine_pending(
+    engine: Engine,
+    model: BaseChatModel,
+    *,
+    deliberation_id: int,
+    on_card: Callable[[CardMining], None] | None = None,
+) -> MiningSummary:
+    """Run :func:`mine_for_card` for every submitted card of the deliberation not flagged yet, oldest first.
+
+    A card whose model answer is malformed (:class:`~providers.errors.ModelOutputError`) is reported in
+    ``failures``, stays unflagged for the next run, and the run goes on; a card hidden meanwhile is skipped.
+    Any other model error (the endpoint unreachable, a timeout) stops the run; the cards mined before it
+    keep their contexts. Every card is visited once, so a run always ends.
+    """
+    with session_scope(engine) as session:
+        repo.get_deliberation(session, deliberation_id=deliberation_id)
+        card_ids = [
+            c.id
+            for c in repo_values.unflagged_cards(session, deliberation_id=deliberation_id, flag=MINED_FLAG)
+            if c.id is not None
+        ]
+    mined = added_total = skipped = 0
+    failures: list[CardMining] = []
+    for card_id in card_ids:
+        try:
+            outcome = CardMining(card_id, tuple(mine_for_card(engine, model, card_id=card_id)))
+            mined += 1
+            added_total += len(outcome.added)
+        except ModelOutputError as exc:
+            outcome = CardMining(card_id, error=one_line(exc))
+            failures.append(outcome)
+        except InvalidInput:  # hidden or withdrawn since the list was read
+            outcome = CardMining(card_id, skipped=True)
+            skipped += 1
+        if on_card is not None:
+            on_card(outcome)
+    return MiningSummary(deliberation_id, len(card_ids), mined, added_total, skipped, tuple(failures))
 
 
 def generate_for_question(engine: Engine, model: BaseChatModel, *, question_id: int, n: int) -> list[str]:

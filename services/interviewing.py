@@ -1,23 +1,18 @@
-"""The participant's interview: start, chat, see the card, revise or edit it, submit it.
+"""The participant's interview: start or resume it, chat with the interviewer, read it back (DOMAIN.md §3
+step 3). The values card it leads to is written, revised, edited and submitted in :mod:`services.cards`.
 
 Every participant message is stored before the model is called; every reply is stored when it is
 complete (a reply cut off by an error is stored with status ``cut_off``). No session is held open while a
 model runs, so the accounting of that call (a separate write) never waits on us. The interview resumes
 from the database alone: a reload or a server restart loses nothing.
-
-A card reaches ``submitted`` only through :func:`submit_card` with the digest of the card the participant
-was shown, and only when it passes the card rules: whatever a participant (or an injected instruction)
-makes the model write, nothing is submitted that the participant did not see and confirm.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import RunnableConfig
-from pydantic import ValidationError
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -38,22 +33,17 @@ from interviews.flow import (
 )
 from interviews.prompting import load_prompt
 from providers.errors import ModelOutputError
-from services import contexts
-from services.errors import USER_ERRORS, InvalidInput, one_line
+from services.errors import InvalidInput
 from services.joining import participant_for_token
 from services.retrying import DEFAULT_RETRY, RETRYABLE, RetryPolicy
 from services.version import APP_VERSION
 from storage import repo_interviews
 from storage.db import session_scope
 from storage.schemas import CardPublic, DeliberationConfig, InterviewPublic, MessagePublic
-from storage.tables import Deliberation, Interview, Participant, Question, ValuesCard, utcnow
-
-log = logging.getLogger(__name__)
+from storage.tables import Deliberation, Interview, Participant, Question, ValuesCard
 
 MAX_MESSAGE_CHARS = 4000
 INTERVIEW_PROMPTS = ("interviewer", *articulation.PROMPTS)
-REVISED_MESSAGE = "Here is the card again, rewritten with your changes."
-CHANGES_MESSAGE = "What would you like to change about the card, and why?"
 
 
 # --- reading ---------------------------------------------------------------------------------------
@@ -62,7 +52,7 @@ CHANGES_MESSAGE = "What would you like to change about the card, and why?"
 Context = tuple[Interview, Question, Deliberation, Participant]
 
 
-def _own_context(session: Session, token: str, interview_id: int, *, lock: bool = False) -> Context:
+def own_context(session: Session, token: str, interview_id: int, *, lock: bool = False) -> Context:
     """The participant's interview with its question and deliberation (one query on the happy path)."""
     context = repo_interviews.interview_context(session, interview_id=interview_id, token=token, lock=lock)
     if context is None:  # find out why, to say so plainly
@@ -72,24 +62,23 @@ def _own_context(session: Session, token: str, interview_id: int, *, lock: bool 
     return context
 
 
-def _own_interview(session: Session, token: str, interview_id: int, *, lock: bool = False) -> Interview:
-    return _own_context(session, token, interview_id, lock=lock)[0]
-
-
-def _context(session: Session, interview_id: int) -> Context:
+def context_of(session: Session, interview_id: int) -> Context:
+    """The interview with its question and deliberation, for an id already checked to be the caller's."""
     context = repo_interviews.interview_context(session, interview_id=interview_id)
     assert context is not None
     return context
 
 
 def card_public(card: ValuesCard) -> CardPublic:
+    """The card as the participant sees it, with the digest they confirm and the card rules it breaks."""
     draft = CardDraft(title=card.title, description=card.description, policies=list(card.policies))
     return CardPublic.model_validate(
         card, update={"digest": draft.digest(), "problems": [str(p) for p in lint_card(draft)]}
     )
 
 
-def _view(session: Session, context: Context, *, with_card: bool = True) -> InterviewPublic:
+def interview_view(session: Session, context: Context, *, with_card: bool = True) -> InterviewPublic:
+    """The interview as the page shows it: messages, the latest card (unless ``with_card=False``), turns."""
     interview, question, deliberation, _ = context
     assert interview.id is not None
     messages = repo_interviews.list_messages(session, interview_id=interview.id)
@@ -112,7 +101,7 @@ def _view(session: Session, context: Context, *, with_card: bool = True) -> Inte
 
 def get_interview(engine: Engine, *, token: str, interview_id: int) -> InterviewPublic:
     with session_scope(engine) as session:
-        return _view(session, _own_context(session, token, interview_id))
+        return interview_view(session, own_context(session, token, interview_id))
 
 
 def find_interview(engine: Engine, *, token: str, question_id: int) -> InterviewPublic | None:
@@ -126,7 +115,7 @@ def find_interview(engine: Engine, *, token: str, question_id: int) -> Interview
         if interview is None:
             return None
         assert interview.id is not None
-        return _view(session, _context(session, interview.id))
+        return interview_view(session, context_of(session, interview.id))
 
 
 def current_interview(engine: Engine, *, token: str) -> InterviewPublic | None:
@@ -139,7 +128,7 @@ def current_interview(engine: Engine, *, token: str) -> InterviewPublic | None:
         if not live:
             return None
         assert live[-1].id is not None
-        return _view(session, _context(session, live[-1].id))
+        return interview_view(session, context_of(session, live[-1].id))
 
 
 def transcript(view: InterviewPublic) -> list[Turn]:
@@ -170,7 +159,7 @@ def start_interview(engine: Engine, *, token: str, question_id: int, model_id: s
         )
         if existing is not None:
             assert existing.id is not None
-            return _view(session, _context(session, existing.id))
+            return interview_view(session, context_of(session, existing.id))
         interview = repo_interviews.create_interview(
             session,
             participant_id=participant.id,
@@ -186,7 +175,7 @@ def start_interview(engine: Engine, *, token: str, question_id: int, model_id: s
         if participant.stage in ("joined", "consented"):
             participant.stage = "interview"
             session.add(participant)
-        return _view(session, _context(session, interview.id))
+        return interview_view(session, context_of(session, interview.id))
 
 
 def post_message(engine: Engine, *, token: str, interview_id: int, text: str) -> MessagePublic:
@@ -201,7 +190,7 @@ def post_message(engine: Engine, *, token: str, interview_id: int, text: str) ->
     if len(text) > MAX_MESSAGE_CHARS:
         raise InvalidInput(f"Please keep a message under {MAX_MESSAGE_CHARS} characters.")
     with session_scope(engine) as session:
-        interview, _, deliberation, _ = _own_context(session, token, interview_id, lock=True)
+        interview, _, deliberation, _ = own_context(session, token, interview_id, lock=True)
         assert interview.id is not None
         last, user_turns = repo_interviews.message_tail(session, interview_id=interview.id)
         if last is not None and last.role == "user" and last.content == text:
@@ -222,7 +211,8 @@ def post_message(engine: Engine, *, token: str, interview_id: int, text: str) ->
         return MessagePublic.model_validate(message)
 
 
-def _metadata(view: InterviewPublic, purpose: str) -> RunnableConfig:
+def run_metadata(view: InterviewPublic, purpose: str) -> RunnableConfig:
+    """The model call's metadata (what it was for, whose interview) that the accounting records."""
     return {
         "metadata": {
             "purpose": purpose,
@@ -276,10 +266,10 @@ def reply(
     a reply cut off midway is stored as ``cut_off`` and the error propagates (a
     :class:`~providers.errors.ModelError`: one line for the screen, with a retry button beside it).
     When the model has enough, or the participant's token budget is spent, the stage becomes
-    ``show_card`` and the caller asks for the card (:func:`request_card`).
+    ``show_card`` and the caller asks for the card (:func:`services.cards.request_card`).
     """
     with session_scope(engine) as session:
-        view = _view(session, _own_context(session, token, interview_id), with_card=False)
+        view = interview_view(session, own_context(session, token, interview_id), with_card=False)
         if not view.awaiting_reply or Stage(view.state) not in (*CONVERSATION, Stage.SHOW_CARD):
             return
         spent = repo_interviews.tokens_used(session, participant_id=view.participant_id) >= token_budget
@@ -294,7 +284,7 @@ def reply(
         stage=Stage(view.state),
         turns_left=view.turn_limit - view.user_turns,
     )
-    config = _metadata(view, "interview")
+    config = run_metadata(view, "interview")
     for attempt in range(retry.attempts):
         stream = stream_interviewer(model, messages, config=config)
         try:
@@ -323,189 +313,3 @@ def reply(
         if attempt + 1 >= retry.attempts:
             raise ModelOutputError("The model sent an empty reply.")
         retry.wait(attempt)
-
-
-# --- the card --------------------------------------------------------------------------------------
-
-
-def request_card(
-    engine: Engine,
-    model: BaseChatModel,
-    *,
-    token: str,
-    interview_id: int,
-    token_budget: int | None = None,
-    retry: RetryPolicy = DEFAULT_RETRY,
-) -> CardPublic:
-    """Write (or rewrite, after the participant asked for changes) the card from the conversation.
-
-    A rewrite sees the current draft, the participant's own edits included. Idempotent: when the latest
-    draft is newer than the participant's last message it is returned as is. Rewrites stop once the
-    participant's ``token_budget`` is spent (the edit form still works).
-    """
-    view = get_interview(engine, token=token, interview_id=interview_id)
-    if Stage(view.state) == Stage.SUBMITTED:
-        raise InvalidInput("This card is already submitted.")
-    last_user = max((m.created_at for m in view.messages if m.role == "user"), default=None)
-    if view.card is not None and view.card.status == "draft" and not view.awaiting_reply:
-        with session_scope(engine) as session:
-            card = repo_interviews.get_card(session, card_id=view.card.id)
-            if last_user is None or card.created_at >= last_user:
-                _set_state(session, view.id, Stage.SHOW_CARD)
-                return view.card
-    revising = Stage(view.state) == Stage.REVISE
-    if revising and budget_spent(engine, participant_id=view.participant_id, budget=token_budget):
-        raise InvalidInput(
-            "We have reached the length limit for this conversation: please edit the card yourself."
-        )
-    current = None
-    if revising and view.card is not None:  # the draft being revised, with the participant's own edits
-        current = CardDraft(
-            title=view.card.title, description=view.card.description, policies=view.card.policies
-        )
-    config = _metadata(view, "articulate")
-    result = retry.call(
-        lambda: articulation.articulate(
-            model, question=view.question, transcript=transcript(view), current=current, config=config
-        )
-    )
-    with session_scope(engine) as session:
-        interview = repo_interviews.get_interview(session, interview_id=view.id, lock=True)
-        if interview.state == Stage.SUBMITTED.value:  # another tab submitted while the model wrote
-            raise InvalidInput("This card is already submitted.")
-        latest = repo_interviews.latest_card(session, interview_id=view.id)
-        if latest is not None and (view.card is None or latest.id != view.card.id):
-            return card_public(latest)  # another tab wrote a card meanwhile: show that one, not a second
-        card = ValuesCard(
-            participant_id=view.participant_id,
-            question_id=view.question_id,
-            interview_id=view.id,
-            title=result.card.title.strip(),
-            description=result.card.description.strip(),
-            policies=[p.strip() for p in result.card.policies],
-            quality_flags=sorted(
-                {p.code for p in result.problems} | ({"repaired"} if result.repaired else set())
-            ),
-        )
-        session.add(card)
-        if revising or Stage(view.state) in CONVERSATION:
-            note = REVISED_MESSAGE if revising else READY_MESSAGE
-            repo_interviews.add_message(session, interview_id=view.id, role="assistant", content=note)
-        repo_interviews.set_interview_state(session, interview=interview, state=Stage.SHOW_CARD.value)
-        session.flush()
-        return card_public(card)
-
-
-def _set_state(session: Session, interview_id: int, stage: Stage) -> None:
-    interview = repo_interviews.get_interview(session, interview_id=interview_id)
-    if interview.state != stage.value:
-        repo_interviews.set_interview_state(session, interview=interview, state=stage.value)
-
-
-def ask_for_changes(engine: Engine, *, token: str, interview_id: int) -> InterviewPublic:
-    """The participant wants to change the card by chatting: stage ``revise`` and a prompt to say what."""
-    with session_scope(engine) as session:
-        interview = _own_interview(session, token, interview_id, lock=True)
-        try:
-            stage = advance(Stage(interview.state), Event.REVISE, user_turns=0, turn_limit=1)
-        except InvalidTransition as exc:
-            raise InvalidInput(f"There is nothing to change: {exc}.") from exc
-        assert interview.id is not None
-        if interview.state != stage.value:
-            repo_interviews.add_message(
-                session, interview_id=interview.id, role="assistant", content=CHANGES_MESSAGE
-            )
-            repo_interviews.set_interview_state(session, interview=interview, state=stage.value)
-        return _view(session, _context(session, interview.id))
-
-
-def edit_card(
-    engine: Engine, *, token: str, card_id: int, title: str, description: str, policies: list[str]
-) -> CardPublic:
-    """Save the participant's own edit of their draft; the result lists any card rule it still breaks."""
-    try:
-        draft = CardDraft(
-            title=title.strip(),
-            description=description.strip(),
-            policies=[p.strip() for p in policies if p.strip()],
-        )
-    except ValidationError as exc:
-        raise InvalidInput.from_validation(exc) from exc
-    with session_scope(engine) as session:
-        card = _own_card(session, token, card_id, lock=True)
-        if card.status != "draft":
-            raise InvalidInput("This card is already submitted and can no longer be edited.")
-        card.title, card.description, card.policies = draft.title, draft.description, list(draft.policies)
-        card.edited_by_participant = True
-        card.quality_flags = sorted({p.code for p in lint_card(draft)})
-        session.add(card)
-        session.flush()
-        return card_public(card)
-
-
-def _own_card(session: Session, token: str, card_id: int, *, lock: bool = False) -> ValuesCard:
-    """The participant's card; ``lock`` first locks its interview (as every writer of the interview does),
-    then reads the card fresh, so an edit in another tab cannot land between a check and a write.
-    """
-    participant = participant_for_token(session, token)
-    card = repo_interviews.get_card(session, card_id=card_id)
-    if card.participant_id != participant.id:
-        raise InvalidInput("This card belongs to someone else.")
-    if lock and card.interview_id is not None:
-        repo_interviews.get_interview(session, interview_id=card.interview_id, lock=True)
-        session.refresh(card)
-    return card
-
-
-def submit_card(engine: Engine, *, token: str, card_id: int, digest: str) -> CardPublic:
-    """Submit the card the participant confirmed; ``digest`` is :attr:`CardPublic.digest` of what they saw.
-
-    Idempotent for the same card and digest. Refuses a card that changed since it was shown, or that still
-    breaks a card rule.
-    """
-    with session_scope(engine) as session:
-        card = _own_card(session, token, card_id, lock=True)
-        current = card_public(card)
-        if current.digest != digest:
-            raise InvalidInput("The card changed since you saw it. Please read it again before confirming.")
-        if card.status == "submitted":
-            return current
-        if card.status != "draft":
-            raise InvalidInput("This card can no longer be submitted.")
-        if current.problems:
-            raise InvalidInput("Please fix the card first: " + "; ".join(current.problems))
-        assert card.interview_id is not None
-        interview = repo_interviews.get_interview(session, interview_id=card.interview_id, lock=True)
-        latest = repo_interviews.latest_card(session, interview_id=card.interview_id)
-        if latest is not None and latest.id != card.id:
-            raise InvalidInput("There is a newer version of this card. Please confirm that one.")
-        try:
-            advance(Stage(interview.state), Event.CONFIRMED, user_turns=0, turn_limit=1)
-        except InvalidTransition as exc:
-            raise InvalidInput(f"This card cannot be submitted: {exc}.") from exc
-        card.status, card.submitted_at = "submitted", utcnow()
-        session.add(card)
-        repo_interviews.set_interview_state(session, interview=interview, state=Stage.SUBMITTED.value)
-        participant = participant_for_token(session, token)
-        if participant.stage in ("joined", "consented", "interview"):
-            participant.stage = "vote"
-            session.add(participant)
-        session.flush()
-        return card_public(card)
-
-
-def mine_contexts(engine: Engine, model: BaseChatModel, *, token: str, card_id: int) -> list[str]:
-    """After a submit: propose the contexts in which the card's value is wise (DOMAIN.md §6).
-
-    Best effort: the card is already safe, so a model failure is logged instead of reaching the
-    participant; the card stays unmarked, so calling this again retries it. Returns the contexts added.
-    """
-    with session_scope(engine) as session:
-        card = _own_card(session, token, card_id)
-        if card.status != "submitted":
-            raise InvalidInput("Contexts are proposed for submitted cards only.")
-    try:
-        return contexts.mine_for_card(engine, model, card_id=card_id)
-    except USER_ERRORS as exc:
-        log.warning("mining contexts for card %s failed: %s", card_id, one_line(exc))
-        return []

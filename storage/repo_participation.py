@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_
+from sqlalchemy import func, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -261,15 +261,25 @@ def judgement_counts(
 
 
 def judges_of_values(session: Session, *, deliberation_id: int, value_ids: Iterable[int]) -> dict[int, int]:
-    """For each value, how many participants judged a story from or to it."""
+    """For each value, how many participants judged a story from or to it (one query for all of them)."""
     ids = sorted(set(value_ids))
     counts = dict.fromkeys(ids, 0)
-    for value_id in ids:
-        statement = select(func.count(func.distinct(Judgement.participant_id))).where(
-            Judgement.deliberation_id == deliberation_id,
-            or_(Judgement.from_value_id == value_id, Judgement.to_value_id == value_id),
-        )
-        counts[value_id] = int(session.exec(statement).one())
+    if not ids:
+        return counts
+    in_deliberation = Judgement.deliberation_id == deliberation_id
+    pairs = union_all(  # (participant, value) for both ends of every judgement that touches a value
+        select(
+            col(Judgement.participant_id).label("participant_id"),
+            col(Judgement.from_value_id).label("value_id"),
+        ).where(in_deliberation, col(Judgement.from_value_id).in_(ids)),
+        select(Judgement.participant_id, Judgement.to_value_id).where(
+            in_deliberation, col(Judgement.to_value_id).in_(ids)
+        ),
+    ).subquery()
+    statement = select(pairs.c.value_id, func.count(func.distinct(pairs.c.participant_id))).group_by(
+        pairs.c.value_id
+    )
+    counts.update({int(v): int(n) for v, n in session.exec(statement).all()})
     return counts
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -162,6 +162,41 @@ def list_hypotheses(
     if context_ids is not None:
         statement = statement.where(col(EdgeHypothesis.context_id).in_(sorted(set(context_ids))))
     return session.exec(statement.order_by(col(EdgeHypothesis.id))).all()
+
+
+class StoryKey(NamedTuple):
+    """A story without its text: what choosing among thousands of them needs."""
+
+    id: int
+    from_value_id: int
+    to_value_id: int
+    context_id: int
+
+
+def shown_story_keys(session: Session, *, deliberation_id: int) -> list[StoryKey]:
+    """Id and (from, to, context) of every shown hypothesis of the deliberation, by id (no story text,
+    no values: a participant's judging set ranks these, then loads the few it keeps).
+    """
+    statement = (
+        select(
+            EdgeHypothesis.id,
+            EdgeHypothesis.from_value_id,
+            EdgeHypothesis.to_value_id,
+            EdgeHypothesis.context_id,
+        )
+        .where(EdgeHypothesis.deliberation_id == deliberation_id, col(EdgeHypothesis.shown).is_(True))
+        .order_by(col(EdgeHypothesis.id))
+    )
+    return [StoryKey(int(i), f, t, c) for i, f, t, c in session.exec(statement).all() if i is not None]
+
+
+def hypotheses_by_id(session: Session, *, ids: Iterable[int]) -> dict[int, EdgeHypothesis]:
+    """The hypotheses with these ids (missing ones left out)."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    statement = select(EdgeHypothesis).where(col(EdgeHypothesis.id).in_(wanted))
+    return {h.id: h for h in session.exec(statement).all() if h.id is not None}
 
 
 def get_hypothesis(session: Session, *, hypothesis_id: int) -> EdgeHypothesis:

@@ -1,4 +1,4 @@
-"""The stories, contexts and grade commands: help, a run with the demo model, one-line errors."""
+"""The stories, contexts, mine-contexts and grade commands: help, a demo-model run, one-line errors."""
 
 from __future__ import annotations
 
@@ -28,7 +28,13 @@ def run(env: dict[str, str], *args: str) -> click.testing.Result:
 
 
 @pytest.mark.parametrize(
-    ("command", "expected"), [("stories", "--max-pairs"), ("contexts", "--count"), ("grade", "INTERVIEW_ID")]
+    ("command", "expected"),
+    [
+        ("stories", "--max-pairs"),
+        ("contexts", "--count"),
+        ("mine-contexts", "DELIBERATION_ID"),
+        ("grade", "INTERVIEW_ID"),
+    ],
 )
 def test_help(command: str, expected: str) -> None:
     result = CliRunner().invoke(cli, [command, "--help"])
@@ -40,6 +46,7 @@ def test_help(command: str, expected: str) -> None:
     [
         (["stories", "999"], "Error: There is no deliberation with id 999."),
         (["contexts", "999"], "Error: There is no question 999."),
+        (["mine-contexts", "999"], "Error: There is no deliberation with id 999."),
         (["grade", "999"], "Error: There is no interview 999."),
         (["stories", "1", "--run", "no spaces please"], "Error: A run id is"),
     ],
@@ -75,6 +82,13 @@ def test_stories_contexts_and_grade_with_the_demo_model(env: dict[str, str]) -> 
     contexts = run(env, "contexts", str(w.q1), "--count", "2")
     assert contexts.exit_code == 0, contexts.output
     assert f"of 2 requested contexts to question {w.q1}" in contexts.stderr
+
+    mined = run(env, "mine-contexts", str(w.deliberation_id))
+    assert mined.exit_code == 0, mined.output
+    assert mined.stdout.startswith(f"Mined 4 of 4 cards of deliberation {w.deliberation_id}: ")
+    assert f"card {w.card1}: " in mined.stderr
+    again = run(env, "mine-contexts", str(w.deliberation_id))
+    assert again.stdout.startswith("Nothing to mine")
 
     graded = run(env, "grade", str(w.interview_id))
     assert graded.exit_code == 0, graded.output

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import streamlit as st
 
-from services import participation
+from services import receipts
 from services.errors import USER_ERRORS, one_line
 from settings import Settings
 
@@ -80,7 +80,7 @@ def values_card(title: str, description: str, policies: list[str], *, caption: s
 
 def progress(stage: str) -> None:
     """Where the participant is across the steps (accessible: a labelled bar plus the step names)."""
-    steps = participation.progress_of(stage).steps
+    steps = receipts.progress_of(stage).steps
     position = next((i for i, step in enumerate(steps) if step.current), 0)
     names = " → ".join(f"**{s.label}**" if s.current else s.label for s in steps)
     st.progress(position / (len(steps) - 1), text=f"Step {position + 1} of {len(steps)}: {names}")

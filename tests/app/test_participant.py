@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from providers.fakes import ScriptedChatModel
-from services import facilitation, interviewing, joining, participation, system
+from services import cards, facilitation, interviewing, joining, receipts, system
 from settings import load_settings
 from tests import worlds
 from tests.app.conftest import texts
@@ -185,10 +185,10 @@ def _submitted(engine, *, stories: int = 3) -> tuple[str, worlds.Peers]:
     question = joining.home(engine, token=token).questions[0].id
     seeded = worlds.peers(engine, deliberation_id=d, question_id=question)
     view = interviewing.start_interview(engine, token=token, question_id=question)
-    card = interviewing.request_card(
+    card = cards.request_card(
         engine, ScriptedChatModel([worlds.GOOD_CARD]), token=token, interview_id=view.id
     )
-    interviewing.submit_card(engine, token=token, card_id=card.id, digest=card.digest)
+    cards.submit_card(engine, token=token, card_id=card.id, digest=card.digest)
     return token, seeded
 
 
@@ -239,7 +239,7 @@ def test_the_back_button_never_loses_or_doubles_anything(make_app: Callable[[], 
     assert not back.exception and "Did this person become wiser?" in texts(back)
     back = _open(make_app, "pages/interview.py", token=token)
     assert not back.exception and "Did this person become wiser?" in texts(back)
-    assert participation.receipt(engine, token=token).votes == 2
+    assert receipts.receipt(engine, token=token).votes == 2
 
 
 @pytest.mark.parametrize("page", ["interview", "vote", "judge", "finish"])

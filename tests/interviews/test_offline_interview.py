@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from providers.accounting import RecordingCallback
 from providers.chat import make_chat_model
 from providers.local import stop_local_server
-from services import facilitation, interviewing
+from services import cards, facilitation, interviewing
 from services.accounting import llm_call_sink, usage
 from services.retrying import RetryPolicy
 from settings import load_settings
@@ -50,12 +50,10 @@ def test_a_short_interview_with_the_offline_model(sqlite_engine: Engine, offline
             )
         )
         assert text.strip()
-    card = interviewing.request_card(
-        sqlite_engine, offline_model, token=token, interview_id=view.id, retry=retry
-    )
+    card = cards.request_card(sqlite_engine, offline_model, token=token, interview_id=view.id, retry=retry)
     assert card.title.strip() and card.policies  # a 135M model writes poor cards: the participant fixes them
     if card.problems:
-        card = interviewing.edit_card(
+        card = cards.edit_card(
             sqlite_engine,
             token=token,
             card_id=card.id,
@@ -63,8 +61,8 @@ def test_a_short_interview_with_the_offline_model(sqlite_engine: Engine, offline
             description="Holding honesty and forgiveness together when someone has let you down.",
             policies=["MOMENTS when the truth can be told without shaming", "CHANCES to rebuild trust"],
         )
-    assert interviewing.submit_card(
-        sqlite_engine, token=token, card_id=card.id, digest=card.digest
-    ).status == ("submitted")
+    assert cards.submit_card(sqlite_engine, token=token, card_id=card.id, digest=card.digest).status == (
+        "submitted"
+    )
     spent = usage(sqlite_engine, deliberation_id=d.id)
     assert spent.calls >= 3 and spent.tokens_out > 0 and spent.errors == 0

@@ -1,13 +1,16 @@
-"""Contexts through the database: mined once per submitted card, generated for a facilitator."""
+"""Contexts through the database: mined once per submitted card (and re-mined by a job when that failed),
+generated for a facilitator.
+"""
 
 from __future__ import annotations
 
 import pytest
+from langchain_core.messages import BaseMessage
 from sqlalchemy import Engine
 from sqlmodel import select
 
 from interviews.prompting import load_prompt
-from providers.errors import ModelTimeout
+from providers.errors import ModelOutputError, ModelTimeout, ModelUnavailable
 from providers.fakes import ScriptedChatModel
 from services import contexts
 from services.errors import InvalidInput
@@ -127,3 +130,83 @@ def test_mining_on_each_backend(engine: Engine) -> None:
     assert len(contexts.mine_for_card(engine, ScriptedChatModel([MINED]), card_id=w.card1)) == 2
     assert contexts.mine_for_card(engine, ScriptedChatModel([]), card_id=w.card1) == []
     assert len(_contexts(engine, w.deliberation_id)) == 4
+
+
+# --- re-mining what the participant flow left unmined -------------------------------------------------
+
+
+def _unmined(engine: Engine, deliberation_id: int) -> list[int]:
+    with session_scope(engine) as s:
+        rows = s.exec(
+            select(ValuesCard).where(ValuesCard.status == "submitted").order_by(ValuesCard.id)
+        ).all()
+        return [c.id for c in rows if contexts.MINED_FLAG not in c.quality_flags]  # type: ignore[misc]
+
+
+def test_mine_pending_goes_past_a_malformed_answer_and_a_rerun_retries_it(
+    sqlite_engine: Engine, world: World
+) -> None:
+    w = world
+    contexts.mine_for_card(sqlite_engine, ScriptedChatModel([{"contexts": []}]), card_id=w.card1)
+    todo = _unmined(sqlite_engine, w.deliberation_id)
+    assert len(todo) == 3 and contexts.count_unmined(sqlite_engine, deliberation_id=w.deliberation_id) == 3
+
+    model = ScriptedChatModel(
+        [ModelOutputError("The answer broke the structure."), {"contexts": ["When money is tight"]}, MINED]
+    )
+    seen: list[contexts.CardMining] = []
+    summary = contexts.mine_pending(
+        sqlite_engine, model, deliberation_id=w.deliberation_id, on_card=seen.append
+    )
+    assert (summary.cards, summary.cards_mined, summary.contexts_added, summary.skipped) == (3, 2, 3, 0)
+    assert summary.failures == (contexts.CardMining(todo[0], error="The answer broke the structure."),)
+    assert [(o.card_id, o.added) for o in seen] == [
+        (todo[0], ()),
+        (todo[1], ("When money is tight",)),
+        (todo[2], ("When a diagnosis is frightening", "When the family disagrees about care")),
+    ]
+    assert _unmined(sqlite_engine, w.deliberation_id) == [todo[0]]
+
+    stubborn = ScriptedChatModel([ModelOutputError("Still broken.")])
+    again = contexts.mine_pending(sqlite_engine, stubborn, deliberation_id=w.deliberation_id)
+    assert (again.cards, again.cards_mined, len(again.failures)) == (1, 0, 1) and stubborn.remaining == 0
+    fixed = contexts.mine_pending(
+        sqlite_engine, ScriptedChatModel([{"contexts": []}]), deliberation_id=w.deliberation_id
+    )
+    assert (fixed.cards, fixed.cards_mined, fixed.failures) == (1, 1, ())
+    idle = ScriptedChatModel([])
+    assert contexts.mine_pending(sqlite_engine, idle, deliberation_id=w.deliberation_id).cards == 0
+    assert idle.calls == [] and contexts.count_unmined(sqlite_engine, deliberation_id=w.deliberation_id) == 0
+
+
+def test_mine_pending_stops_on_an_endpoint_error(sqlite_engine: Engine, world: World) -> None:
+    w = world
+    model = ScriptedChatModel(
+        [{"contexts": []}, ModelUnavailable("The model endpoint could not be reached.")]
+    )
+    with pytest.raises(ModelUnavailable):
+        contexts.mine_pending(sqlite_engine, model, deliberation_id=w.deliberation_id)
+    assert contexts.count_unmined(sqlite_engine, deliberation_id=w.deliberation_id) == 3  # the first is kept
+    with pytest.raises(ModelTimeout):
+        contexts.mine_pending(
+            sqlite_engine, ScriptedChatModel([ModelTimeout("slow")]), deliberation_id=w.deliberation_id
+        )
+    with pytest.raises(NotFound, match="no deliberation with id 999"):
+        contexts.mine_pending(sqlite_engine, ScriptedChatModel([]), deliberation_id=999)
+    with pytest.raises(NotFound, match="no deliberation with id 999"):
+        contexts.count_unmined(sqlite_engine, deliberation_id=999)
+
+
+def test_a_card_hidden_meanwhile_is_skipped(sqlite_engine: Engine, world: World) -> None:
+    w = world
+    first, second, *_ = _unmined(sqlite_engine, w.deliberation_id)
+
+    def hide_the_next(messages: list[BaseMessage]) -> dict:
+        with session_scope(sqlite_engine) as s:  # a facilitator hides a card during the model call
+            s.get(ValuesCard, second).status = "hidden"  # type: ignore[union-attr]
+        return {"contexts": []}
+
+    model = ScriptedChatModel([hide_the_next, {"contexts": []}, {"contexts": []}])
+    summary = contexts.mine_pending(sqlite_engine, model, deliberation_id=w.deliberation_id)
+    assert (summary.cards, summary.cards_mined, summary.skipped, summary.failures) == (4, 3, 1, ())
+    assert first == w.card1 and model.remaining == 0

@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from providers.accounting import RecordingCallback
 from providers.errors import ModelOutputError, ModelTimeout, ModelUnavailable
 from providers.fakes import ScriptedChatModel
-from services import facilitation, interviewing
+from services import cards, facilitation, interviewing
 from services.accounting import llm_call_sink, usage
 from services.errors import InvalidInput
 from services.retrying import RetryPolicy
@@ -84,14 +84,11 @@ def test_a_whole_interview_on_both_databases(engine: Engine) -> None:
     view = interviewing.get_interview(engine, token=token, interview_id=view.id)
     assert view.state == "show_card" and not view.awaiting_reply
 
-    card = interviewing.request_card(engine, model, token=token, interview_id=view.id, retry=NO_WAIT)
+    card = cards.request_card(engine, model, token=token, interview_id=view.id, retry=NO_WAIT)
     assert card.title == "Honest Presence" and card.problems == [] and card.status == "draft"
-    submitted = interviewing.submit_card(engine, token=token, card_id=card.id, digest=card.digest)
+    submitted = cards.submit_card(engine, token=token, card_id=card.id, digest=card.digest)
     assert submitted.status == "submitted"
-    assert (
-        interviewing.submit_card(engine, token=token, card_id=card.id, digest=card.digest).status
-        == "submitted"
-    )
+    assert cards.submit_card(engine, token=token, card_id=card.id, digest=card.digest).status == "submitted"
 
     view = interviewing.get_interview(engine, token=token, interview_id=view.id)
     assert view.state == "submitted"
@@ -111,7 +108,7 @@ def test_every_model_call_is_accounted_per_interview(sqlite_engine: Engine) -> N
     other = interviewing.start_interview(sqlite_engine, token=other_token, question_id=other_question)
     model = ScriptedChatModel(["Go on.", CARD], callbacks=[RecordingCallback(llm_call_sink(sqlite_engine))])
     _say(sqlite_engine, model, token, view.id, "hello there")
-    interviewing.request_card(sqlite_engine, model, token=token, interview_id=view.id, retry=NO_WAIT)
+    cards.request_card(sqlite_engine, model, token=token, interview_id=view.id, retry=NO_WAIT)
     calls = _rows(sqlite_engine, LLMCall)
     assert sorted(c.purpose for c in calls) == ["articulate", "interview"]
     assert {(c.interview_id, c.participant_id) for c in calls} == {(view.id, view.participant_id)}
@@ -198,7 +195,7 @@ def test_malformed_card_output_is_retried(sqlite_engine: Engine) -> None:
     view = interviewing.start_interview(sqlite_engine, token=token, question_id=question_id)
     _say(sqlite_engine, ScriptedChatModel(["Go on."]), token, view.id, "hello")
     model = ScriptedChatModel([{"title": "missing fields"}, CARD])
-    card = interviewing.request_card(sqlite_engine, model, token=token, interview_id=view.id, retry=NO_WAIT)
+    card = cards.request_card(sqlite_engine, model, token=token, interview_id=view.id, retry=NO_WAIT)
     assert card.title == "Honest Presence"
     bad_forever = ScriptedChatModel([{"title": "x"}] * 3)
     token2, _ = _participant(sqlite_engine)
@@ -206,9 +203,7 @@ def test_malformed_card_output_is_retried(sqlite_engine: Engine) -> None:
         sqlite_engine, token=token2, question_id=_participant_question(sqlite_engine, token2)
     )
     with pytest.raises(ModelOutputError):
-        interviewing.request_card(
-            sqlite_engine, bad_forever, token=token2, interview_id=view2.id, retry=NO_WAIT
-        )
+        cards.request_card(sqlite_engine, bad_forever, token=token2, interview_id=view2.id, retry=NO_WAIT)
 
 
 def _participant_question(engine: Engine, token: str) -> int:
@@ -228,13 +223,11 @@ def test_the_turn_limit_and_the_show_card_button(sqlite_engine: Engine) -> None:
 
     token2, q2 = _participant(sqlite_engine)
     early = interviewing.start_interview(sqlite_engine, token=token2, question_id=q2)
-    card = interviewing.request_card(
+    card = cards.request_card(
         sqlite_engine, ScriptedChatModel([CARD]), token=token2, interview_id=early.id, retry=NO_WAIT
     )
     assert card.title == "Honest Presence"
-    again = interviewing.request_card(
-        sqlite_engine, ScriptedChatModel([]), token=token2, interview_id=early.id
-    )
+    again = cards.request_card(sqlite_engine, ScriptedChatModel([]), token=token2, interview_id=early.id)
     assert again.id == card.id  # a double click does not write a second card
 
 
@@ -262,8 +255,8 @@ def test_revise_by_chat_and_by_editing(sqlite_engine: Engine) -> None:
     token, question_id = _participant(sqlite_engine)
     view = interviewing.start_interview(sqlite_engine, token=token, question_id=question_id)
     model = ScriptedChatModel([CARD, {**CARD, "title": "Honest Calm Presence"}])
-    first = interviewing.request_card(sqlite_engine, model, token=token, interview_id=view.id, retry=NO_WAIT)
-    interviewing.ask_for_changes(sqlite_engine, token=token, interview_id=view.id)
+    first = cards.request_card(sqlite_engine, model, token=token, interview_id=view.id, retry=NO_WAIT)
+    cards.ask_for_changes(sqlite_engine, token=token, interview_id=view.id)
     interviewing.post_message(sqlite_engine, token=token, interview_id=view.id, text="Mention calm, please.")
     assert (
         "".join(
@@ -271,13 +264,13 @@ def test_revise_by_chat_and_by_editing(sqlite_engine: Engine) -> None:
         )
         == ""
     )  # no chat reply while revising
-    second = interviewing.request_card(sqlite_engine, model, token=token, interview_id=view.id, retry=NO_WAIT)
+    second = cards.request_card(sqlite_engine, model, token=token, interview_id=view.id, retry=NO_WAIT)
     assert second.title == "Honest Calm Presence" and second.id != first.id
     assert "Mention calm, please." in model.calls[1][0].content
     with pytest.raises(InvalidInput, match="newer version"):
-        interviewing.submit_card(sqlite_engine, token=token, card_id=first.id, digest=first.digest)
+        cards.submit_card(sqlite_engine, token=token, card_id=first.id, digest=first.digest)
 
-    edited = interviewing.edit_card(
+    edited = cards.edit_card(
         sqlite_engine,
         token=token,
         card_id=second.id,
@@ -287,8 +280,8 @@ def test_revise_by_chat_and_by_editing(sqlite_engine: Engine) -> None:
     )
     assert edited.edited_by_participant and {"title_words", "policy_caps"} <= set(edited.quality_flags)
     with pytest.raises(InvalidInput, match="fix the card first"):
-        interviewing.submit_card(sqlite_engine, token=token, card_id=second.id, digest=edited.digest)
-    fixed = interviewing.edit_card(
+        cards.submit_card(sqlite_engine, token=token, card_id=second.id, digest=edited.digest)
+    fixed = cards.edit_card(
         sqlite_engine,
         token=token,
         card_id=second.id,
@@ -298,7 +291,7 @@ def test_revise_by_chat_and_by_editing(sqlite_engine: Engine) -> None:
     )
     assert fixed.problems == []
     assert (
-        interviewing.submit_card(sqlite_engine, token=token, card_id=second.id, digest=fixed.digest).status
+        cards.submit_card(sqlite_engine, token=token, card_id=second.id, digest=fixed.digest).status
         == "submitted"
     )
 
@@ -315,12 +308,12 @@ def test_an_injected_card_is_never_submitted_unseen(sqlite_engine: Engine) -> No
     )
     _say(sqlite_engine, model, token, view.id, attack)
     assert all(attack not in m.content for m in model.calls[0] if m.type == "system")
-    shown = interviewing.request_card(sqlite_engine, model, token=token, interview_id=view.id, retry=NO_WAIT)
+    shown = cards.request_card(sqlite_engine, model, token=token, interview_id=view.id, retry=NO_WAIT)
     assert "&lt;" not in attack and f"Participant: {attack}" in model.calls[1][0].content
     with session_scope(sqlite_engine) as s:
         assert s.get(ValuesCard, shown.id).status == "draft"  # written, but nothing is submitted by itself
     with pytest.raises(InvalidInput, match="changed since you saw it"):
-        interviewing.submit_card(sqlite_engine, token=token, card_id=shown.id, digest="0" * 16)
+        cards.submit_card(sqlite_engine, token=token, card_id=shown.id, digest="0" * 16)
 
 
 def test_resume_in_a_fresh_process(sqlite_url: str) -> None:
@@ -358,16 +351,16 @@ def test_contexts_are_mined_after_submit_and_a_failure_does_not_reach_the_partic
 ) -> None:
     token, question_id = _participant(sqlite_engine)
     view = interviewing.start_interview(sqlite_engine, token=token, question_id=question_id)
-    card = interviewing.request_card(
+    card = cards.request_card(
         sqlite_engine, ScriptedChatModel([CARD]), token=token, interview_id=view.id, retry=NO_WAIT
     )
     with pytest.raises(InvalidInput, match="submitted cards only"):
-        interviewing.mine_contexts(sqlite_engine, ScriptedChatModel([]), token=token, card_id=card.id)
-    interviewing.submit_card(sqlite_engine, token=token, card_id=card.id, digest=card.digest)
+        cards.mine_contexts(sqlite_engine, ScriptedChatModel([]), token=token, card_id=card.id)
+    cards.submit_card(sqlite_engine, token=token, card_id=card.id, digest=card.digest)
     down = ScriptedChatModel([ModelUnavailable("Cannot reach the model endpoint.")])
-    assert interviewing.mine_contexts(sqlite_engine, down, token=token, card_id=card.id) == []
+    assert cards.mine_contexts(sqlite_engine, down, token=token, card_id=card.id) == []
     model = ScriptedChatModel([{"contexts": ["When the user is frightened of a choice"]}])
-    assert interviewing.mine_contexts(sqlite_engine, model, token=token, card_id=card.id) == [
+    assert cards.mine_contexts(sqlite_engine, model, token=token, card_id=card.id) == [
         "When the user is frightened of a choice"
     ]
 
@@ -375,18 +368,18 @@ def test_contexts_are_mined_after_submit_and_a_failure_does_not_reach_the_partic
 def test_a_submit_in_another_tab_while_the_card_is_rewritten_wins(sqlite_engine: Engine) -> None:
     token, question_id = _participant(sqlite_engine)
     view = interviewing.start_interview(sqlite_engine, token=token, question_id=question_id)
-    first = interviewing.request_card(
+    first = cards.request_card(
         sqlite_engine, ScriptedChatModel([CARD]), token=token, interview_id=view.id, retry=NO_WAIT
     )
-    interviewing.ask_for_changes(sqlite_engine, token=token, interview_id=view.id)
+    cards.ask_for_changes(sqlite_engine, token=token, interview_id=view.id)
     interviewing.post_message(sqlite_engine, token=token, interview_id=view.id, text="Shorter, please.")
 
     def other_tab_submits(messages: list) -> dict:
-        interviewing.submit_card(sqlite_engine, token=token, card_id=first.id, digest=first.digest)
+        cards.submit_card(sqlite_engine, token=token, card_id=first.id, digest=first.digest)
         return {**CARD, "title": "Rewritten Title"}
 
     with pytest.raises(InvalidInput, match="already submitted"):
-        interviewing.request_card(
+        cards.request_card(
             sqlite_engine,
             ScriptedChatModel([other_tab_submits]),
             token=token,
@@ -400,21 +393,21 @@ def test_a_submit_in_another_tab_while_the_card_is_rewritten_wins(sqlite_engine:
 def test_rewrites_stop_at_the_budget_but_editing_still_works(sqlite_engine: Engine) -> None:
     token, question_id = _participant(sqlite_engine)
     view = interviewing.start_interview(sqlite_engine, token=token, question_id=question_id)
-    card = interviewing.request_card(
+    card = cards.request_card(
         sqlite_engine, ScriptedChatModel([CARD]), token=token, interview_id=view.id, retry=NO_WAIT
     )
     with session_scope(sqlite_engine) as s:
         s.add(LLMCall(purpose="articulate", tokens_in=5000, participant_id=view.participant_id))
         s.add(LLMCall(purpose="grader", tokens_in=10**6, participant_id=view.participant_id))
-    interviewing.ask_for_changes(sqlite_engine, token=token, interview_id=view.id)
+    cards.ask_for_changes(sqlite_engine, token=token, interview_id=view.id)
     interviewing.post_message(sqlite_engine, token=token, interview_id=view.id, text="Change it again.")
     with pytest.raises(InvalidInput, match="edit the card yourself"):
-        interviewing.request_card(
+        cards.request_card(
             sqlite_engine, ScriptedChatModel([]), token=token, interview_id=view.id, token_budget=4000
         )
     # the facilitator's grading call does not count against the participant
     assert not interviewing.budget_spent(sqlite_engine, participant_id=view.participant_id, budget=6000)
-    edited = interviewing.edit_card(
+    edited = cards.edit_card(
         sqlite_engine,
         token=token,
         card_id=card.id,

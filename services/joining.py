@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from services.errors import InvalidInput
+from services.forms import Problem, clean_answers
 from storage import repo
 from storage.db import session_scope
 from storage.schemas import DeliberationConfig, DemographicQuestion, ParticipantPublic, QuestionPublic
@@ -161,36 +162,23 @@ def clean_demographics(questions: list[DemographicQuestion], answers: dict[str, 
     ...
     services.errors.InvalidInput: Please answer "Age". "Party" must be one of the listed options.
     """
-    by_key = {q.key: q for q in questions}
-    unknown = sorted(set(answers) - set(by_key))
-    if unknown:
-        raise InvalidInput(f"Unknown questions: {', '.join(unknown)}.")
-    problems: list[str] = []
-    cleaned: dict[str, Any] = {}
-    for question in questions:
-        raw = answers.get(question.key)
-        value = raw.strip() if isinstance(raw, str) else raw
-        if value is None or value == "":
-            if question.required:
-                problems.append(f'Please answer "{question.label}".')
-            continue
-        if question.kind == "choice":
-            if value not in question.options:
-                problems.append(f'"{question.label}" must be one of the listed options.')
-                continue
-        elif question.kind == "number":
-            try:
-                number = float(value)
-            except (TypeError, ValueError):
-                number = math.nan
-            if not math.isfinite(number):
-                problems.append(f'"{question.label}" must be a number.')
-                continue
-            value = int(number) if number.is_integer() else number
-        elif len(str(value)) > MAX_TEXT_ANSWER:
-            problems.append(f'"{question.label}" takes at most {MAX_TEXT_ANSWER} characters.')
-            continue
-        cleaned[question.key] = value
-    if problems:
-        raise InvalidInput(" ".join(problems))
-    return cleaned
+    cleaned = clean_answers(questions, answers, _check_demographic)
+    return {key: value for key, value in cleaned.items() if value is not None}
+
+
+def _check_demographic(question: DemographicQuestion, value: Any) -> Any:
+    if question.kind == "choice":
+        if value not in question.options:
+            raise Problem("must be one of the listed options")
+        return value
+    if question.kind == "number":
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = math.nan
+        if not math.isfinite(number):
+            raise Problem("must be a number")
+        return int(number) if number.is_integer() else number
+    if len(str(value)) > MAX_TEXT_ANSWER:
+        raise Problem(f"takes at most {MAX_TEXT_ANSWER} characters")
+    return value

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from services.errors import InvalidInput
+from services.forms import Problem, clean_answers
 from services.interviewing import card_public
 from services.joining import participant_for_token
 from services.judging import value_public
@@ -56,40 +57,25 @@ def clean_survey(questions: Sequence[SurveyQuestion], answers: dict[str, Any]) -
     ...
     services.errors.InvalidInput: "Clear" takes a whole number from 1 to 5.
     """
-    by_key = {q.key: q for q in questions}
-    unknown = sorted(set(answers) - set(by_key))
-    if unknown:
-        raise InvalidInput(f"Unknown questions: {', '.join(unknown)}.")
-    problems: list[str] = []
-    cleaned: dict[str, Any] = {}
-    for question in questions:
-        raw = answers.get(question.key)
-        value = raw.strip() if isinstance(raw, str) else raw
-        cleaned[question.key] = None
-        if value is None or value == "":
-            if question.required:
-                problems.append(f'Please answer "{question.label}".')
-            continue
-        if question.kind == "scale":
-            if isinstance(value, str) and value.isdigit():
-                value = int(value)
-            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5:
-                problems.append(f'"{question.label}" takes a whole number from 1 to 5.')
-                continue
-        elif question.kind == "yes_no":
-            if not isinstance(value, bool):
-                problems.append(f'"{question.label}" takes yes or no.')
-                continue
-        elif not isinstance(value, str):
-            problems.append(f'"{question.label}" takes text.')
-            continue
-        elif len(value) > MAX_SURVEY_TEXT:
-            problems.append(f'"{question.label}" takes at most {MAX_SURVEY_TEXT} characters.')
-            continue
-        cleaned[question.key] = value
-    if problems:
-        raise InvalidInput(" ".join(problems))
-    return cleaned
+    return clean_answers(questions, answers, _check_survey)
+
+
+def _check_survey(question: SurveyQuestion, value: Any) -> Any:
+    if question.kind == "scale":
+        if isinstance(value, str) and value.isdigit():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5:
+            raise Problem("takes a whole number from 1 to 5")
+        return value
+    if question.kind == "yes_no":
+        if not isinstance(value, bool):
+            raise Problem("takes yes or no")
+        return value
+    if not isinstance(value, str):
+        raise Problem("takes text")
+    if len(value) > MAX_SURVEY_TEXT:
+        raise Problem(f"takes at most {MAX_SURVEY_TEXT} characters")
+    return value
 
 
 def survey(engine: Engine, *, token: str) -> list[SurveyItemPublic]:

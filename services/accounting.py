@@ -1,4 +1,5 @@
-"""Model-call accounting: every LLM call becomes an LLMCall row."""
+"""Model-call accounting: every LLM call becomes an LLMCall row; an interview's own calls also add to its
+token totals (what the participant's budget is checked against, without a query per turn)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Callable
 from sqlalchemy import Engine
 
 from providers.accounting import LLMCallRecord
-from storage import repo
+from storage import repo, repo_interviews
 from storage.db import session_scope
 from storage.schemas import LLMCallCreate, UsageSummary
 
@@ -34,6 +35,13 @@ def llm_call_sink(engine: Engine) -> Callable[[LLMCallRecord], None]:
         )
         with session_scope(engine) as session:
             repo.add_llm_call(session, data=data)
+            if data.interview_id is not None and data.purpose in repo_interviews.BUDGET_PURPOSES:
+                repo_interviews.add_interview_tokens(
+                    session,
+                    interview_id=data.interview_id,
+                    tokens_in=data.tokens_in,
+                    tokens_out=data.tokens_out,
+                )
 
     return record
 

@@ -22,11 +22,11 @@ from interviews.flow import CONVERSATION, READY_MESSAGE, Event, InvalidTransitio
 from services import contexts
 from services.errors import USER_ERRORS, InvalidInput, one_line
 from services.interviewing import (
-    budget_spent,
     card_public,
     context_of,
     get_interview,
     interview_view,
+    over_budget,
     own_context,
     run_metadata,
     transcript,
@@ -70,7 +70,7 @@ def request_card(
                 _set_state(session, view.id, Stage.SHOW_CARD)
                 return view.card
     revising = Stage(view.state) == Stage.REVISE
-    if revising and budget_spent(engine, participant_id=view.participant_id, budget=token_budget):
+    if revising and over_budget(view, token_budget):
         raise InvalidInput(
             "We have reached the length limit for this conversation: please edit the card yourself."
         )

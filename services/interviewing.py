@@ -91,11 +91,12 @@ def interview_view(session: Session, context: Context, *, with_card: bool = True
         deliberation_id=question.deliberation_id,
         question=question.text,
         state=interview.state,
-        messages=[MessagePublic.model_validate(m) for m in messages],
+        messages=messages,
         card=card_public(card) if card else None,
         awaiting_reply=bool(complete) and complete[-1].role == "user",
         user_turns=sum(m.role == "user" for m in messages),
         turn_limit=DeliberationConfig.model_validate(deliberation.config).interview_turn_limit,
+        tokens_used=interview.tokens_in + interview.tokens_out,
     )
 
 
@@ -231,24 +232,22 @@ def _append(
     status: str = "complete",
     state: Stage | None = None,
 ) -> None:
-    """Store an interviewer message. The interview row is locked first, as :func:`post_message` does, so a
-    participant message arriving meanwhile (another tab) is ordered before it instead of colliding.
+    """Store an interviewer message after the last one ``view`` saw; a participant message that arrived
+    meanwhile (another tab) is kept and this one goes after it (see :func:`repo_interviews.add_message`).
     """
     with session_scope(engine) as session:
-        interview = repo_interviews.get_interview(session, interview_id=view.id, lock=True)
+        after = view.messages[-1].seq if view.messages else -1
         repo_interviews.add_message(
-            session, interview_id=view.id, role="assistant", content=content, status=status
+            session, interview_id=view.id, role="assistant", content=content, status=status, after=after
         )
         if state is not None:
+            interview = repo_interviews.get_interview(session, interview_id=view.id, lock=True)
             repo_interviews.set_interview_state(session, interview=interview, state=state.value)
 
 
-def budget_spent(engine: Engine, *, participant_id: int, budget: int | None) -> bool:
-    """Whether the participant's interview calls (chat and card writing) used up ``budget`` tokens."""
-    if budget is None:
-        return False
-    with session_scope(engine) as session:
-        return repo_interviews.tokens_used(session, participant_id=participant_id) >= budget
+def over_budget(view: InterviewPublic, budget: int | None) -> bool:
+    """Whether the interview's own model calls (chat and card writing) used up ``budget`` tokens."""
+    return budget is not None and view.tokens_used >= budget
 
 
 def reply(
@@ -272,7 +271,7 @@ def reply(
         view = interview_view(session, own_context(session, token, interview_id), with_card=False)
         if not view.awaiting_reply or Stage(view.state) not in (*CONVERSATION, Stage.SHOW_CARD):
             return
-        spent = repo_interviews.tokens_used(session, participant_id=view.participant_id) >= token_budget
+        spent = over_budget(view, token_budget)
     if Stage(view.state) == Stage.SHOW_CARD or spent:
         message = READY_MESSAGE if Stage(view.state) == Stage.SHOW_CARD else BUDGET_MESSAGE
         _append(engine, view, message, state=Stage.SHOW_CARD)

@@ -7,14 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func
+from sqlalchemy import func, update
+from sqlalchemy import select as sa_select
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from storage.errors import NotFound
+from storage.errors import Conflict, NotFound
+from storage.schemas import MessagePublic
 from storage.tables import (
     Deliberation,
     Interview,
-    LLMCall,
     Message,
     Participant,
     Question,
@@ -105,6 +107,9 @@ def create_interview(
 
 
 def set_interview_state(session: Session, *, interview: Interview, state: str) -> None:
+    """Move the interview to ``state`` (no write when it is already there)."""
+    if interview.state == state:
+        return
     interview.state = state
     interview.updated_at = utcnow()
     if state == "submitted":
@@ -112,9 +117,15 @@ def set_interview_state(session: Session, *, interview: Interview, state: str) -
     session.add(interview)
 
 
-def list_messages(session: Session, *, interview_id: int) -> Sequence[Message]:
-    statement = select(Message).where(Message.interview_id == interview_id).order_by(col(Message.seq))
-    return session.exec(statement).all()
+def list_messages(session: Session, *, interview_id: int) -> list[MessagePublic]:
+    """The interview's messages in order, read as plain rows (this runs on every chat turn, so it skips
+    building ORM objects and re-validating what the database already checked).
+    """
+    columns = [getattr(Message, name) for name in MessagePublic.model_fields]
+    rows = session.connection().execute(
+        sa_select(*columns).where(Message.interview_id == interview_id).order_by(col(Message.seq))
+    )
+    return [MessagePublic.model_construct(**row._mapping) for row in rows]
 
 
 def message_tail(session: Session, *, interview_id: int) -> tuple[Message | None, int]:
@@ -139,17 +150,42 @@ def add_message(
     status: str = "complete",
     after: int | None = None,
 ) -> Message:
-    """Append a message after ``seq`` ``after`` (looked up when not given; ``-1``: the first message).
+    """Append a message after ``seq`` ``after`` (a hint: looked up when not given; ``-1``: the first).
 
-    Two concurrent appends collide on the (interview, seq) key instead of interleaving silently.
+    When another request appended first (a second tab; the hint is stale), the insert collides on the
+    (interview, seq) key inside a savepoint and is retried after the newest message, so no message is lost
+    and none interleaves silently.
     """
-    if after is None:
-        last = session.exec(select(func.max(Message.seq)).where(Message.interview_id == interview_id)).one()
-        after = -1 if last is None else last
-    message = Message(interview_id=interview_id, seq=after + 1, role=role, content=content, status=status)
-    session.add(message)
-    session.flush()
-    return message
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite runs one writer at a time (BEGIN IMMEDIATE): the newest seq read here cannot change
+        # before this insert, so no savepoint is needed (this runs twice on every chat turn).
+        message = Message(
+            interview_id=interview_id,
+            seq=_last_seq(session, interview_id) + 1,
+            role=role,
+            content=content,
+            status=status,
+        )
+        session.add(message)
+        session.flush()
+        return message
+    for _ in range(3):
+        if after is None:
+            after = _last_seq(session, interview_id)
+        message = Message(interview_id=interview_id, seq=after + 1, role=role, content=content, status=status)
+        try:
+            with session.begin_nested():
+                session.add(message)
+                session.flush()
+            return message
+        except IntegrityError:
+            after = None
+    raise Conflict("Too many messages arrived at once. Please send yours again.")
+
+
+def _last_seq(session: Session, interview_id: int) -> int:
+    last = session.exec(select(func.max(Message.seq)).where(Message.interview_id == interview_id)).one()
+    return -1 if last is None else int(last)
 
 
 def latest_card(session: Session, *, interview_id: int) -> ValuesCard | None:
@@ -166,16 +202,15 @@ def get_card(session: Session, *, card_id: int) -> ValuesCard:
     return card
 
 
-#: The model calls a participant's token budget counts: their own conversation and card writing (not
-#: the facilitator's jobs that mention them, such as grading or context mining).
+#: The model calls an interview's token budget counts: the conversation and card writing (not the
+#: facilitator's jobs that mention it, such as grading or context mining).
 BUDGET_PURPOSES = ("interview", "articulate")
 
 
-def tokens_used(session: Session, *, participant_id: int) -> int:
-    """Tokens (in + out) of the participant's interview calls (:data:`BUDGET_PURPOSES`)."""
-    total = session.exec(
-        select(func.coalesce(func.sum(LLMCall.tokens_in + LLMCall.tokens_out), 0)).where(
-            LLMCall.participant_id == participant_id, col(LLMCall.purpose).in_(BUDGET_PURPOSES)
-        )
-    ).one()
-    return int(total)
+def add_interview_tokens(session: Session, *, interview_id: int, tokens_in: int, tokens_out: int) -> None:
+    """Add one model call's tokens to the interview's running totals (one UPDATE, no read)."""
+    session.exec(  # type: ignore[call-overload]
+        update(Interview)
+        .where(col(Interview.id) == interview_id)
+        .values(tokens_in=Interview.tokens_in + tokens_in, tokens_out=Interview.tokens_out + tokens_out)
+    )

@@ -207,6 +207,7 @@ class InterviewPublic(SQLModel):
     awaiting_reply: bool = False  # the last message is the participant's: the reply failed or is due
     user_turns: int = 0
     turn_limit: int = 12
+    tokens_used: int = 0  # tokens of the interview's own model calls (the budget counts these)
 
 
 # --- upgrade stories -------------------------------------------------------------------------------

@@ -11,6 +11,10 @@ def test_the_interview_benchmark_prints_its_table(capsys: pytest.CaptureFixture[
     main(["--turns", "4", "--latency-ms", "0"])
     out = capsys.readouterr().out
     assert out.startswith("4 turns, fake model latency 0 ms")
-    rows = [line.split()[0] for line in out.splitlines()[2:4]]
-    assert rows == ["app", "baseline:"]
-    assert "target: app overhead p95 <= 15 ms on SQLite" in out
+    rows = [line.split("  ")[0] for line in out.splitlines()[2:5]]
+    assert rows == [
+        "app turn overhead (gross)",
+        "baseline: bare model call (client)",
+        "app-side overhead (gross - client p50)",
+    ]
+    assert "target: app-side overhead p95 <= 15 ms on SQLite" in out

@@ -11,7 +11,7 @@ from langchain_core.messages import AIMessageChunk
 from langchain_core.outputs import ChatGenerationChunk
 from sqlalchemy import Engine
 
-from providers.accounting import RecordingCallback
+from providers.accounting import LLMCallRecord, RecordingCallback
 from providers.errors import ModelOutputError, ModelTimeout, ModelUnavailable
 from providers.fakes import ScriptedChatModel
 from services import cards, facilitation, interviewing
@@ -114,6 +114,8 @@ def test_every_model_call_is_accounted_per_interview(sqlite_engine: Engine) -> N
     assert {(c.interview_id, c.participant_id) for c in calls} == {(view.id, view.participant_id)}
     spent = usage(sqlite_engine, interview_id=view.id)
     assert spent.calls == 2 and spent.tokens_in > 0 and spent.tokens_out > 0
+    after = interviewing.get_interview(sqlite_engine, token=token, interview_id=view.id)
+    assert after.tokens_used == spent.tokens_in + spent.tokens_out  # the running total the budget reads
     assert usage(sqlite_engine, interview_id=other.id).calls == 0
     assert usage(sqlite_engine, deliberation_id=view.deliberation_id).calls == 2
 
@@ -231,11 +233,24 @@ def test_the_turn_limit_and_the_show_card_button(sqlite_engine: Engine) -> None:
     assert again.id == card.id  # a double click does not write a second card
 
 
+def _spend(engine: Engine, view: Any, purpose: str, tokens: int) -> None:
+    """Record one model call of ``tokens`` for the interview, as the accounting callback does."""
+    record = LLMCallRecord(
+        purpose=purpose,
+        model="m",
+        tokens_in=tokens,
+        tokens_out=0,
+        latency_ms=1,
+        interview_id=view.id,
+        participant_id=view.participant_id,
+    )
+    llm_call_sink(engine)(record)
+
+
 def test_the_token_budget_wraps_up_politely(sqlite_engine: Engine) -> None:
     token, question_id = _participant(sqlite_engine)
     view = interviewing.start_interview(sqlite_engine, token=token, question_id=question_id)
-    with session_scope(sqlite_engine) as s:
-        s.add(LLMCall(purpose="interview", tokens_in=900, tokens_out=200, participant_id=view.participant_id))
+    _spend(sqlite_engine, view, "interview", 1100)
     interviewing.post_message(sqlite_engine, token=token, interview_id=view.id, text="more")
     text = "".join(
         interviewing.reply(
@@ -396,17 +411,16 @@ def test_rewrites_stop_at_the_budget_but_editing_still_works(sqlite_engine: Engi
     card = cards.request_card(
         sqlite_engine, ScriptedChatModel([CARD]), token=token, interview_id=view.id, retry=NO_WAIT
     )
-    with session_scope(sqlite_engine) as s:
-        s.add(LLMCall(purpose="articulate", tokens_in=5000, participant_id=view.participant_id))
-        s.add(LLMCall(purpose="grader", tokens_in=10**6, participant_id=view.participant_id))
+    _spend(sqlite_engine, view, "articulate", 5000)
+    _spend(sqlite_engine, view, "grader", 10**6)  # the facilitator's grading does not count
     cards.ask_for_changes(sqlite_engine, token=token, interview_id=view.id)
     interviewing.post_message(sqlite_engine, token=token, interview_id=view.id, text="Change it again.")
     with pytest.raises(InvalidInput, match="edit the card yourself"):
         cards.request_card(
             sqlite_engine, ScriptedChatModel([]), token=token, interview_id=view.id, token_budget=4000
         )
-    # the facilitator's grading call does not count against the participant
-    assert not interviewing.budget_spent(sqlite_engine, participant_id=view.participant_id, budget=6000)
+    after = interviewing.get_interview(sqlite_engine, token=token, interview_id=view.id)
+    assert after.tokens_used == 5000 and not interviewing.over_budget(after, 6000)
     edited = cards.edit_card(
         sqlite_engine,
         token=token,

@@ -74,11 +74,27 @@ def deliberation() -> None:
 )
 @click.option("--welcome", default="", help="Welcome text shown before the interview.")
 @click.option("--consent", default="", help="Consent text participants must accept.")
-def deliberation_create(title: str, questions: tuple[str, ...], welcome: str, consent: str) -> None:
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="JSON settings: demographics, survey, graph_thresholds, values_to_vote, min_votes, "
+    "stories_to_judge, interview_turn_limit (see README).",
+)
+def deliberation_create(
+    title: str, questions: tuple[str, ...], welcome: str, consent: str, config_file: Path | None
+) -> None:
     """Create a deliberation and print its id."""
+    config = facilitation.read_config_file(config_file) if config_file else None
     engine = _engine()
     created = facilitation.create_deliberation(
-        engine, title=title, questions=list(questions), welcome_text=welcome, consent_text=consent
+        engine,
+        title=title,
+        questions=list(questions),
+        welcome_text=welcome,
+        consent_text=consent,
+        config=config,
     )
     click.echo(created.id)
 

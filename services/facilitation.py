@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -12,7 +14,13 @@ from sqlalchemy import Engine
 from services.errors import InvalidInput
 from storage import repo
 from storage.db import session_scope
-from storage.schemas import DeliberationCreate, DeliberationPublic, InvitePublic, QuestionPublic
+from storage.schemas import (
+    DeliberationConfig,
+    DeliberationCreate,
+    DeliberationPublic,
+    InvitePublic,
+    QuestionPublic,
+)
 from storage.tables import DELIBERATION_STATUSES, Deliberation, utcnow
 
 MAX_INVITES_PER_CALL = 10_000
@@ -43,6 +51,22 @@ def create_deliberation(
     with session_scope(engine) as session:
         deliberation = repo.create_deliberation(session, data=data)
         return _public(session, deliberation)
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """A deliberation's settings from a JSON file, checked (one clear line for a bad file or field)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InvalidInput(f"Cannot read {path}: {exc.strerror or exc}.") from exc
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"{path} is not valid JSON (line {exc.lineno}: {exc.msg}).") from exc
+    if not isinstance(data, dict):
+        raise InvalidInput(f"{path} should hold a JSON object of settings.")
+    try:
+        return DeliberationConfig.model_validate(data).model_dump()
+    except ValidationError as exc:
+        raise InvalidInput.from_validation(exc) from exc
 
 
 def list_deliberations(engine: Engine) -> list[DeliberationPublic]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -157,3 +158,28 @@ def test_open_link_and_status(env: dict[str, str]) -> None:
     assert closed.exit_code == 0 and closed.output.strip() == f"Deliberation {deliberation_id} is now closed."
     listed = runner.invoke(cli, ["deliberation", "list"], env=env)
     assert listed.output.split("\t")[1] == "closed"
+
+
+def test_create_with_a_config_file(env: dict[str, str], tmp_path: Path) -> None:
+    config = tmp_path / "config.json"
+    config.write_text(
+        json.dumps(
+            {
+                "demographics": [{"key": "party", "label": "Party", "options": ["A", "B"], "required": True}],
+                "survey": [{"key": "clear", "label": "It was clear", "kind": "scale", "required": True}],
+                "stories_to_judge": 5,
+            }
+        )
+    )
+    args = ["deliberation", "create", "--title", "T", "--question", "Q", "--config", str(config)]
+    created = CliRunner().invoke(cli, args, env=env)
+    assert created.exit_code == 0, created.output
+    engine = db.init_db(env["DATABASE_URL"])
+    shown = facilitation.get_deliberation(engine, deliberation_id=int(created.output))
+    engine.dispose()
+    assert shown.settings.stories_to_judge == 5 and [q.key for q in shown.settings.survey] == ["clear"]
+    config.write_text(json.dumps({"stories_to_judge": 99}))
+    bad = CliRunner().invoke(cli, args, env=env)
+    assert bad.exit_code == 1 and bad.output.startswith("Error: stories_to_judge:")
+    config.write_text("{oops")
+    assert "is not valid JSON" in CliRunner().invoke(cli, args, env=env).output

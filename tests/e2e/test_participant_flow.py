@@ -58,6 +58,10 @@ def _chat(page: Page, text: str) -> None:
     wait_idle(page)
     expect(bubbles).to_have_count(before + 2)
     assert bubbles.nth(before).inner_text().strip() == text
+    # The streamed reply is stored, then the page reruns to show it with its buttons; a message typed
+    # before that rerun ends would be dropped by the browser, as it would for a person.
+    expect(page.get_by_role("button", name="Show me my card now")).to_be_visible()
+    wait_idle(page)
 
 
 def _rows(app: AppServer, sql: str) -> list[tuple]:

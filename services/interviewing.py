@@ -296,7 +296,7 @@ def reply(
                 raise
             retry.wait(attempt)
             continue
-        except Exception:
+        except (Exception, GeneratorExit):  # GeneratorExit: the page stopped reading (a reload, a new run)
             if stream.text:
                 _append(engine, view, stream.text, status="cut_off")
             raise

@@ -458,3 +458,17 @@ def test_a_message_from_another_tab_during_a_reply_loses_nothing(sqlite_engine: 
         for m in interviewing.get_interview(sqlite_engine, token=token, interview_id=view.id).messages
     ]
     assert contents[1:] == ["from tab one", "from tab two", "What did you notice?"]
+
+
+def test_a_reply_abandoned_midway_is_kept_as_cut_off(sqlite_engine: Engine) -> None:
+    """The page stops reading the stream (a reload, a new script run): what was shown is not lost."""
+    token, question_id = _participant(sqlite_engine)
+    view = interviewing.start_interview(sqlite_engine, token=token, question_id=question_id)
+    interviewing.post_message(sqlite_engine, token=token, interview_id=view.id, text="hello")
+    model = ScriptedChatModel(["Tell me about a time when this mattered to you."], chunk_chars=8)
+    chunks = interviewing.reply(sqlite_engine, model, token=token, interview_id=view.id, token_budget=BUDGET)
+    first = next(chunks)
+    chunks.close()
+    after = interviewing.get_interview(sqlite_engine, token=token, interview_id=view.id)
+    assert (after.messages[-1].content, after.messages[-1].status) == (first, "cut_off")
+    assert after.awaiting_reply  # the next run writes a fresh reply

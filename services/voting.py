@@ -228,6 +228,24 @@ def _distances(embeddings: Embeddings, own_text: str, texts: dict[int, str]) -> 
     return {i: float(d) for i, d in zip(ids, row, strict=True)}
 
 
+def _has_values_to_vote_on(session: Session, participant: Participant) -> bool:
+    """Whether any question the participant submitted a card on has other people's values: then the empty
+    draw (skipping the vote) is not theirs to send."""
+    assert participant.id is not None
+    for card in repo_participation.participant_cards(session, participant_id=participant.id):
+        if card.question_id is None:
+            continue
+        own = repo_participation.own_value_ids(
+            session, participant_id=participant.id, question_id=card.question_id
+        )
+        values = repo_participation.question_value_ids(
+            session, deliberation_id=participant.deliberation_id, question_id=card.question_id
+        )
+        if any(v not in own for v in values):
+            return True
+    return False
+
+
 def submit_votes(engine: Engine, *, token: str, draw_id: str, value_ids: Sequence[int]) -> None:
     """Store the participant's choice among the values of ``draw_id`` and move them on to judging.
 
@@ -246,6 +264,8 @@ def submit_votes(engine: Engine, *, token: str, draw_id: str, value_ids: Sequenc
                 raise InvalidInput(
                     "You can only choose among the values you were shown. Please reload the page."
                 )
+            if _has_values_to_vote_on(session, participant):
+                raise InvalidInput("There are values for you to vote on. Please reload the page.")
             advance(session, participant, "judge")
             return
         impressions = repo_participation.draw_impressions(

@@ -184,6 +184,9 @@ def test_the_draw_is_the_same_on_reload_until_a_fresh_one_is_asked_for(engine: E
     back = voting.draw_values(engine, token=w.token, question_id=w.q)
     assert back.draw_id == first.draw_id and back.chosen == picked  # the back button shows my choice
 
+    with pytest.raises(InvalidInput, match="values for you to vote on"):  # no skipping a real vote
+        voting.submit_votes(engine, token=w.token, draw_id="", value_ids=[])
+
     fresh = voting.draw_values(engine, token=w.token, question_id=w.q, fresh=True)
     assert fresh.draw_id != first.draw_id
     assert not {v.id for v in fresh.values} & {v.id for v in first.values}  # unseen values first

@@ -22,7 +22,7 @@ if not settings.facilitator_password:
 with components.stop_on_error("Loading the deliberations"):
     deliberations = facilitation.list_deliberations(engine)
 with st.expander("New deliberation", icon=":material/add:", expanded=not deliberations):
-    with st.form("create_deliberation", clear_on_submit=True):
+    with st.form("create_deliberation"):  # kept on an error, so nothing typed is lost
         title = st.text_input("Title", max_chars=200)
         questions = st.text_area(
             "Questions, one per line",
@@ -30,6 +30,12 @@ with st.expander("New deliberation", icon=":material/add:", expanded=not deliber
         )
         welcome = st.text_area("Welcome text (optional)")
         consent = st.text_area("Consent text (optional)")
+        settings_json = st.text_area(
+            "Settings as JSON (optional)",
+            placeholder='{"demographics": [{"key": "party", "label": "Party", "options": ["A", "B"]}]}',
+            help="demographics, survey, values_to_vote, min_votes, stories_to_judge, interview_turn_limit, "
+            "graph_thresholds: see the README.",
+        )
         if st.form_submit_button("Create", type="primary"):
             try:
                 created = facilitation.create_deliberation(
@@ -38,6 +44,7 @@ with st.expander("New deliberation", icon=":material/add:", expanded=not deliber
                     questions=[q for q in questions.splitlines() if q.strip()],
                     welcome_text=welcome,
                     consent_text=consent,
+                    config=facilitation.parse_config(settings_json),
                 )
                 st.success(f"Created deliberation {created.id}.")
                 deliberations = facilitation.list_deliberations(engine)

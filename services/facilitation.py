@@ -56,13 +56,28 @@ def create_deliberation(
 def read_config_file(path: Path) -> dict[str, Any]:
     """A deliberation's settings from a JSON file, checked (one clear line for a bad file or field)."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise InvalidInput(f"Cannot read {path}: {exc.strerror or exc}.") from exc
+    return parse_config(text, source=str(path))
+
+
+def parse_config(text: str, *, source: str = "The settings") -> dict[str, Any]:
+    """A deliberation's settings from JSON text (empty text: the defaults), checked field by field.
+
+    >>> parse_config('{"stories_to_judge": 5}')["stories_to_judge"]
+    5
+    >>> parse_config("[1]")
+    Traceback (most recent call last):
+    ...
+    services.errors.InvalidInput: The settings should hold a JSON object of settings.
+    """
+    try:
+        data = json.loads(text) if text.strip() else {}
     except json.JSONDecodeError as exc:
-        raise InvalidInput(f"{path} is not valid JSON (line {exc.lineno}: {exc.msg}).") from exc
+        raise InvalidInput(f"{source} is not valid JSON (line {exc.lineno}: {exc.msg}).") from exc
     if not isinstance(data, dict):
-        raise InvalidInput(f"{path} should hold a JSON object of settings.")
+        raise InvalidInput(f"{source} should hold a JSON object of settings.")
     try:
         return DeliberationConfig.model_validate(data).model_dump()
     except ValidationError as exc:

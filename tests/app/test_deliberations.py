@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.app.conftest import texts
+from tests.app.conftest import shown, texts
 
 
 def open_page(make_app: Callable[[], AppTest]) -> AppTest:
@@ -53,6 +53,18 @@ def test_open_link_and_status(make_app: Callable[[], AppTest]) -> None:
     assert at.code[-1].value.startswith("https://studio.example.org/join?code=")
     at.run()
     assert list(at.dataframe[0].value["status"]) == ["open"]
+
+
+def test_settings_as_json(make_app: Callable[[], AppTest]) -> None:
+    at = open_page(make_app)
+    by_label(at.text_input, "Title").input("Configured")
+    by_label(at.text_area, "Questions, one per line").input("Q?")
+    by_label(at.text_area, "Settings as JSON (optional)").input('{"stories_to_judge": 42}')
+    by_label(at.button, "Create").click().run()
+    assert not at.exception and "stories_to_judge" in shown(at.error[0].value)  # out of range: one line
+    by_label(at.text_area, "Settings as JSON (optional)").input('{"stories_to_judge": 4}')
+    by_label(at.button, "Create").click().run()
+    assert not at.exception and "Created deliberation 1." in texts(at)
 
 
 def test_a_bad_form_shows_what_to_fix(make_app: Callable[[], AppTest]) -> None:

@@ -92,12 +92,11 @@ if error:
     if st.button("Try again", type="primary", icon=":material/refresh:"):
         st.session_state[state.LAST_ERROR] = None  # the steps below pick up where it failed
         st.rerun()
-    st.stop()
-
-if view.awaiting_reply and (conversation or view.state == "show_card"):
-    respond()
-if view.state in ("show_card", "revise") and (view.card is None or view.awaiting_reply):
-    write_card()
+else:  # after a failure nothing is retried by itself; the card, its edit form and the chat stay usable
+    if view.awaiting_reply and (conversation or view.state == "show_card"):
+        respond()
+    if view.state in ("show_card", "revise") and (view.card is None or view.awaiting_reply):
+        write_card()
 
 card = view.card
 if card is not None and view.state in ("show_card", "revise", "submitted"):
@@ -148,6 +147,7 @@ placeholder = "Write your answer..." if view.state != "revise" else "What should
 if text := st.chat_input(placeholder, max_chars=interviewing.MAX_MESSAGE_CHARS):
     with components.stop_on_error("Sending your message"):
         interviewing.post_message(engine, token=token, interview_id=view.id, text=text)
+    st.session_state[state.LAST_ERROR] = None  # a new message is a new attempt
     st.rerun()
 if conversation and view.user_turns >= 1 and st.button("Show me my card now", icon=":material/style:"):
     write_card()

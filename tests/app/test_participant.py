@@ -7,11 +7,13 @@ from collections.abc import Callable
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from providers.accounting import LLMCallRecord
 from providers.fakes import ScriptedChatModel
 from services import cards, facilitation, interviewing, joining, receipts, system
+from services.accounting import llm_call_sink
 from settings import load_settings
 from tests import worlds
-from tests.app.conftest import texts
+from tests.app.conftest import shown, texts
 
 DEMOGRAPHICS = [
     {"key": "party", "label": "Party", "options": ["Democrat", "Republican", "Other"], "required": True},
@@ -264,3 +266,26 @@ def test_an_ended_deliberation_stops_the_steps_but_keeps_the_receipt(
     facilitation.set_status(engine, deliberation_id=deliberation, status="open")
     at = _open(make_app, "pages/interview.py", token=token)
     assert not at.exception and at.chat_input
+
+
+def test_over_the_budget_a_revision_points_to_the_edit_form(
+    make_app: Callable[[], AppTest], engine, app_env: pytest.MonkeyPatch
+) -> None:
+    app_env.setenv("PARTICIPANT_TOKEN_BUDGET", "10")
+    token, interview = _start(engine)
+    model = ScriptedChatModel([worlds.GOOD_CARD])
+    interviewing.post_message(engine, token=token, interview_id=interview, text="I care about listening.")
+
+    cards.request_card(engine, model, token=token, interview_id=interview)
+    llm_call_sink(engine)(
+        LLMCallRecord(
+            purpose="articulate", model="m", tokens_in=50, tokens_out=50, latency_ms=1, interview_id=interview
+        )
+    )
+    cards.ask_for_changes(engine, token=token, interview_id=interview)
+    interviewing.post_message(engine, token=token, interview_id=interview, text="Say more about silence.")
+    at = _open(make_app, "pages/interview.py", token=token)
+    assert not at.exception
+    assert "edit the card yourself" in shown(at.error[0].value)
+    assert any(b.label == "Edit it myself" for b in at.button)  # the way out is on the page
+    assert at.chat_input  # and the chat too

@@ -21,7 +21,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
@@ -57,6 +57,15 @@ class CardDraft(BaseModel):
         max_length=12,
         description="2-10 attentional policies, each opening with a plural noun in CAPS",
     )
+
+    @classmethod
+    def of(cls, row: Any) -> CardDraft:
+        """A stored card or canonical value (anything with title, description, policies) as a draft.
+
+        Not re-validated: stored rows (imported ones too) need not meet the model-facing bounds, and the
+        linter reports what they break.
+        """
+        return cls.model_construct(title=row.title, description=row.description, policies=list(row.policies))
 
     def digest(self) -> str:
         """A short hash of the card's content: what the participant saw is what gets submitted.

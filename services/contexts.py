@@ -59,9 +59,7 @@ def mine_for_card(engine: Engine, model: BaseChatModel, *, card_id: int) -> list
             question.text,
         )
         existing = _existing_texts(session, deliberation_id=deliberation_id, question_id=question_id)
-        draft = CardDraft.model_construct(
-            title=card.title, description=card.description, policies=list(card.policies)
-        )
+        draft = CardDraft.of(card)
         ids = {
             "deliberation_id": deliberation_id,
             "participant_id": card.participant_id,

@@ -34,6 +34,7 @@ from interviews import dedup as core
 from interviews import dedup_candidates as candidates
 from services.dedup_batches import BatchFailure, RunContext, commit_batch, record_failure, value_text
 from services.errors import InvalidInput
+from services.models import model_id
 from storage import repo, repo_values
 from storage.db import session_scope
 from storage.tables import utcnow
@@ -168,9 +169,7 @@ def dedup(
         batch_size,
     )
     config: RunnableConfig = {"metadata": {"purpose": "dedup", "deliberation_id": deliberation_id}}
-    model_name = str(
-        getattr(model, "model_name", None) or getattr(model, "model", None) or type(model).__name__
-    )
+    model_name = model_id(model)
     run = RunContext(engine, deliberation_id, run_id, model_name)
     failures: list[BatchFailure] = []
 

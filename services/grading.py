@@ -18,7 +18,7 @@ from interviews.flow import Turn
 from interviews.grading import TranscriptGrades, grade_transcript
 from interviews.prompting import load_prompt
 from services.errors import InvalidInput
-from services.stories import model_id
+from services.models import model_id
 from storage import repo_interviews
 from storage.db import session_scope
 
@@ -55,13 +55,7 @@ def grade_interview(engine: Engine, model: BaseChatModel, *, interview_id: int) 
             if m.role in ("user", "assistant") and m.status != "error"
         ]
         card = repo_interviews.latest_card(session, interview_id=interview_id)
-        draft = (
-            CardDraft.model_construct(
-                title=card.title, description=card.description, policies=list(card.policies)
-            )
-            if card is not None
-            else None
-        )
+        draft = CardDraft.of(card) if card is not None else None
         metadata = {
             "interview_id": interview_id,
             "participant_id": interview.participant_id,

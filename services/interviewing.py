@@ -71,7 +71,7 @@ def context_of(session: Session, interview_id: int) -> Context:
 
 def card_public(card: ValuesCard) -> CardPublic:
     """The card as the participant sees it, with the digest they confirm and the card rules it breaks."""
-    draft = CardDraft(title=card.title, description=card.description, policies=list(card.policies))
+    draft = CardDraft.of(card)
     return CardPublic.model_validate(
         card, update={"digest": draft.digest(), "problems": [str(p) for p in lint_card(draft)]}
     )

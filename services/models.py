@@ -17,6 +17,20 @@ from services.accounting import llm_call_sink
 from settings import Settings
 
 
+def model_id(model: BaseChatModel) -> str:
+    """The model's name as stored with what it wrote (``model_name``, ``model``, else the class name).
+
+    >>> from providers.fakes import ScriptedChatModel
+    >>> model_id(ScriptedChatModel([]))
+    'scripted'
+    """
+    for attribute in ("model_name", "model", "model_id"):
+        value = getattr(model, attribute, None)
+        if isinstance(value, str) and value:
+            return value[:200]
+    return type(model).__name__
+
+
 def chat_model(settings: Settings, engine: Engine) -> BaseChatModel:
     """The chat model of ``settings`` (starting the offline server if that is the one configured)."""
     return make_chat_model(settings, callbacks=[RecordingCallback(llm_call_sink(engine))])

@@ -37,9 +37,11 @@ from interviews.cards import CardDraft
 from interviews.prompting import load_prompt
 from providers.errors import ModelOutputError
 from services.errors import InvalidInput
+from services.judging import value_public
+from services.models import model_id
 from storage import repo, repo_stories
 from storage.db import session_scope
-from storage.schemas import EdgeHypothesisPublic, StoryValuePublic
+from storage.schemas import EdgeHypothesisPublic
 from storage.tables import CanonicalValue, Context, EdgeHypothesis, utcnow
 
 DEFAULT_MAX_PAIRS = 50
@@ -80,15 +82,6 @@ class StoryRun:
 def new_run_id() -> str:
     """A fresh run id: ``stories-YYYYMMDDTHHMMSS-<6 hex>``."""
     return f"stories-{utcnow():%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
-
-
-def model_id(model: BaseChatModel) -> str:
-    """The model's name as stored with what it wrote (``model_name``, ``model``, else the class name)."""
-    for attribute in ("model_name", "model", "model_id"):
-        value = getattr(model, attribute, None)
-        if isinstance(value, str) and value:
-            return value[:200]
-    return type(model).__name__
 
 
 @dataclass
@@ -136,7 +129,7 @@ def generate_stories(
             for h in repo_stories.list_hypotheses(session, deliberation_id=deliberation_id, run_id=run_id)
         }
     _check_found(planned, values, contexts, deliberation_id)
-    cards = {i: _card(v) for i, v in values.items()}
+    cards = {i: CardDraft.of(v) for i, v in values.items()}
     job = _Job(engine, model, deliberation_id, run_id, on_story)
     for a, b, context_id in planned:
         for f, t in ((a, b), (b, a)):
@@ -319,8 +312,8 @@ def _public(session: Any, deliberation_id: int, rows: Sequence[EdgeHypothesis]) 
             run_id=h.run_id,
             context_id=h.context_id,
             context=contexts[h.context_id].text,
-            from_value=_value_public(values[h.from_value_id]),
-            to_value=_value_public(values[h.to_value_id]),
+            from_value=value_public(values[h.from_value_id]),
+            to_value=value_public(values[h.to_value_id]),
             story=h.story,
             shown=h.shown,
             judge_scores=h.judge_scores,
@@ -330,19 +323,6 @@ def _public(session: Any, deliberation_id: int, rows: Sequence[EdgeHypothesis]) 
         )
         for h in rows
     ]
-
-
-def _value_public(value: CanonicalValue) -> StoryValuePublic:
-    return StoryValuePublic(
-        id=value.id or 0, title=value.title, description=value.description, policies=list(value.policies)
-    )
-
-
-def _card(value: CanonicalValue) -> CardDraft:
-    # model_construct: canonical values (imported ones too) need not meet a fresh card's bounds.
-    return CardDraft.model_construct(
-        title=value.title, description=value.description, policies=list(value.policies)
-    )
 
 
 def check_run_id(run_id: str) -> str:

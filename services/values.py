@@ -18,24 +18,21 @@ from typing import Any
 from sqlalchemy import Engine
 
 from services.errors import InvalidInput
+from services.interviewing import card_public
 from storage import repo, repo_merge, repo_values
 from storage.db import session_scope
 from storage.errors import NotFound
-from storage.schemas import CanonicalValuePublic, CardPublic, ModerationEventPublic
+from storage.schemas import CanonicalValuePublic, ModerationEventPublic
 from storage.tables import CanonicalValue, ValuesCard, utcnow
 
 # --- review -----------------------------------------------------------------------------------------
-
-
-def _card_public(card: ValuesCard) -> CardPublic:
-    return CardPublic.model_validate(card, from_attributes=True)
 
 
 def _value_public(value: CanonicalValue, cards: list[ValuesCard], votes: int) -> CanonicalValuePublic:
     return CanonicalValuePublic.model_validate(
         {
             **value.model_dump(),
-            "cards": [_card_public(c) for c in cards],
+            "cards": [card_public(c) for c in cards],
             "votes": votes,
         }
     )

@@ -180,38 +180,28 @@ def _load(session: Any, tables: dict[str, list[dict[str, Any]]], kept: Any, titl
     session.flush()
 
     skipped: Counter[str] = Counter()
-    seen_votes: set[tuple[int, int, str]] = set()
-    for row in votes:
-        key = (row["userId"], row["valuesCardId"], row["caseId"])
-        if key in seen_votes:
-            skipped["duplicate_vote"] += 1
-            continue
-        seen_votes.add(key)
-        session.add(
-            Vote(
-                participant_id=people[row["userId"]].id,
-                canonical_value_id=values[row["valuesCardId"]].id,
-                question_id=questions[row["caseId"]],
-                draw_id=row["drawId"],
-                created_at=parse_time(row["createdAt"]),
+    kept: dict[str, int] = {}
+    for table, rows, key, reason in (
+        (Vote, votes, "caseId", "duplicate_vote"),  # one vote per person, value and question
+        (Impression, impressions, "drawId", "duplicate_impression"),  # one impression per draw
+    ):
+        seen: set[tuple[int, int, str]] = set()
+        for row in rows:
+            unique = (row["userId"], row["valuesCardId"], row[key])
+            if unique in seen:
+                skipped[reason] += 1
+                continue
+            seen.add(unique)
+            session.add(
+                table(
+                    participant_id=people[row["userId"]].id,
+                    canonical_value_id=values[row["valuesCardId"]].id,
+                    question_id=questions[row["caseId"]],
+                    draw_id=row["drawId"],
+                    created_at=parse_time(row["createdAt"]),
+                )
             )
-        )
-    seen_impressions: set[tuple[int, int, str]] = set()
-    for row in impressions:
-        key = (row["userId"], row["valuesCardId"], row["drawId"])
-        if key in seen_impressions:
-            skipped["duplicate_impression"] += 1
-            continue
-        seen_impressions.add(key)
-        session.add(
-            Impression(
-                participant_id=people[row["userId"]].id,
-                canonical_value_id=values[row["valuesCardId"]].id,
-                question_id=questions[row["caseId"]],
-                draw_id=row["drawId"],
-                created_at=parse_time(row["createdAt"]),
-            )
-        )
+        kept[table.__name__] = len(seen)
 
     hypotheses: dict[tuple[int, int, str, str], EdgeHypothesis] = {}
     for row in edges:
@@ -255,8 +245,8 @@ def _load(session: Any, tables: dict[str, list[dict[str, Any]]], kept: Any, titl
         "canonical_values": len(values),
         "cards": len(cards),
         "participants": len(people),
-        "votes": len(seen_votes),
-        "impressions": len(seen_impressions),
+        "votes": kept["Vote"],
+        "impressions": kept["Impression"],
         "stories": len(hypotheses),
         "judgements": len(seen_judgements),
     }

@@ -48,10 +48,10 @@ from typing import Any
 import pytest
 
 try:  # re-exported for the tests: ``from tests.e2e.conftest import Page, expect``
-    from playwright.sync_api import Browser, Page, Playwright, expect
+    from playwright.sync_api import Browser, Locator, Page, Playwright, expect
 except ImportError as exc:  # collection still works; every browser fixture fails with the fix
     PLAYWRIGHT_MISSING: ImportError | None = exc
-    Browser = Page = Playwright = Any  # type: ignore[misc,assignment]
+    Browser = Locator = Page = Playwright = Any  # type: ignore[misc,assignment]
     expect = None  # type: ignore[assignment]
 else:
     PLAYWRIGHT_MISSING = None
@@ -366,6 +366,17 @@ def wait_idle(page: Page, *, timeout_ms: int = IDLE_TIMEOUT_MS, allow_exception:
         errors = page.locator('[data-testid="stException"]')
         if errors.count():
             raise PageShowsException(f"The page shows an exception:\n{errors.first.inner_text()}")
+
+
+def settled(page: Page, locator: Locator) -> None:
+    """Wait until ``locator`` is visible and the script run that drew it is over.
+
+    Seeing a new run's first element does not mean its later widgets are on screen: until that run ends,
+    the previous run's form can still be there (stale), and a click on it is lost, as it would be for a
+    person clicking that fast. Use this before interacting with what a rerun draws.
+    """
+    expect(locator).to_be_visible()
+    wait_idle(page)
 
 
 def horizontal_overflow(page: Page) -> dict[str, int]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tests.e2e.conftest import AppServer, Page, expect, horizontal_overflow, wait_idle
+from tests.e2e.conftest import AppServer, Page, expect, horizontal_overflow, settled, wait_idle
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -56,7 +56,7 @@ def test_a_facilitator_signs_in_creates_a_deliberation_and_invites_people(
     page.get_by_label("Facilitator password").fill(PASSWORD)
     page.get_by_role("button", name="Unlock").click()
     wait_idle(page)
-    expect(page.get_by_role("heading", name="Deliberations")).to_be_visible()
+    settled(page, page.get_by_role("heading", name="Deliberations"))
     expect(page.get_by_text("No deliberations yet")).to_be_visible()
     assert menu(page) == ["Welcome", "Deliberations"]
     shot("signed-in")
@@ -67,7 +67,7 @@ def test_a_facilitator_signs_in_creates_a_deliberation_and_invites_people(
     shot("new-deliberation-form")
     page.get_by_role("button", name="Create", exact=True).click()
     wait_idle(page)
-    expect(page.get_by_text("Created deliberation 1.")).to_be_visible()
+    settled(page, page.get_by_text("Created deliberation 1."))
     table = page.get_by_test_id("stDataFrame")
     # st.dataframe draws on a canvas; its cells are in an accessible table inside it (by CSS, not by role).
     headers = table.locator('[role="columnheader"]')

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from services import facilitation
 from storage import db
 from tests import worlds
-from tests.e2e.conftest import AppServer, Page, expect, horizontal_overflow, wait_idle
+from tests.e2e.conftest import AppServer, Page, expect, horizontal_overflow, settled, wait_idle
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -90,7 +90,7 @@ def test_a_new_participant_goes_from_invite_to_receipt(
     page.get_by_text("I agree to take part on these terms.").click()
     page.get_by_role("button", name="Continue").click()
     wait_idle(page)
-    expect(page.get_by_role("button", name="Start the interview")).to_be_visible()
+    settled(page, page.get_by_role("button", name="Start the interview"))
     shot("consented")
     page.get_by_role("button", name="Start the interview").click()
     wait_idle(page)
@@ -120,7 +120,7 @@ def test_a_new_participant_goes_from_invite_to_receipt(
     page.get_by_role("button", name="This is my value: submit").click()
     wait_idle(page)
 
-    expect(page.get_by_role("heading", name="Which of these values are wise?")).to_be_visible()
+    settled(page, page.get_by_role("heading", name="Which of these values are wise?"))
     shot("vote")
     for title in ("Honest Presence", "Gentle Timing"):
         page.get_by_text(f"Wise: {title}").click()
@@ -129,7 +129,8 @@ def test_a_new_participant_goes_from_invite_to_receipt(
     wait_idle(page)
 
     for n in range(3):
-        expect(page.get_by_text(f"Story {n + 1} of 3.")).to_be_visible()  # the previous answer is saved
+        settled(page, page.get_by_text(f"Story {n + 1} of 3."))  # the previous answer is saved
+        expect(page.get_by_role("radio", checked=True)).to_have_count(0)  # this story's own, empty form
         if n == 0:
             shot("judge")
         page.get_by_role("radiogroup").get_by_text("Yes" if n != 1 else "Not sure", exact=True).click()
@@ -139,7 +140,7 @@ def test_a_new_participant_goes_from_invite_to_receipt(
     page.get_by_role("button", name="Continue").click()
     wait_idle(page)
 
-    expect(page.get_by_role("heading", name="A few last questions")).to_be_visible()
+    settled(page, page.get_by_role("heading", name="A few last questions"))
     shot("survey")
     for group in page.get_by_role("radiogroup").all():
         group.get_by_text("4", exact=True).click()
@@ -184,7 +185,7 @@ def test_a_reload_in_the_middle_of_the_interview_loses_nothing(
     shot("before-reload")
     url = page.url
     page.reload()
-    wait_idle(page)
+    settled(page, page.get_by_role("button", name="Show me my card now"))  # drawn after the chat
     assert page.url == url
     messages = page.get_by_test_id("stChatMessageContent").all_inner_texts()
     assert len(messages) == 3 and "Honesty matters most to me here." in messages[1]

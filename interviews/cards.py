@@ -77,6 +77,10 @@ class CardDraft(BaseModel):
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
+#: The edit form's names for the card's fields (what :attr:`CardProblem.for_people` says).
+_FIELD_NAMES = {"title": "title", "description": "sentence", "policies": "what you pay attention to"}
+
+
 @dataclass(frozen=True)
 class CardProblem:
     """One broken rule: which field (``policies[2]``), a stable code, and a message a person can act on."""
@@ -87,6 +91,21 @@ class CardProblem:
 
     def __str__(self) -> str:
         return f"{self.field}: {self.message}"
+
+    @property
+    def for_people(self) -> str:
+        """The problem as the card's edit form names its fields.
+
+        >>> str(CardProblem("policies[1]", "policy_caps", "open with a plural noun in CAPS"))
+        'policies[1]: open with a plural noun in CAPS'
+        >>> CardProblem("policies[1]", "policy_caps", "open with a plural noun in CAPS").for_people
+        'line 2 of what you pay attention to: open with a plural noun in CAPS'
+        """
+        if match := re.fullmatch(r"policies\[(\d+)\]", self.field):
+            where = f"line {int(match[1]) + 1} of what you pay attention to"
+        else:
+            where = _FIELD_NAMES.get(self.field, self.field)
+        return f"{where}: {self.message}"
 
 
 def lint_card(card: CardDraft) -> list[CardProblem]:

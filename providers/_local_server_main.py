@@ -60,6 +60,14 @@ def main(argv: list[str]) -> None:
 
     import runpy
 
+    from llama_cpp.server.settings import ModelSettings, ServerSettings
+
+    # The server reads HOST, PORT and CONFIG_FILE, and any of its settings, from the environment, over
+    # its flags: the app's own PORT (scripts/run-app.sh) would make it bind the app's port. Only the
+    # flags the app passes count.
+    ours = {*ServerSettings.model_fields, *ModelSettings.model_fields, "host", "port", "config_file"}
+    for name in [name for name in os.environ if name.lower() in ours]:
+        del os.environ[name]
     sys.argv = ["llama_cpp.server", *server_args]
     runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
 

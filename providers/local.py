@@ -23,6 +23,7 @@ import atexit
 import contextlib
 import importlib.util
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -141,7 +142,7 @@ class LocalModelServer:
                 return self
             if ready or "address already in use" not in self.log_tail(20).lower():
                 break
-        tail, code = self.log_tail(2), self._process.returncode if self._process else None
+        tail, code = self.log_tail(2, errors_first=True), self._process.returncode if self._process else None
         self.stop()
         if ready:
             reason = (
@@ -173,16 +174,20 @@ class LocalModelServer:
             self._log_file.close()
             self._log_file = None
 
-    def log_tail(self, lines: int = 3) -> str:
-        """The last ``lines`` non-empty lines of the server log, joined on one line."""
+    def log_tail(self, lines: int = 3, *, errors_first: bool = False) -> str:
+        """The last ``lines`` non-empty lines of the server log, joined on one line; with
+        ``errors_first``, the last lines that say "error" or "failed" when there are any (the lines
+        after an error are usually the server shutting down)."""
         try:
             with self.log_path.open("rb") as log:
                 log.seek(max(0, self.log_path.stat().st_size - 8192))
                 text = log.read().decode("utf-8", "replace")
         except OSError:
             return ""
-        kept = [line.strip() for line in text.splitlines() if line.strip()][-lines:]
-        return one_line(" | ".join(kept), 600)
+        kept = [line.strip() for line in text.splitlines() if line.strip()]
+        if errors_first:
+            kept = [line for line in kept if re.search(r"error|failed", line, re.IGNORECASE)] or kept
+        return one_line(" | ".join(kept[-lines:]), 600)
 
     def __enter__(self) -> LocalModelServer:
         return self.start()

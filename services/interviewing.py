@@ -73,7 +73,7 @@ def card_public(card: ValuesCard) -> CardPublic:
     """The card as the participant sees it, with the digest they confirm and the card rules it breaks."""
     draft = CardDraft.of(card)
     return CardPublic.model_validate(
-        card, update={"digest": draft.digest(), "problems": [str(p) for p in lint_card(draft)]}
+        card, update={"digest": draft.digest(), "problems": [p.for_people for p in lint_card(draft)]}
     )
 
 

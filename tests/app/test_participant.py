@@ -146,6 +146,9 @@ def test_show_the_card_edit_it_and_see_the_rules(make_app: Callable[[], AppTest]
     next(b for b in at.button if b.label == "Show me my card now").click().run()
     assert not at.exception
     assert at.text_input and at.text_input[0].label == "Title (2-5 words)"  # the demo card breaks rules
+    rules = at.warning[0].value
+    assert rules.startswith("Before you can submit, please fix: ") and "policies[" not in rules
+    assert "line 1 of what you pay attention to" in rules  # named as the edit form names it
     at.text_input[0].input("Honest Kindness")
     at.text_area[0].input("Telling the truth in a way the other person can bear.")
     at.text_area[1].input("MOMENTS when the truth can be heard\nWORDS that leave the other person standing")

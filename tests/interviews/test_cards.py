@@ -58,6 +58,12 @@ def test_problems_name_the_field() -> None:
     assert [str(p) for p in problems] == [
         "policies[1]: open with a plural noun in CAPS, e.g. MOMENTS where ..."
     ]
+    # participants see the edit form's words, not the schema's
+    assert [p.for_people for p in problems] == [
+        "line 2 of what you pay attention to: open with a plural noun in CAPS, e.g. MOMENTS where ..."
+    ]
+    bare = lint_card(GOOD.model_copy(update={"title": "Honesty", "description": "One. Two.", "policies": []}))
+    assert [p.for_people.split(":")[0] for p in bare] == ["title", "sentence", "what you pay attention to"]
 
 
 def test_the_digest_changes_with_any_field() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -143,9 +144,17 @@ def offline_settings(tmp_path):
 
 
 @pytest.mark.slow
-def test_real_offline_server(offline_settings):
+def test_real_offline_server(offline_settings, monkeypatch):
+    # Variables that llama_cpp.server would read over its flags: the app's own PORT (run-app.sh) made it
+    # bind the app's port; an API_KEY would lock the app out; a CONFIG_FILE would replace every flag.
+    taken = socket.create_server(("127.0.0.1", 0))
+    monkeypatch.setenv("PORT", str(taken.getsockname()[1]))
+    monkeypatch.setenv("HOST", "0.0.0.0")
+    monkeypatch.setenv("API_KEY", "not-what-the-app-sends")
+    monkeypatch.setenv("CONFIG_FILE", "/nonexistent/llama.json")
     started = time.monotonic()
-    server = ensure_local_server(offline_settings)
+    with taken:
+        server = ensure_local_server(offline_settings)
     assert server.is_running() and time.monotonic() - started < 60
     assert ensure_local_server(offline_settings) is server  # one per process
     assert (offline_settings.data_dir / "logs" / "local-llm.log").is_file()

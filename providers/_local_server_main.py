@@ -21,6 +21,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import MutableMapping
 
 PR_SET_PDEATHSIG = 1
 
@@ -46,6 +47,21 @@ def die_with_parent(parent_pid: int, use_pdeathsig: bool) -> None:
     threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
 
 
+def drop_server_settings(environ: MutableMapping[str, str]) -> list[str]:
+    """Remove the variables llama_cpp.server would read over its flags; return their names.
+
+    It reads HOST, PORT and CONFIG_FILE, and any of its settings, from the environment: the app's own
+    PORT (scripts/run-app.sh) made it bind the app's port. Only the flags the app passes must count.
+    """
+    from llama_cpp.server.settings import ModelSettings, ServerSettings
+
+    settings = {*ServerSettings.model_fields, *ModelSettings.model_fields, "host", "port", "config_file"}
+    dropped = [name for name in environ if name.lower() in settings]
+    for name in dropped:
+        del environ[name]
+    return dropped
+
+
 def main(argv: list[str]) -> None:
     if len(argv) < 3 or "--" not in argv:
         raise SystemExit("usage: _local_server_main.py PARENT_PID USE_PDEATHSIG -- <llama_cpp.server args>")
@@ -60,14 +76,7 @@ def main(argv: list[str]) -> None:
 
     import runpy
 
-    from llama_cpp.server.settings import ModelSettings, ServerSettings
-
-    # The server reads HOST, PORT and CONFIG_FILE, and any of its settings, from the environment, over
-    # its flags: the app's own PORT (scripts/run-app.sh) would make it bind the app's port. Only the
-    # flags the app passes count.
-    ours = {*ServerSettings.model_fields, *ModelSettings.model_fields, "host", "port", "config_file"}
-    for name in [name for name in os.environ if name.lower() in ours]:
-        del os.environ[name]
+    drop_server_settings(os.environ)
     sys.argv = ["llama_cpp.server", *server_args]
     runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
 

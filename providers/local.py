@@ -186,7 +186,7 @@ class LocalModelServer:
             return ""
         kept = [line.strip() for line in text.splitlines() if line.strip()]
         if errors_first:
-            kept = [line for line in kept if re.search(r"error|failed", line, re.IGNORECASE)] or kept
+            kept = [line for line in kept if re.search(r"\b(error|failed)\b", line, re.IGNORECASE)] or kept
         return one_line(" | ".join(kept[-lines:]), 600)
 
     def __enter__(self) -> LocalModelServer:
@@ -243,9 +243,9 @@ class LocalModelServer:
                     json={"messages": [{"role": "user", "content": "Say hello."}], "max_tokens": 1},
                 )
         except httpx.HTTPError:
-            if self._process is not None:  # a crash drops the connection a moment before the exit shows
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    self._process.wait(1.0)
+            if self._process is not None:  # a crash drops the connection before the exit shows (a core
+                with contextlib.suppress(subprocess.TimeoutExpired):  # dump can take seconds)
+                    self._process.wait(10.0)
         return self.is_running()
 
 

@@ -18,15 +18,24 @@ fi
 
 # llama.cpp (the offline model's server) is compiled here. On x86-64 a portable build (AVX2): llama.cpp's
 # default, -march=native, also turns on AMX on recent Xeons, which a virtual machine may not enable, and
-# that build dies with a general protection fault at the first token. The wheel is kept in a cache of
-# ours keyed by version and flags: pip's own wheel cache ignores CMAKE_ARGS and would hand back a
-# native build made earlier. Set CMAKE_ARGS yourself to build otherwise (e.g. -DGGML_CUDA=on).
-llama_req=$(grep -E '^llama-cpp-python' requirements.txt)
-if [[ -z "${CMAKE_ARGS:-}" && $(uname -m) == x86_64 ]]; then
-  export CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"
+# that build dies with a general protection fault at the first token. Set CMAKE_ARGS to build otherwise
+# (e.g. "-DGGML_NATIVE=ON", or "-DGGML_NATIVE=OFF -DGGML_CUDA=on"): the choice is kept in
+# .venv/.llama-cmake-args for later runs. The wheel is cached by us, keyed by version, machine and flags:
+# pip's own wheel cache ignores CMAKE_ARGS and would hand back a native build made earlier.
+llama_req=$(grep -E '^llama-cpp-python' requirements.txt | sed 's/[[:space:]]*#.*//') ||
+  { echo "requirements.txt names no llama-cpp-python" >&2; exit 1; }
+cmake_args_file=.venv/.llama-cmake-args
+if [[ -n "${CMAKE_ARGS:-}" ]]; then
+  echo "$CMAKE_ARGS" > "$cmake_args_file"
+elif [[ -s "$cmake_args_file" ]]; then
+  CMAKE_ARGS=$(cat "$cmake_args_file")
+elif [[ $(uname -m) == x86_64 ]]; then
+  CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"
 fi
-build_key=$(printf '%s|%s' "$llama_req" "${CMAKE_ARGS:-}" | sha256sum | cut -c1-12)
-wheels="${XDG_CACHE_HOME:-$HOME/.cache}/moral-graph-studio/wheels/$build_key"
+export CMAKE_ARGS="${CMAKE_ARGS:-}"
+build_key=$(printf '%s|%s|%s' "$llama_req" "$(uname -m)" "$CMAKE_ARGS" | sha256sum | cut -c1-12)
+cache_home="${XDG_CACHE_HOME:-${HOME:-$PWD}/.cache}"
+wheels="$cache_home/moral-graph-studio/wheels/$build_key"
 
 stamp=.venv/.installed
 want="$(cat requirements.txt requirements-nodeps.txt requirements-dev.txt | sha256sum | cut -c1-16)-$build_key-dev$dev"

@@ -168,6 +168,32 @@ def test_show_the_card_edit_it_and_see_the_rules(make_app: Callable[[], AppTest]
     assert purposes.count("contexts") == 1
 
 
+def test_a_failing_side_job_never_reaches_the_participant(
+    make_app: Callable[[], AppTest], engine, app_env: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    token, _ = _start(engine)
+    at = _open(make_app, "pages/interview.py", token=token)
+    at.chat_input[0].set_value("Honesty with kindness.").run()
+    next(b for b in at.button if b.label == "Show me my card now").click().run()
+    at.text_input[0].input("Honest Kindness")
+    at.text_area[0].input("Telling the truth in a way the other person can bear.")
+    at.text_area[1].input("MOMENTS when the truth can be heard\nWORDS that leave the other person standing")
+    next(b for b in at.button if b.label == "Save my changes").click().run()
+    card = interviewing.current_interview(engine, token=token).card
+
+    def broken(*args: object, **kwargs: object) -> list[str]:
+        raise RuntimeError("a bug in the side job")
+
+    app_env.setattr(cards, "mine_contexts", broken)
+    next(b for b in at.button if b.label == "This is my value: submit").click().run()
+    assert not at.exception and not at.error
+    assert joining.home(engine, token=token).participant.stage == "vote"
+    assert resources.jobs().wait(timeout_s=60)
+    assert any(
+        r.getMessage() == f"mining contexts for card {card.id} failed" and r.exc_info for r in caplog.records
+    )
+
+
 def test_a_model_failure_is_one_message_with_a_retry(
     make_app: Callable[[], AppTest], engine, app_env: pytest.MonkeyPatch
 ) -> None:

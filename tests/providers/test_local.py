@@ -126,6 +126,30 @@ def test_a_server_that_dies_at_its_first_token_is_refused_at_start(tmp_path):
     assert not server.is_running()
 
 
+def test_the_server_child_ignores_its_settings_in_the_environment():
+    from providers._local_server_main import drop_server_settings
+
+    environ = {"PORT": "8765", "Host": "0.0.0.0", "API_KEY": "k", "CONFIG_FILE": "c.json", "N_CTX": "9"}
+    environ |= {"PATH": "/usr/bin", "LLM_BASE_URL": "http://x", "DATABASE_URL": "sqlite://"}
+    assert sorted(drop_server_settings(environ)) == ["API_KEY", "CONFIG_FILE", "Host", "N_CTX", "PORT"]
+    assert environ == {"PATH": "/usr/bin", "LLM_BASE_URL": "http://x", "DATABASE_URL": "sqlite://"}
+
+
+def test_a_start_error_quotes_the_log_line_that_says_what_went_wrong(tmp_path):
+    server = LocalModelServer(tmp_path / "m.gguf", log_path=tmp_path / "llm.log")
+    server.log_path.write_text(
+        "INFO:     Started server process [1]\n"
+        "ERROR:    [Errno 98] error while attempting to bind on address ('127.0.0.1', 8765)\n"
+        "INFO:     Waiting for application shutdown.\n"
+        "INFO:     Application shutdown complete.\n"
+        "llama_context: 0 errors\n"
+    )
+    assert server.log_tail(1) == "llama_context: 0 errors"
+    assert server.log_tail(1, errors_first=True).startswith("ERROR: [Errno 98] error while attempting")
+    server.log_path.write_text("loading\nready\n")
+    assert server.log_tail(2, errors_first=True) == "loading | ready"  # no error line: the tail
+
+
 # --- the real server (slow) -------------------------------------------------------------------------------
 
 

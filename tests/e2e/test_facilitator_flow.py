@@ -29,7 +29,7 @@ def test_a_facilitator_signs_in_creates_a_deliberation_and_invites_people(
     page.goto(app.base_url)
     wait_idle(page)
     expect(page.get_by_role("heading", name="Moral Graph Studio")).to_be_visible()
-    expect(page.get_by_text("Demo mode (LLM_MODE=fake)")).to_be_visible()
+    settled(page, page.get_by_text("Demo mode (LLM_MODE=fake)"))
     assert menu(page) == ["Welcome", "Facilitator sign-in"]  # the facilitator pages are not listed
     shot("landing")
 
@@ -130,5 +130,5 @@ def test_a_deep_link_to_a_fresh_server_goes_through_the_router(
     app = start_app(FACILITATOR_PASSWORD=PASSWORD)
     page.goto(f"{app.base_url}/deliberations")  # the server's very first session opens a deep link
     shot("first-request-deep-link", allow_exception=True)
-    expect(page.get_by_text("Demo mode (LLM_MODE=fake)")).to_be_visible(timeout=2_000)
+    settled(page, page.get_by_text("Demo mode (LLM_MODE=fake)"))  # drawn by app.py: the router ran
     assert menu(page) == ["Welcome", "Facilitator sign-in"]

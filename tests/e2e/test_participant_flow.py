@@ -128,6 +128,12 @@ def test_a_new_participant_goes_from_invite_to_receipt(
     page.get_by_role("button", name="Continue").click()
     wait_idle(page)
 
+    settled(page, page.get_by_text("Story 1 of 3."))
+    page.evaluate("window.popped = []; addEventListener('popstate', () => popped.push(location.pathname))")
+    page.go_back()  # the browser's back button: the vote is done, so the app sends them on again
+    wait_idle(page)
+    settled(page, page.get_by_text("Story 1 of 3."))
+    assert page.evaluate("window.popped") == ["/vote"] and "/judge?" in page.url
     for n in range(3):
         settled(page, page.get_by_text(f"Story {n + 1} of 3."))  # the previous answer is saved
         expect(page.get_by_role("radio", checked=True)).to_have_count(0)  # this story's own, empty form

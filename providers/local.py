@@ -175,9 +175,11 @@ class LocalModelServer:
             self._log_file = None
 
     def log_tail(self, lines: int = 3, *, errors_first: bool = False) -> str:
-        """The last ``lines`` non-empty lines of the server log, joined on one line; with
-        ``errors_first``, the last lines that say "error" or "failed" when there are any (the lines
-        after an error are usually the server shutting down)."""
+        """The last ``lines`` non-empty lines of the server log, joined on one line.
+
+        With ``errors_first``, the last lines that say "error" or "failed", when there are any: the lines
+        after an error are usually the server shutting down.
+        """
         try:
             with self.log_path.open("rb") as log:
                 log.seek(max(0, self.log_path.stat().st_size - 8192))

@@ -1,9 +1,8 @@
 """Side jobs that must not keep a participant waiting, such as the contexts mined after a card is submitted.
 
 A small thread pool. A job's failure is logged (one line for a model or database error, the traceback for
-anything else) and never reaches a page: jobs are best effort
-and safe to run again, and what a stopped process leaves undone is rerun from the command line
-(``cli.py mine-contexts ID``).
+anything else) and never reaches a page: jobs are best effort and safe to run again, and what a stopped
+process leaves undone is rerun from the command line (``cli.py mine-contexts ID``).
 
 >>> jobs = BackgroundJobs(workers=1)
 >>> jobs.submit("adding", sum, [1, 2]).result()

@@ -1,5 +1,5 @@
 """Process-wide resources, created once and never replaced: settings, database engine, chat model,
-embeddings, and the pool that runs side jobs (the one with state of its own: the jobs it runs).
+embeddings, and the pool that runs side jobs.
 
 Each is a ``st.cache_resource``; tests clear them with ``st.cache_resource.clear()``.
 """

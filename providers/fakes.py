@@ -198,7 +198,10 @@ class DemoChatModel(_ToolAwareChatModel):
     assistant turns the conversation already has); with tools it may choose from, it calls the first one
     once every question was asked (the interviewer's "I have enough" signal). Structured output
     synthesises a valid instance of any schema from its JSON schema (lengths, item counts, enums, nested
-    models), so every feature works in demo mode.
+    models), so every call gets a well-formed answer. Checks beyond the schema still apply: the demo card
+    breaks the card rules (the participant fixes it in the form), a dedup partition that does not cover
+    its cards is refused, and the story judge's scores fail the pass mark, so a demo deliberation has
+    stories to judge only when they are seeded.
 
     >>> from pydantic import BaseModel, Field
     >>> class Title(BaseModel):

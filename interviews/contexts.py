@@ -2,9 +2,9 @@
 
 Two sources, one set of rules:
 
-- :func:`mine_contexts` / :func:`propose_contexts`: after a card is submitted, the contexts in which
+- :func:`mine_contexts`: after a card is submitted, the contexts in which
   that participant's value is the wise way to choose (``source="mined"``);
-- :func:`draft_contexts` / :func:`generate_contexts`: a facilitator asks for contexts of a question
+- :func:`draft_contexts`: a facilitator asks for contexts of a question
   (``source="generated"``).
 
 Whatever the model writes goes through :func:`clean_context` (starts with "When", 4-9 words, trimmed,
@@ -199,29 +199,6 @@ def mine_contexts(
     return _with_ref(selection, load_prompt("mine_contexts").ref)
 
 
-def propose_contexts(
-    model: BaseChatModel,
-    *,
-    question: str,
-    card: CardLike,
-    existing: Sequence[str],
-    count: int = MINED_PER_CARD,
-    similar: Similar | None = None,
-    metadata: Mapping[str, Any] | None = None,
-) -> list[str]:
-    """The new contexts of :func:`mine_contexts` (validated and deduplicated)."""
-    selection = mine_contexts(
-        model,
-        question=question,
-        card=card,
-        existing=existing,
-        count=count,
-        similar=similar,
-        metadata=metadata,
-    )
-    return list(selection.new)
-
-
 def generate_prompt(*, question: str, existing: Sequence[str], n: int) -> str:
     """The rendered ``generate_contexts`` prompt."""
     return load_prompt("generate_contexts").render(
@@ -244,22 +221,6 @@ def draft_contexts(
     proposals = _ask(model, generate_prompt(question=question, existing=existing, n=n), metadata)
     selection = select_contexts(proposals, existing=existing, similar=similar, limit=n)
     return _with_ref(selection, load_prompt("generate_contexts").ref)
-
-
-def generate_contexts(
-    model: BaseChatModel,
-    *,
-    question: str,
-    existing: Sequence[str],
-    n: int,
-    similar: Similar | None = None,
-    metadata: Mapping[str, Any] | None = None,
-) -> list[str]:
-    """The new contexts of :func:`draft_contexts` (validated and deduplicated)."""
-    selection = draft_contexts(
-        model, question=question, existing=existing, n=n, similar=similar, metadata=metadata
-    )
-    return list(selection.new)
 
 
 def _ask(model: BaseChatModel, prompt: str, metadata: Mapping[str, Any] | None) -> list[str]:

@@ -16,22 +16,14 @@ from cli import cli
 from services import facilitation, system
 from settings import load_settings
 from storage import db
+from tests.cli_runner import cli_env, run
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    return {
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}",
-        "LLM_MODE": "fake",
-        "DATA_DIR": str(tmp_path),
-        "PUBLIC_BASE_URL": "https://studio.example.org",
-    }
-
-
-def run(env: dict[str, str], *args: str) -> click.testing.Result:
-    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+    return cli_env(tmp_path, PUBLIC_BASE_URL="https://studio.example.org")
 
 
 def test_init_db_creates_the_schema(env: dict[str, str], tmp_path: Path) -> None:

@@ -4,27 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import click
 import pytest
 from click.testing import CliRunner
 
 from cli import cli
 from services import models, system
 from settings import load_settings
+from tests.cli_runner import cli_env, run
 from tests.services.story_world import seed
 
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    return {
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}",
-        "LLM_MODE": "fake",
-        "DATA_DIR": str(tmp_path),
-    }
-
-
-def run(env: dict[str, str], *args: str) -> click.testing.Result:
-    return CliRunner().invoke(cli, list(args), env=env)
+    return cli_env(tmp_path)
 
 
 @pytest.mark.parametrize(

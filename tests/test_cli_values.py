@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import click
 import pytest
 from click.testing import CliRunner
 
@@ -13,6 +12,7 @@ from cli import cli
 from providers.fakes import ScriptedChatModel
 from services import models, system
 from settings import load_settings
+from tests.cli_runner import cli_env, run
 from tests.services.dedup_world import (
     TitleEmbeddings,
     add_cards,
@@ -25,15 +25,7 @@ from tests.services.dedup_world import (
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    return {
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}",
-        "LLM_MODE": "fake",
-        "DATA_DIR": str(tmp_path),
-    }
-
-
-def run(env: dict[str, str], *args: str) -> click.testing.Result:
-    return CliRunner().invoke(cli, list(args), env=env)
+    return cli_env(tmp_path)
 
 
 def seed(env: dict[str, str], titles: list[str]) -> tuple[int, list[int]]:

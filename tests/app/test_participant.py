@@ -139,6 +139,14 @@ def test_interview_chat_with_the_demo_model_and_resume(make_app: Callable[[], Ap
     assert not again.exception and len(again.chat_message) == 3
 
 
+def _fix_the_demo_card(at: AppTest) -> None:
+    """Write a card that keeps every rule into the open edit form and save it."""
+    at.text_input[0].input("Honest Kindness")
+    at.text_area[0].input("Telling the truth in a way the other person can bear.")
+    at.text_area[1].input("MOMENTS when the truth can be heard\nWORDS that leave the other person standing")
+    next(b for b in at.button if b.label == "Save my changes").click().run()
+
+
 def test_show_the_card_edit_it_and_see_the_rules(make_app: Callable[[], AppTest], engine) -> None:
     token, _ = _start(engine)
     at = _open(make_app, "pages/interview.py", token=token)
@@ -149,10 +157,7 @@ def test_show_the_card_edit_it_and_see_the_rules(make_app: Callable[[], AppTest]
     rules = at.warning[0].value
     assert rules.startswith("Before you can submit, please fix: ") and "policies[" not in rules
     assert "line 1 of what you pay attention to" in rules  # named as the edit form names it
-    at.text_input[0].input("Honest Kindness")
-    at.text_area[0].input("Telling the truth in a way the other person can bear.")
-    at.text_area[1].input("MOMENTS when the truth can be heard\nWORDS that leave the other person standing")
-    next(b for b in at.button if b.label == "Save my changes").click().run()
+    _fix_the_demo_card(at)
     assert not at.exception
     card = interviewing.current_interview(engine, token=token).card
     assert card.title == "Honest Kindness" and card.problems == [] and card.edited_by_participant
@@ -175,10 +180,7 @@ def test_a_failing_side_job_never_reaches_the_participant(
     at = _open(make_app, "pages/interview.py", token=token)
     at.chat_input[0].set_value("Honesty with kindness.").run()
     next(b for b in at.button if b.label == "Show me my card now").click().run()
-    at.text_input[0].input("Honest Kindness")
-    at.text_area[0].input("Telling the truth in a way the other person can bear.")
-    at.text_area[1].input("MOMENTS when the truth can be heard\nWORDS that leave the other person standing")
-    next(b for b in at.button if b.label == "Save my changes").click().run()
+    _fix_the_demo_card(at)
     card = interviewing.current_interview(engine, token=token).card
 
     def broken(*args: object, **kwargs: object) -> list[str]:

@@ -14,10 +14,8 @@ from interviews.contexts import (
     clean_context,
     context_key,
     draft_contexts,
-    generate_contexts,
     mine_contexts,
     mine_prompt,
-    propose_contexts,
     select_contexts,
 )
 from interviews.prompting import load_prompt
@@ -152,7 +150,8 @@ class MetadataSpy(BaseCallbackHandler):
 def test_metadata_reaches_the_model_call() -> None:
     spy = MetadataSpy()
     model = ScriptedChatModel([{"contexts": []}], callbacks=[spy])
-    assert propose_contexts(model, question="Q?", card=CARD, existing=[], metadata={"interview_id": 3}) == []
+    selection = mine_contexts(model, question="Q?", card=CARD, existing=[], metadata={"interview_id": 3})
+    assert selection.new == ()
     assert spy.seen[0]["purpose"] == "contexts" and spy.seen[0]["interview_id"] == 3
 
 
@@ -160,8 +159,8 @@ def test_generate_for_a_facilitator() -> None:
     model = ScriptedChatModel(
         [{"contexts": ["When the user is grieving", "When the user is grieving.", "When money is tight now"]}]
     )
-    added = generate_contexts(model, question="Q?", existing=["When money is tight now"], n=3)
-    assert added == ["When the user is grieving"]
+    added = draft_contexts(model, question="Q?", existing=["When money is tight now"], n=3).new
+    assert list(added) == ["When the user is grieving"]
     assert "Name 3 distinct contexts" in model.calls[0][0].content
     with pytest.raises(ValueError, match="1-20"):
         draft_contexts(model, question="Q?", existing=[], n=0)
@@ -170,9 +169,9 @@ def test_generate_for_a_facilitator() -> None:
 def test_malformed_output_is_a_model_output_error() -> None:
     model = ScriptedChatModel([{"contexts": "When the user is sad"}, {"contexts": ["x" * 500]}])
     with pytest.raises(ModelOutputError):
-        propose_contexts(model, question="Q?", card=CARD, existing=[])
+        mine_contexts(model, question="Q?", card=CARD, existing=[])
     with pytest.raises(ModelOutputError):  # an item over the schema's bound
-        propose_contexts(model, question="Q?", card=CARD, existing=[])
+        mine_contexts(model, question="Q?", card=CARD, existing=[])
 
 
 def test_participant_text_stays_inside_the_data_tags() -> None:

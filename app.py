@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from services.errors import USER_ERRORS
+from errors import StudioError
 from ui import components, resources, state
 
 st.set_page_config(page_title="Moral Graph Studio", page_icon=":material/hub:", layout="centered")
@@ -11,7 +11,7 @@ state.init()
 try:
     settings = resources.settings()
     resources.engine()
-except USER_ERRORS as exc:
+except StudioError as exc:
     components.error_box(exc, action="Starting the app")
     st.stop()
 

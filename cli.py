@@ -13,10 +13,13 @@ from typing import Any
 
 import click
 
-from services import contexts as context_jobs
-from services import dedup as dedup_job
-from services import dft_import, facilitation, grading, models, research, stories, system, values
-from services.errors import USER_ERRORS, one_line
+from errors import StudioError, one_line
+from services.facilitator import deliberations, grading, system, values
+from services.jobs import contexts as context_jobs
+from services.jobs import dedup as dedup_job
+from services.jobs import stories
+from services.research.graphs import dft_import, graphs
+from services.runtime import model_clients
 from settings import Settings, load_settings
 
 
@@ -27,7 +30,7 @@ class CleanErrors(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except USER_ERRORS as exc:
+        except StudioError as exc:
             click.echo(f"Error: {one_line(exc)}", err=True)
             sys.exit(1)
         except click.UsageError as exc:  # a missing option, a bad number, an unknown command
@@ -86,9 +89,9 @@ def deliberation_create(
     title: str, questions: tuple[str, ...], welcome: str, consent: str, config_file: Path | None
 ) -> None:
     """Create a deliberation and print its id."""
-    config = facilitation.read_config_file(config_file) if config_file else None
+    config = deliberations.read_config_file(config_file) if config_file else None
     engine = _engine()
-    created = facilitation.create_deliberation(
+    created = deliberations.create_deliberation(
         engine,
         title=title,
         questions=list(questions),
@@ -107,7 +110,7 @@ def deliberation_link(deliberation_id: int, base_url: str | None) -> None:
     settings = _settings()
     engine = _engine(settings)
     click.echo(
-        facilitation.open_link(
+        deliberations.open_link(
             engine, deliberation_id=deliberation_id, base_url=base_url or settings.public_base_url
         )
     )
@@ -118,7 +121,7 @@ def deliberation_link(deliberation_id: int, base_url: str | None) -> None:
 @click.argument("status", type=click.Choice(["draft", "open", "closed", "archived"]))
 def deliberation_status(deliberation_id: int, status: str) -> None:
     """Set a deliberation's status; closed and archived ones accept no new participants."""
-    updated = facilitation.set_status(_engine(), deliberation_id=deliberation_id, status=status)
+    updated = deliberations.set_status(_engine(), deliberation_id=deliberation_id, status=status)
     click.echo(f"Deliberation {updated.id} is now {updated.status}.")
 
 
@@ -126,7 +129,7 @@ def deliberation_status(deliberation_id: int, status: str) -> None:
 def deliberation_list() -> None:
     """List deliberations: id, status, questions, participants, title (tab-separated)."""
     engine = _engine()
-    for d in facilitation.list_deliberations(engine):
+    for d in deliberations.list_deliberations(engine):
         click.echo(f"{d.id}\t{d.status}\t{len(d.questions)}\t{d.participant_count}\t{d.title}")
 
 
@@ -139,7 +142,7 @@ def invite(deliberation_id: int, count: int, base_url: str | None, cohort: str |
     """Create single-use invite links and print one per line."""
     settings = _settings()
     engine = _engine(settings)
-    links = facilitation.create_invites(
+    links = deliberations.create_invites(
         engine,
         deliberation_id=deliberation_id,
         count=count,
@@ -176,7 +179,7 @@ def import_dft(directory: Path, before: datetime | None, title: str | None) -> N
 def build(deliberation_id: int) -> None:
     """Build and store the deliberation's moral graph; prints a summary and each context's winner."""
     engine = _engine()
-    g = research.build_graph(engine, deliberation_id=deliberation_id)
+    g = graphs.build_graph(engine, deliberation_id=deliberation_id)
     skipped = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in g.skipped.items()) or "none"
     thresholds = " ".join(f"{k}={v}" for k, v in g.thresholds.items())
     click.echo(
@@ -190,13 +193,13 @@ def build(deliberation_id: int) -> None:
 @cli.command("export")
 @click.argument("deliberation_id", type=int)
 @click.option(
-    "--format", "fmt", type=click.Choice(research.EXPORT_FORMATS), default="mai-json", show_default=True
+    "--format", "fmt", type=click.Choice(graphs.EXPORT_FORMATS), default="mai-json", show_default=True
 )
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="File to write.")
 def export(deliberation_id: int, fmt: str, out: Path) -> None:
     """Write the latest moral graph (building it when there is none) as MAI's JSON or GraphML."""
     engine = _engine()
-    path = research.export_graph(engine, deliberation_id=deliberation_id, fmt=fmt, out=out)
+    path = graphs.export_graph(engine, deliberation_id=deliberation_id, fmt=fmt, out=out)
     click.echo(f"Wrote {path}")
 
 
@@ -233,8 +236,8 @@ def dedup(deliberation_id: int, question_id: int | None, batch_size: int) -> Non
 
     s = dedup_job.dedup(
         engine,
-        models.chat_model(settings, engine),
-        models.embeddings(settings, engine),
+        model_clients.chat_model(settings, engine),
+        model_clients.embeddings(settings, engine),
         deliberation_id=deliberation_id,
         question_id=question_id,
         batch_size=batch_size,
@@ -361,7 +364,7 @@ def stories_cmd(deliberation_id: int, run_id: str | None, max_pairs: int) -> Non
     settings = _settings()
     engine = _engine(settings)
     run_id = stories.check_run_id(run_id) if run_id else stories.new_run_id()
-    facilitation.get_deliberation(engine, deliberation_id=deliberation_id)  # before starting a model
+    deliberations.get_deliberation(engine, deliberation_id=deliberation_id)  # before starting a model
     started: list[bool] = []
 
     def progress(o: stories.StoryOutcome) -> None:
@@ -373,7 +376,7 @@ def stories_cmd(deliberation_id: int, run_id: str | None, max_pairs: int) -> Non
 
     s = stories.generate_stories(
         engine,
-        models.chat_model(settings, engine),
+        model_clients.chat_model(settings, engine),
         deliberation_id=deliberation_id,
         run_id=run_id,
         max_pairs=max_pairs,
@@ -403,7 +406,7 @@ def contexts_cmd(question_id: int, count: int) -> None:
     engine = _engine(settings)
     context_jobs.require_question(engine, question_id=question_id)
     added = context_jobs.generate_for_question(
-        engine, models.chat_model(settings, engine), question_id=question_id, n=count
+        engine, model_clients.chat_model(settings, engine), question_id=question_id, n=count
     )
     for text in added:
         click.echo(text)
@@ -434,7 +437,7 @@ def mine_contexts_cmd(deliberation_id: int) -> None:
             click.echo(f"card {o.card_id}: {len(o.added)} contexts added", err=True)
 
     s = context_jobs.mine_pending(
-        engine, models.chat_model(settings, engine), deliberation_id=deliberation_id, on_card=progress
+        engine, model_clients.chat_model(settings, engine), deliberation_id=deliberation_id, on_card=progress
     )
     click.echo(
         f"Mined {s.cards_mined} of {s.cards} cards of deliberation {deliberation_id}: {s.contexts_added} "
@@ -449,7 +452,7 @@ def grade_cmd(interview_id: int) -> None:
     settings = _settings()
     engine = _engine(settings)
     grading.require_interview(engine, interview_id=interview_id)
-    g = grading.grade_interview(engine, models.chat_model(settings, engine), interview_id=interview_id)
+    g = grading.grade_interview(engine, model_clients.chat_model(settings, engine), interview_id=interview_id)
     click.echo(
         f"Interview {interview_id}: {g.messages} messages, {'a card' if g.had_card else 'no card'}; "
         f"graded by {g.model} with {g.prompt_ref}.",

@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from errors import StudioError
+
 LlmMode = Literal["auto", "openai", "local", "fake"]
 LLM_MODES: tuple[str, ...] = ("auto", "openai", "local", "fake")
 
@@ -32,7 +34,7 @@ LOCAL_EMBEDDING = "local"
 PROJECT_DIR = Path(__file__).resolve().parent
 
 
-class SettingsError(ValueError):
+class SettingsError(StudioError, ValueError):
     """A configuration value is missing or malformed; the message names the variable."""
 
 

@@ -23,8 +23,10 @@ Examples
 
 from __future__ import annotations
 
+from errors import StudioError
 
-class GraphError(Exception):
+
+class GraphError(StudioError):
     """Base class of every error the graph engine raises on purpose."""
 
 

@@ -32,6 +32,7 @@ from typing import Annotated, Any
 from langchain_core.language_models import BaseChatModel
 from pydantic import BaseModel, Field
 
+from errors import StudioError
 from interviews.calls import structured_call
 from interviews.card_text import CardLike, card_data
 from interviews.prompting import as_data, load_prompt
@@ -52,7 +53,7 @@ Similar = Callable[[str, str], bool]
 """``similar(candidate, other)``: True when two cleaned contexts mean the same (e.g. cosine >= 0.9)."""
 
 
-class ContextError(ValueError):
+class ContextError(StudioError, ValueError):
     """A text is not a context: it says which rule it breaks."""
 
 

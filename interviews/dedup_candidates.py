@@ -21,6 +21,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from errors import StudioError
+
 #: MAI's candidate threshold: cards within this cosine distance are decided together.
 MAX_DISTANCE = 0.1
 _ROW_BLOCK = 1024  # rows of the distance matrix computed at once (bounds memory to 1024 x n floats)
@@ -28,7 +30,7 @@ _ROW_BLOCK = 1024  # rows of the distance matrix computed at once (bounds memory
 Id = TypeVar("Id", bound=Hashable)
 
 
-class DedupError(ValueError):
+class DedupError(StudioError, ValueError):
     """The input to deduplication is unusable (duplicate ids, a batch larger than a partition call takes)."""
 
 

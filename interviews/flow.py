@@ -30,6 +30,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, Field
 
+from errors import StudioError
 from interviews.prompting import as_data, load_prompt
 
 
@@ -56,7 +57,7 @@ class Event(StrEnum):
     CONFIRMED = "confirmed"
 
 
-class InvalidTransition(ValueError):
+class InvalidTransition(StudioError, ValueError):
     """An event that cannot happen in the current stage (e.g. chatting after the card was submitted)."""
 
 

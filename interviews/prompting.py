@@ -31,12 +31,14 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from errors import StudioError
+
 PROMPTS_DIR = Path(__file__).resolve().parent / "prompts"
 _HEADER = re.compile(r"\A---\n(?P<header>.*?)\n---\n(?P<body>.*)\Z", re.S)
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 
 
-class PromptError(ValueError):
+class PromptError(StudioError, ValueError):
     """A prompt file is malformed, or was rendered with the wrong variables."""
 
 

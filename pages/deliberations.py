@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from services import facilitation
-from services.errors import USER_ERRORS
+from errors import StudioError
+from services.facilitator import deliberations
 from ui import components, resources, state
 from ui.router import through_router
 
@@ -20,8 +20,8 @@ if not settings.facilitator_password:
     st.caption("No FACILITATOR_PASSWORD is set: anyone who can open this app can use this page.")
 
 with components.stop_on_error("Loading the deliberations"):
-    deliberations = facilitation.list_deliberations(engine)
-with st.expander("New deliberation", icon=":material/add:", expanded=not deliberations):
+    existing = deliberations.list_deliberations(engine)
+with st.expander("New deliberation", icon=":material/add:", expanded=not existing):
     with st.form("create_deliberation"):  # kept on an error, so nothing typed is lost
         title = st.text_input("Title", max_chars=200)
         questions = st.text_area(
@@ -38,20 +38,20 @@ with st.expander("New deliberation", icon=":material/add:", expanded=not deliber
         )
         if st.form_submit_button("Create", type="primary"):
             try:
-                created = facilitation.create_deliberation(
+                created = deliberations.create_deliberation(
                     engine,
                     title=title,
                     questions=[q for q in questions.splitlines() if q.strip()],
                     welcome_text=welcome,
                     consent_text=consent,
-                    config=facilitation.parse_config(settings_json),
+                    config=deliberations.parse_config(settings_json),
                 )
                 st.success(f"Created deliberation {created.id}.")
-                deliberations = facilitation.list_deliberations(engine)
-            except USER_ERRORS as exc:
+                existing = deliberations.list_deliberations(engine)
+            except StudioError as exc:
                 components.error_box(exc, action="Creating the deliberation")
 
-if not deliberations:
+if not existing:
     st.info("No deliberations yet. Create one above, or with `python cli.py deliberation create`.")
     st.stop()
 
@@ -64,21 +64,21 @@ st.dataframe(
             "questions": len(d.questions),
             "participants": d.participant_count,
         }
-        for d in deliberations
+        for d in existing
     ],
     hide_index=True,
     width="stretch",
 )
 
 st.subheader("Invite participants")
-by_id = {d.id: d for d in deliberations}
+by_id = {d.id: d for d in existing}
 with st.form("invite"):
     chosen = st.selectbox("Deliberation", list(by_id), format_func=lambda i: f"{i}: {by_id[i].title}")
-    count = st.number_input("How many links", min_value=1, max_value=facilitation.MAX_INVITES_PER_CALL)
+    count = st.number_input("How many links", min_value=1, max_value=deliberations.MAX_INVITES_PER_CALL)
     cohort = st.text_input("Cohort (optional)", max_chars=100)
     if st.form_submit_button("Create links"):
         try:
-            links = facilitation.create_invites(
+            links = deliberations.create_invites(
                 engine,
                 deliberation_id=chosen,
                 count=int(count),
@@ -86,7 +86,7 @@ with st.form("invite"):
                 cohort=cohort,
             )
             st.session_state[state.LAST_INVITE_LINKS] = [link.url for link in links]
-        except USER_ERRORS as exc:
+        except StudioError as exc:
             components.error_box(exc, action="Creating invites")
 
 links = st.session_state[state.LAST_INVITE_LINKS]
@@ -105,7 +105,7 @@ with st.form("open_link"):
     if st.form_submit_button("Apply and show the open link"):
         with components.stop_on_error("Updating the deliberation"):
             if new_status is not None:
-                facilitation.set_status(engine, deliberation_id=target, status=new_status)
-            url = facilitation.open_link(engine, deliberation_id=target, base_url=settings.public_base_url)
+                deliberations.set_status(engine, deliberation_id=target, status=new_status)
+            url = deliberations.open_link(engine, deliberation_id=target, base_url=settings.public_base_url)
         st.caption("Anyone with this link can join; add &pid=ID to carry a panel id (it resumes them too).")
         st.code(url, language=None)

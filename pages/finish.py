@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from services import receipts
+from services.participant import receipts
 from ui import components, participant, resources
 from ui.router import through_router
 

@@ -4,8 +4,9 @@ import time
 
 import streamlit as st
 
-from services import models, system
-from services.errors import USER_ERRORS, one_line
+from errors import StudioError, one_line
+from services.facilitator import system
+from services.runtime import model_clients
 from ui import components, resources, state
 from ui.router import through_router
 
@@ -29,7 +30,7 @@ st.caption(
 
 st.subheader("Running on")
 with components.stop_on_error("Reading the database"):
-    info = system.describe(settings, resources.engine(), local_endpoint=models.local_endpoint())
+    info = system.describe(settings, resources.engine(), local_endpoint=model_clients.local_endpoint())
 col_model, col_db = st.columns(2)
 with col_model:
     st.markdown("**Language model**")
@@ -47,7 +48,7 @@ if st.button("Check the model connection", icon=":material/network_check:"):
         st.session_state[state.MODEL_CHECK] = (
             f"The model answered in {time.perf_counter() - started:.1f} s: {reply[:80]!r}"
         )
-    except USER_ERRORS as exc:
+    except StudioError as exc:
         st.session_state[state.MODEL_CHECK] = None
         components.error_box(exc, action="The model check")
     except Exception as exc:  # an unexpected fault still becomes one plain line

@@ -5,8 +5,8 @@ from collections.abc import Iterator
 
 import streamlit as st
 
-from services import cards, interviewing
-from services.errors import USER_ERRORS, one_line
+from errors import StudioError, one_line
+from services.participant import cards, interviewing
 from ui import components, participant, resources, state
 from ui.router import through_router
 
@@ -62,7 +62,7 @@ def respond() -> None:
                 )
             )
         st.session_state[state.LAST_ERROR] = None
-    except USER_ERRORS as exc:
+    except StudioError as exc:
         st.session_state[state.LAST_ERROR] = one_line(exc)
     st.rerun()
 
@@ -78,7 +78,7 @@ def write_card() -> None:
                 token_budget=settings.participant_token_budget,
             )
         st.session_state[state.LAST_ERROR] = None
-    except USER_ERRORS as exc:
+    except StudioError as exc:
         st.session_state[state.LAST_ERROR] = one_line(exc)
     st.rerun()
 
@@ -112,7 +112,7 @@ if card is not None and view.state in ("show_card", "revise", "submitted"):
     if submit.button("This is my value: submit", type="primary", disabled=bool(card.problems)):
         with components.stop_on_error("Submitting the card"):
             cards.submit_card(engine, token=token, card_id=card.id, digest=card.digest)
-        with contextlib.suppress(*USER_ERRORS):  # a side job: the card is safe, the person goes on
+        with contextlib.suppress(*StudioError):  # a side job: the card is safe, the person goes on
             resources.jobs().submit(
                 f"mining contexts for card {card.id}",
                 cards.mine_contexts,

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from services import interviewing, joining
+from services.participant import interviewing, joining
 from ui import components, participant, resources, state
 from ui.router import through_router
 

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from services import judging
+from services.participant import judging
 from ui import components, participant, resources
 from ui.router import through_router
 

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from services import interviewing, voting
+from services.participant import interviewing, voting
 from ui import components, participant, resources
 from ui.router import through_router
 

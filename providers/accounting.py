@@ -27,7 +27,7 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatGeneration, LLMResult
 
-from providers.errors import one_line
+from providers.errors import masked_line
 
 __all__ = ["LLMCallRecord", "RecordingCallback", "RecordingEmbeddings", "estimate_tokens"]
 
@@ -65,7 +65,7 @@ def estimate_tokens(chars: int) -> int:
 
 def error_text(error: BaseException) -> str:
     """``"ClassName: first 200 characters of the message"``."""
-    message = one_line(str(error), 200)
+    message = masked_line(str(error), 200)
     return f"{type(error).__name__}: {message}" if message else type(error).__name__
 
 

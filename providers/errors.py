@@ -29,6 +29,8 @@ import re
 import sys
 from typing import Any, ClassVar
 
+from errors import StudioError
+
 __all__ = [
     "ModelAuthError",
     "ModelBadRequest",
@@ -40,7 +42,7 @@ __all__ = [
     "ModelUnavailable",
     "as_model_error",
     "describe_output_error",
-    "one_line",
+    "masked_line",
 ]
 
 _MAX_DETAIL = 240
@@ -51,7 +53,7 @@ _SECRET_PATTERNS = (
 )
 
 
-class ModelError(Exception):
+class ModelError(StudioError):
     """The language model could not answer; ``str()`` is one line for a user screen.
 
     ``setting`` is the environment variable a user should look at (``None`` when no setting helps),
@@ -61,7 +63,7 @@ class ModelError(Exception):
     default_setting: ClassVar[str | None] = None
 
     def __init__(self, message: str, *, setting: str | None = None, status_code: int | None = None) -> None:
-        self.message = one_line(message)
+        self.message = masked_line(message)
         self.setting = setting if setting is not None else self.default_setting
         self.status_code = status_code
         super().__init__(self.message)
@@ -120,10 +122,10 @@ class ModelOutputError(ModelError):
     raw: Any = None
 
 
-def one_line(text: str, limit: int = 400) -> str:
+def masked_line(text: str, limit: int = 400) -> str:
     """``text`` with whitespace collapsed to single spaces, likely secrets masked, cut to ``limit`` chars.
 
-    >>> one_line("Incorrect API key provided: sk-proj-abcdef123456.\\n  Try again")
+    >>> masked_line("Incorrect API key provided: sk-proj-abcdef123456.\\n  Try again")
     'Incorrect API key provided: sk-***. Try again'
     """
     flat = " ".join(str(text).split())
@@ -194,7 +196,7 @@ def _api_message(exc: Any) -> str:
 
 
 def _from_status(status: int, server_message: str) -> ModelError:
-    said = f": {one_line(server_message, _MAX_DETAIL)}" if server_message.strip() else "."
+    said = f": {masked_line(server_message, _MAX_DETAIL)}" if server_message.strip() else "."
     if status in (401, 403):
         what = "rejected the API key" if status == 401 else "refused access with this API key"
         return ModelAuthError(f"The model endpoint {what} (HTTP {status}){said}", status_code=status)
@@ -286,7 +288,7 @@ def describe_output_error(exc: BaseException) -> str:
         for error in cause.errors()[:5]:
             where = ".".join(str(part) for part in error["loc"])
             problems.append(f"{where}: {error['msg']}" if where else str(error["msg"]))
-        return one_line("; ".join(problems), _MAX_DETAIL)
+        return masked_line("; ".join(problems), _MAX_DETAIL)
     return _detail(exc)
 
 
@@ -326,5 +328,5 @@ def _root_cause(exc: BaseException) -> BaseException:
 
 
 def _detail(exc: BaseException) -> str:
-    text = one_line(str(exc), _MAX_DETAIL)
+    text = masked_line(str(exc), _MAX_DETAIL)
     return text or type(exc).__name__

@@ -34,7 +34,7 @@ from typing import IO
 
 import httpx
 
-from providers.errors import ModelUnavailable, one_line
+from providers.errors import ModelUnavailable, masked_line
 from settings import LOCAL_MODEL_NAME, Settings
 
 __all__ = [
@@ -189,7 +189,7 @@ class LocalModelServer:
         kept = [line.strip() for line in text.splitlines() if line.strip()]
         if errors_first:
             kept = [line for line in kept if re.search(r"\b(error|failed)\b", line, re.IGNORECASE)] or kept
-        return one_line(" | ".join(kept[-lines:]), 600)
+        return masked_line(" | ".join(kept[-lines:]), 600)
 
     def __enter__(self) -> LocalModelServer:
         return self.start()

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
+from errors import StudioError
 
-class StorageError(Exception):
+
+class StorageError(StudioError):
     """Base of every storage error. ``str()`` is one line meant for a person."""
 
     setting: str | None = "DATABASE_URL"

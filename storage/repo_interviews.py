@@ -25,13 +25,6 @@ from storage.tables import (
 )
 
 
-def get_question(session: Session, *, question_id: int) -> Question:
-    question = session.get(Question, question_id)
-    if question is None:
-        raise NotFound(f"There is no question {question_id}.")
-    return question
-
-
 def get_interview(session: Session, *, interview_id: int, lock: bool = False) -> Interview:
     """The interview; ``lock=True`` takes a row lock on PostgreSQL (SQLite serialises writers anyway)."""
     statement = select(Interview).where(Interview.id == interview_id)
@@ -214,3 +207,51 @@ def add_interview_tokens(session: Session, *, interview_id: int, tokens_in: int,
         .where(col(Interview.id) == interview_id)
         .values(tokens_in=Interview.tokens_in + tokens_in, tokens_out=Interview.tokens_out + tokens_out)
     )
+
+
+def participant_cards(
+    session: Session, *, participant_id: int, question_id: int | None = None, submitted_only: bool = True
+) -> Sequence[ValuesCard]:
+    """The participant's cards (submitted ones only by default), oldest first."""
+    statement = select(ValuesCard).where(ValuesCard.participant_id == participant_id)
+    if submitted_only:
+        statement = statement.where(ValuesCard.status == "submitted")
+    if question_id is not None:
+        statement = statement.where(ValuesCard.question_id == question_id)
+    return session.exec(statement.order_by(col(ValuesCard.id))).all()
+
+
+def own_value_ids(session: Session, *, participant_id: int, question_id: int | None = None) -> set[int]:
+    """Canonical values the participant's cards (any status) joined, on one question or any."""
+    statement = select(ValuesCard.canonical_value_id).where(
+        ValuesCard.participant_id == participant_id, col(ValuesCard.canonical_value_id).is_not(None)
+    )
+    if question_id is not None:
+        statement = statement.where(ValuesCard.question_id == question_id)
+    return {int(v) for v in session.exec(statement).all() if v is not None}
+
+
+def participant_question_ids(session: Session, *, participant_id: int) -> set[int]:
+    """Questions the participant was interviewed on or wrote a card for."""
+    interviews = select(Interview.question_id).where(Interview.participant_id == participant_id)
+    cards = select(ValuesCard.question_id).where(
+        ValuesCard.participant_id == participant_id, col(ValuesCard.question_id).is_not(None)
+    )
+    found = set(session.exec(interviews).all()) | set(session.exec(cards).all())
+    return {int(q) for q in found if q is not None}
+
+
+def lock_card(session: Session, *, card_id: int) -> ValuesCard:
+    """The card with a row lock on PostgreSQL (SQLite's ``BEGIN IMMEDIATE`` serialises writers anyway)."""
+    card = session.exec(select(ValuesCard).where(ValuesCard.id == card_id).with_for_update()).first()
+    if card is None:
+        raise NotFound(f"There is no values card {card_id}.")
+    return card
+
+
+def add_card_flag(session: Session, *, card: ValuesCard, flag: str) -> None:
+    """Add ``flag`` to the card's ``quality_flags`` once (a new list, so the JSON change is seen)."""
+    if flag not in card.quality_flags:
+        card.quality_flags = [*card.quality_flags, flag]
+        session.add(card)
+        session.flush()

@@ -1,20 +1,33 @@
 """Merging canonical values: move everything attached to some values onto one and delete the others.
 
-Keyword-only, session first; it flushes but never commits (the caller's ``session_scope`` does). The
-facilitator's merge (:func:`services.values.merge`) is the only caller; it logs the returned
-:class:`MergeOutcome` (counts and a snapshot of every deleted row) in the moderation log.
+The rules (which row of a collision stays, what happens to a story between two values that are now one)
+are the pure plan :func:`interviews.value_merge.plan_merge`; this module loads the rows it needs, applies
+the plan and snapshots what it deletes. Keyword-only, session first; it flushes but never commits (the
+caller's ``session_scope`` does). The facilitator's merge (:func:`services.facilitator.values.merge`) is the
+only caller; it logs the returned :class:`MergeOutcome` (counts and a snapshot of every deleted row) in the
+moderation log.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import or_
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
-from storage.repo_values import find_canonical_values
+from interviews.value_merge import (
+    CardRow,
+    ImpressionRow,
+    JudgementRow,
+    MergePlan,
+    MergeRows,
+    StoryRow,
+    VoteRow,
+    plan_merge,
+)
+from storage.repo_values import canonical_values_by_id
 from storage.tables import (
     CanonicalValue,
     EdgeHypothesis,
@@ -68,168 +81,138 @@ def _snapshot(row: Any) -> dict[str, Any]:
     return row.model_dump(mode="json")
 
 
-def merge_canonical_values(session: Session, *, keep_id: int, merge_ids: Iterable[int]) -> MergeOutcome:
-    """Move everything attached to ``merge_ids`` onto ``keep_id`` and delete the merged values.
+Row = TypeVar("Row", ValuesCard, Vote, Impression, EdgeHypothesis, Judgement)
 
-    Unique rules are kept by dropping the extra row of a collision: the row already on the kept value wins,
-    else the oldest (lowest id). A participant who voted for two merged values keeps one vote; two stories
-    that become the same (from, to, context, run) keep the kept one, with the other's judgements moved onto
-    it (a participant who judged both keeps the one on the surviving story); a story between two values
-    that are now one is deleted and its judgements detached. Deletions are flushed before updates so no
-    unique constraint is broken in between.
-    """
-    merging = set(merge_ids) - {keep_id}
+
+def _by_id(rows: Sequence[Row]) -> dict[int, Row]:
+    return {row.id: row for row in rows if row.id is not None}
+
+
+@dataclass
+class _Loaded:
+    """The table rows a merge may touch, by id."""
+
+    values: dict[int, CanonicalValue]
+    cards: dict[int, ValuesCard]
+    votes: dict[int, Vote]
+    impressions: dict[int, Impression]
+    stories: dict[int, EdgeHypothesis]
+    judgements: dict[int, Judgement]
+
+    def plain(self) -> MergeRows:
+        return MergeRows(
+            values=tuple(self.values),
+            cards=tuple(CardRow(i, c.canonical_value_id) for i, c in self.cards.items()),
+            votes=tuple(
+                VoteRow(i, v.participant_id, v.canonical_value_id, v.question_id)
+                for i, v in self.votes.items()
+            ),
+            impressions=tuple(
+                ImpressionRow(i, s.participant_id, s.canonical_value_id, s.draw_id)
+                for i, s in self.impressions.items()
+            ),
+            stories=tuple(
+                StoryRow(i, h.from_value_id, h.to_value_id, h.context_id, h.run_id)
+                for i, h in self.stories.items()
+            ),
+            judgements=tuple(
+                JudgementRow(i, j.participant_id, j.hypothesis_id, j.from_value_id, j.to_value_id)
+                for i, j in self.judgements.items()
+            ),
+        )
+
+
+def _load(session: Session, *, keep_id: int, merging: set[int]) -> _Loaded:
+    """The merged values, their cards, the votes, impressions and stories of every value involved, and the
+    judgements of those stories or between merged values."""
     every = merging | {keep_id}
-    outcome = MergeOutcome()
-
-    def remap(value_id: int) -> int:
-        return keep_id if value_id in merging else value_id
-
-    def keep_first(row: Any, attached_to_keep: bool) -> tuple[int, int]:
-        return (0 if attached_to_keep else 1, row.id)
-
-    # Plan everything first, then delete, flush, update, flush.
-    cards = session.exec(select(ValuesCard).where(col(ValuesCard.canonical_value_id).in_(merging))).all()
-
-    votes = sorted(
-        session.exec(select(Vote).where(col(Vote.canonical_value_id).in_(every))).all(),
-        key=lambda v: keep_first(v, v.canonical_value_id == keep_id),
-    )
-    vote_moves: list[Vote] = []
-    vote_drops: list[Vote] = []
-    seen_votes: set[tuple[int, int]] = set()
-    for vote in votes:
-        vote_key = (vote.participant_id, vote.question_id)
-        if vote_key in seen_votes:
-            vote_drops.append(vote)
-        else:
-            seen_votes.add(vote_key)
-            if vote.canonical_value_id != keep_id:
-                vote_moves.append(vote)
-
-    impressions = sorted(
-        session.exec(select(Impression).where(col(Impression.canonical_value_id).in_(every))).all(),
-        key=lambda i: keep_first(i, i.canonical_value_id == keep_id),
-    )
-    impression_moves: list[Impression] = []
-    impression_drops: list[Impression] = []
-    seen_impressions: set[tuple[int, str]] = set()
-    for impression in impressions:
-        impression_key = (impression.participant_id, impression.draw_id)
-        if impression_key in seen_impressions:
-            impression_drops.append(impression)
-        else:
-            seen_impressions.add(impression_key)
-            if impression.canonical_value_id != keep_id:
-                impression_moves.append(impression)
-
-    hypotheses = sorted(
+    stories = _by_id(
         session.exec(
             select(EdgeHypothesis).where(
                 or_(col(EdgeHypothesis.from_value_id).in_(every), col(EdgeHypothesis.to_value_id).in_(every))
             )
-        ).all(),
-        key=lambda h: keep_first(h, h.from_value_id not in merging and h.to_value_id not in merging),
+        ).all()
     )
-    survivor_of: dict[tuple[int, int, int, str], int] = {}
-    hypothesis_moves: list[EdgeHypothesis] = []
-    hypothesis_drops: list[EdgeHypothesis] = []
-    redirect: dict[int, int | None] = {}  # dropped story id -> surviving story id (None: detach)
-    for hyp in hypotheses:
-        new_from, new_to = remap(hyp.from_value_id), remap(hyp.to_value_id)
-        story_key = (new_from, new_to, hyp.context_id, hyp.run_id)
-        if new_from == new_to:
-            hypothesis_drops.append(hyp)
-            redirect[hyp.id] = None  # type: ignore[index]
-        elif story_key in survivor_of:
-            hypothesis_drops.append(hyp)
-            redirect[hyp.id] = survivor_of[story_key]  # type: ignore[index]
-        else:
-            survivor_of[story_key] = hyp.id  # type: ignore[assignment]
-            if (new_from, new_to) != (hyp.from_value_id, hyp.to_value_id):
-                hypothesis_moves.append(hyp)
+    judged = or_(
+        col(Judgement.hypothesis_id).in_(list(stories)),
+        col(Judgement.from_value_id).in_(merging),
+        col(Judgement.to_value_id).in_(merging),
+    )
+    return _Loaded(
+        values=canonical_values_by_id(session, ids=merging),
+        cards=_by_id(
+            session.exec(select(ValuesCard).where(col(ValuesCard.canonical_value_id).in_(merging))).all()
+        ),
+        votes=_by_id(session.exec(select(Vote).where(col(Vote.canonical_value_id).in_(every))).all()),
+        impressions=_by_id(
+            session.exec(select(Impression).where(col(Impression.canonical_value_id).in_(every))).all()
+        ),
+        stories=stories,
+        judgements=_by_id(session.exec(select(Judgement).where(judged)).all()),
+    )
 
-    hypothesis_ids = [h.id for h in hypotheses]
-    judgements = sorted(
-        session.exec(
-            select(Judgement).where(
-                or_(
-                    col(Judgement.hypothesis_id).in_(hypothesis_ids),
-                    col(Judgement.from_value_id).in_(merging),
-                    col(Judgement.to_value_id).in_(merging),
-                )
-            )
-        ).all(),
-        key=lambda j: keep_first(j, j.hypothesis_id not in redirect),
-    )
-    judgement_updates: list[tuple[Judgement, int | None]] = []
-    judgement_drops: list[Judgement] = []
-    seen_judgements: set[tuple[int, int]] = set()
-    for judgement in judgements:
-        target = judgement.hypothesis_id
-        if target in redirect:
-            target = redirect[target]
-        if target is not None:
-            judgement_key = (judgement.participant_id, target)
-            if judgement_key in seen_judgements:
-                judgement_drops.append(judgement)
-                continue
-            seen_judgements.add(judgement_key)
-        if (
-            target != judgement.hypothesis_id
-            or judgement.from_value_id in merging
-            or judgement.to_value_id in merging
-        ):
-            judgement_updates.append((judgement, target))
 
-    # 1. rows that collided
-    drops: tuple[tuple[str, Sequence[Vote | Impression | Judgement]], ...] = (
-        ("votes", vote_drops),
-        ("impressions", impression_drops),
-        ("judgements", judgement_drops),
+def merge_canonical_values(session: Session, *, keep_id: int, merge_ids: Iterable[int]) -> MergeOutcome:
+    """Move everything attached to ``merge_ids`` onto ``keep_id`` and delete the merged values.
+
+    The plan is :func:`interviews.value_merge.plan_merge` (its docstring has the rules): the extra row of a
+    collision is dropped (the row already on the kept value wins, else the oldest); a story between two
+    values that are now one is deleted and its judgements detached (kept, with no story). ``keep_id`` among
+    ``merge_ids`` is ignored; merging nothing, or again what was merged before, changes no row (the kept
+    value's ``updated_at`` is still bumped). Deletions are flushed before the updates that could collide
+    with them, and judgements leave their deleted stories before those go, so no constraint breaks between.
+    """
+    merging = set(merge_ids) - {keep_id}
+    loaded = _load(session, keep_id=keep_id, merging=merging)
+    plan = plan_merge(loaded.plain(), keep_id=keep_id, merge_ids=merging)
+    return _apply(session, loaded, plan)
+
+
+def _apply(session: Session, loaded: _Loaded, plan: MergePlan) -> MergeOutcome:
+    outcome = MergeOutcome(
+        cards_moved=len(plan.cards_moved),
+        votes_moved=len(plan.votes_moved),
+        impressions_moved=len(plan.impressions_moved),
+        hypotheses_moved=len(plan.stories_moved),
+        judgements_moved=len(plan.judgements_moved),
+        judgements_detached=len(plan.judgements_detached),
     )
-    for kind, rows in drops:
-        for dropped in rows:
-            outcome.dropped[kind].append(_snapshot(dropped))
-            session.delete(dropped)
+
+    def delete(kind: str, rows: Iterable[SQLModel]) -> None:
+        for row in rows:
+            outcome.dropped[kind].append(_snapshot(row))
+            session.delete(row)
+
+    # 1. rows that collided with a kept one
+    delete("votes", (loaded.votes[d.id] for d in plan.votes_dropped))
+    delete("impressions", (loaded.impressions[d.id] for d in plan.impressions_dropped))
+    delete("judgements", (loaded.judgements[d.id] for d in plan.judgements_dropped))
     session.flush()
-    # 2. moves that do not depend on stories
-    for card in cards:
-        card.canonical_value_id = keep_id
-        session.add(card)
-    for moved in (*vote_moves, *impression_moves):
-        moved.canonical_value_id = keep_id
-        session.add(moved)
-    for judgement, target in judgement_updates:
-        if target is None and judgement.hypothesis_id is not None:
-            outcome.judgements_detached += 1
-        else:
-            outcome.judgements_moved += 1
-        judgement.hypothesis_id = target
-        judgement.from_value_id = remap(judgement.from_value_id)
-        judgement.to_value_id = remap(judgement.to_value_id)
-        session.add(judgement)
+    # 2. moves onto the kept value, and judgements onto their surviving story (or none)
+    moved_onto_keep = (
+        *(loaded.cards[i] for i in plan.cards_moved),
+        *(loaded.votes[i] for i in plan.votes_moved),
+        *(loaded.impressions[i] for i in plan.impressions_moved),
+    )
+    for row in moved_onto_keep:
+        row.canonical_value_id = plan.keep_id
+    for move in (*plan.judgements_moved, *plan.judgements_detached):
+        judgement = loaded.judgements[move.id]
+        judgement.hypothesis_id = move.hypothesis_id
+        judgement.from_value_id, judgement.to_value_id = move.from_value_id, move.to_value_id
     session.flush()
-    # 3. stories: drop the collided and self ones, then move the rest
-    for hyp in hypothesis_drops:
-        outcome.dropped["hypotheses"].append(_snapshot(hyp))
-        session.delete(hyp)
+    # 3. stories: delete the collided and self-loop ones, then move the rest
+    delete("hypotheses", (loaded.stories[d.id] for d in plan.stories_dropped))
     session.flush()
-    for hyp in hypothesis_moves:
-        hyp.from_value_id, hyp.to_value_id = remap(hyp.from_value_id), remap(hyp.to_value_id)
-        session.add(hyp)
+    for story_move in plan.stories_moved:
+        story = loaded.stories[story_move.id]
+        story.from_value_id, story.to_value_id = story_move.from_value_id, story_move.to_value_id
     session.flush()
     # 4. the merged values themselves
-    for value in find_canonical_values(session, ids=merging).values():
-        outcome.dropped["values"].append(_snapshot(value))
-        session.delete(value)
-    keep = session.get(CanonicalValue, keep_id)
+    delete("values", (loaded.values[i] for i in plan.values_deleted))
+    keep = session.get(CanonicalValue, plan.keep_id)
     if keep is not None:
         keep.updated_at = utcnow()
         session.add(keep)
     session.flush()
-    outcome.cards_moved = len(cards)
-    outcome.votes_moved = len(vote_moves)
-    outcome.impressions_moved = len(impression_moves)
-    outcome.hypotheses_moved = len(hypothesis_moves)
     return outcome

@@ -9,6 +9,7 @@ links belong to no deliberation and are never picked up for dedup).
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -18,14 +19,14 @@ from sqlmodel import Session, col, select
 from storage.errors import NotFound
 from storage.tables import (
     CanonicalValue,
+    Context,
     ModerationEvent,
     Participant,
     Question,
+    QuestionContext,
     ValuesCard,
     Vote,
 )
-
-# --- submitted cards: awaiting dedup, not yet flagged ------------------------------------------------
 
 
 def _in_deliberation(deliberation_id: int) -> ColumnElement[bool]:
@@ -89,9 +90,6 @@ def unflagged_cards(session: Session, *, deliberation_id: int, flag: str) -> lis
     ]
 
 
-# --- canonical values -------------------------------------------------------------------------------
-
-
 def get_canonical_value(
     session: Session, *, canonical_id: int, deliberation_id: int | None = None, lock: bool = False
 ) -> CanonicalValue:
@@ -109,11 +107,8 @@ def get_canonical_value(
 def find_canonical_values(
     session: Session, *, ids: Iterable[int], lock: bool = False
 ) -> dict[int, CanonicalValue]:
-    """The values among ``ids`` that exist, by id."""
-    statement = select(CanonicalValue).where(col(CanonicalValue.id).in_(list(ids)))
-    if lock:
-        statement = statement.with_for_update()
-    return {v.id: v for v in session.exec(statement).all() if v.id is not None}
+    """TEMPORARY alias of :func:`canonical_values_by_id` (while repo_merge is rewritten)."""
+    return canonical_values_by_id(session, ids=ids, lock=lock)
 
 
 def add_canonical_value(
@@ -179,9 +174,6 @@ def vote_counts(session: Session, *, canonical_ids: Iterable[int]) -> dict[int, 
     return counts
 
 
-# --- the moderation log -----------------------------------------------------------------------------
-
-
 def add_moderation_event(
     session: Session,
     *,
@@ -225,3 +217,102 @@ def list_moderation_events(
     if limit is not None:
         statement = statement.limit(limit)
     return session.exec(statement).all()
+
+
+def canonical_value_ids(session: Session, *, deliberation_id: int) -> list[int]:
+    """The ids of a deliberation's canonical values, in id order (cheap: no rows loaded)."""
+    statement = (
+        select(CanonicalValue.id)
+        .where(CanonicalValue.deliberation_id == deliberation_id)
+        .order_by(col(CanonicalValue.id))
+    )
+    return [int(i) for i in session.exec(statement).all() if i is not None]
+
+
+def list_canonical_values(session: Session, *, deliberation_id: int) -> Sequence[CanonicalValue]:
+    statement = (
+        select(CanonicalValue)
+        .where(CanonicalValue.deliberation_id == deliberation_id)
+        .order_by(col(CanonicalValue.id))
+    )
+    return session.exec(statement).all()
+
+
+def question_value_ids(session: Session, *, deliberation_id: int, question_id: int) -> list[int]:
+    """Canonical values of the deliberation with a submitted member card on ``question_id`` (id order)."""
+    statement = (
+        select(CanonicalValue.id)
+        .join(ValuesCard, col(ValuesCard.canonical_value_id) == col(CanonicalValue.id))
+        .where(
+            CanonicalValue.deliberation_id == deliberation_id,
+            ValuesCard.question_id == question_id,
+            ValuesCard.status == "submitted",
+        )
+        .distinct()
+    )
+    return sorted(int(i) for i in session.exec(statement).all() if i is not None)
+
+
+def values_by_context(session: Session, *, deliberation_id: int) -> dict[int, list[int]]:
+    """For each context of the deliberation, the canonical values of submitted cards that answered a
+    question linked to it (sorted ids; contexts without such values are left out).
+    """
+    statement = (
+        select(QuestionContext.context_id, ValuesCard.canonical_value_id)
+        .join(ValuesCard, col(ValuesCard.question_id) == col(QuestionContext.question_id))
+        .join(Context, col(Context.id) == col(QuestionContext.context_id))
+        .join(CanonicalValue, col(CanonicalValue.id) == col(ValuesCard.canonical_value_id))
+        .where(
+            Context.deliberation_id == deliberation_id,
+            CanonicalValue.deliberation_id == deliberation_id,
+            ValuesCard.status == "submitted",
+        )
+        .distinct()
+    )
+    found: dict[int, set[int]] = defaultdict(set)
+    for context_id, value_id in session.exec(statement).all():
+        if value_id is not None:
+            found[context_id].add(value_id)
+    return {c: sorted(v) for c, v in sorted(found.items())}
+
+
+#: SQLite caps the bound parameters of one statement: id lookups are asked in chunks of this many.
+ID_CHUNK = 10_000
+
+
+def canonical_values_by_id(
+    session: Session, *, ids: Iterable[int], deliberation_id: int | None = None, lock: bool = False
+) -> dict[int, CanonicalValue]:
+    """The values among ``ids`` that exist (and belong to ``deliberation_id`` when given), by id in id order.
+
+    The one lookup of values by ids; asked in chunks of :data:`ID_CHUNK` ids. ``lock`` takes row locks
+    (``SELECT ... FOR UPDATE`` on PostgreSQL).
+    """
+    wanted = sorted(set(ids))
+    found: dict[int, CanonicalValue] = {}
+    for start in range(0, len(wanted), ID_CHUNK):
+        statement = select(CanonicalValue).where(col(CanonicalValue.id).in_(wanted[start : start + ID_CHUNK]))
+        if deliberation_id is not None:
+            statement = statement.where(CanonicalValue.deliberation_id == deliberation_id)
+        if lock:
+            statement = statement.with_for_update()
+        found.update(
+            (v.id, v)
+            for v in session.exec(statement.order_by(col(CanonicalValue.id))).all()
+            if v.id is not None
+        )
+    return found
+
+
+def question_vote_counts(session: Session, *, question_id: int, value_ids: Iterable[int]) -> dict[int, int]:
+    """How often each value was chosen on this question; 0 for values never chosen."""
+    ids = sorted(set(value_ids))
+    counts = dict.fromkeys(ids, 0)
+    if ids:
+        statement = (
+            select(Vote.canonical_value_id, func.count())
+            .where(Vote.question_id == question_id, col(Vote.canonical_value_id).in_(ids))
+            .group_by(col(Vote.canonical_value_id))
+        )
+        counts.update({int(v): int(n) for v, n in session.exec(statement).all()})
+    return counts

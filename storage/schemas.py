@@ -11,7 +11,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlmodel import SQLModel
 
-from storage.tables import DeliberationBase, LLMCallBase
+from interviews.cards import CardDraft, lint_card
+from storage.tables import CanonicalValue, DeliberationBase, LLMCallBase, ValuesCard
 
 
 class GraphThresholds(BaseModel):
@@ -192,6 +193,14 @@ class CardPublic(SQLModel):
     digest: str = ""
     problems: list[str] = Field(default_factory=list)
 
+    @classmethod
+    def of(cls, card: ValuesCard) -> CardPublic:
+        """The card as the participant sees it, with the digest they confirm and the card rules it breaks."""
+        draft = CardDraft.of(card)
+        return cls.model_validate(
+            card, update={"digest": draft.digest(), "problems": [p.for_people for p in lint_card(draft)]}
+        )
+
 
 class InterviewPublic(SQLModel):
     """Everything the interview page needs to resume: the conversation, the stage, the latest card."""
@@ -220,6 +229,13 @@ class StoryValuePublic(BaseModel):
     title: str
     description: str = ""
     policies: list[str] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, value: CanonicalValue) -> StoryValuePublic:
+        """A canonical value as a story (and a receipt) shows it."""
+        return cls(
+            id=value.id or 0, title=value.title, description=value.description, policies=list(value.policies)
+        )
 
 
 class EdgeHypothesisPublic(BaseModel):

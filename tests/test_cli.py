@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli import cli
-from services import facilitation, system
+from services.facilitator import deliberations, system
 from settings import load_settings
 from storage import db
 from tests.cli_runner import cli_env, run
@@ -56,7 +56,7 @@ def test_create_a_deliberation_and_invite_people(env: dict[str, str]) -> None:
     assert custom.output.startswith("http://localhost:9000/join?invite=")
 
     engine = system.open_database(load_settings(environ=env, secrets={}))
-    stored = facilitation.get_deliberation(engine, deliberation_id=deliberation_id)
+    stored = deliberations.get_deliberation(engine, deliberation_id=deliberation_id)
     assert [q.text for q in stored.questions] == ["Q one?", "Q two?"]
 
 
@@ -167,7 +167,7 @@ def test_create_with_a_config_file(env: dict[str, str], tmp_path: Path) -> None:
     created = CliRunner().invoke(cli, args, env=env)
     assert created.exit_code == 0, created.output
     engine = db.init_db(env["DATABASE_URL"])
-    shown = facilitation.get_deliberation(engine, deliberation_id=int(created.output))
+    shown = deliberations.get_deliberation(engine, deliberation_id=int(created.output))
     engine.dispose()
     assert shown.settings.stories_to_judge == 5 and [q.key for q in shown.settings.survey] == ["clear"]
     config.write_text(json.dumps({"stories_to_judge": 99}))

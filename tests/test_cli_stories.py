@@ -8,7 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from cli import cli
-from services import models, system
+from services.facilitator import system
+from services.runtime import model_clients
 from settings import load_settings
 from tests.cli_runner import cli_env, run
 from tests.services.story_world import seed
@@ -49,7 +50,7 @@ def test_unknown_ids_are_one_clean_line(
     def no_model(*_: object) -> None:  # a bad id is refused before any model (or offline server) starts
         raise AssertionError("the model was built")
 
-    monkeypatch.setattr(models, "chat_model", no_model)
+    monkeypatch.setattr(model_clients, "chat_model", no_model)
     result = run(env, *args)
     assert result.exit_code == 1
     assert result.stdout == ""

@@ -10,7 +10,8 @@ from click.testing import CliRunner
 
 from cli import cli
 from providers.fakes import ScriptedChatModel
-from services import models, system
+from services.facilitator import system
+from services.runtime import model_clients
 from settings import load_settings
 from tests.cli_runner import cli_env, run
 from tests.services.dedup_world import (
@@ -37,8 +38,8 @@ def seed(env: dict[str, str], titles: list[str]) -> tuple[int, list[int]]:
 
 
 def use_models(monkeypatch: pytest.MonkeyPatch, chat: ScriptedChatModel) -> None:
-    monkeypatch.setattr(models, "chat_model", lambda *_: chat)
-    monkeypatch.setattr(models, "embeddings", lambda *_: TitleEmbeddings())
+    monkeypatch.setattr(model_clients, "chat_model", lambda *_: chat)
+    monkeypatch.setattr(model_clients, "embeddings", lambda *_: TitleEmbeddings())
 
 
 def test_dedup_command_help_and_errors(env: dict[str, str]) -> None:

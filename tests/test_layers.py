@@ -1,4 +1,8 @@
-"""Imports point one way only (ARCHITECTURE.md). A line that crosses a layer fails here."""
+"""Imports point one way only (docs/ARCHITECTURE.md). A line that crosses a layer fails here.
+
+Two rules: the layers (``FORBIDDEN``, with a few precise exceptions in ``ALLOWED``) and, inside
+``services/``, the rooms (``ROOM_MAY_IMPORT``): a room imports only itself and the rooms it builds on.
+"""
 
 from __future__ import annotations
 
@@ -20,9 +24,12 @@ FRAMEWORKS = {
     "llama_cpp",
 }
 APP_LAYERS = {"storage", "services", "ui", "pages", "providers", "cli", "app"}
+FIRST_PARTY = APP_LAYERS | {"settings", "graph", "interviews", "exports", "errors", "tests", "bench"}
 
 # layer -> top-level modules it must never import
 FORBIDDEN: dict[str, set[str]] = {
+    # The error root sits below everything: every layer may raise from it.
+    "errors": FRAMEWORKS | FIRST_PARTY | {"langchain_core", "langchain"},
     # The pure core: no frameworks, no I/O layers (interviews may use langchain_core and pydantic).
     "graph": FRAMEWORKS | APP_LAYERS | {"langchain_core", "langchain"},
     "interviews": FRAMEWORKS | APP_LAYERS,
@@ -64,6 +71,19 @@ ALLOWED: dict[str, set[str]] = {
     "services": {"sqlalchemy"},
     # Every layer may catch the documented model errors; the module imports no SDK.
     "interviews": {"providers.errors"},
+    # Two pure modules storage builds on: a card's public schema carries its digest and the card rules it
+    # breaks; merging values applies the pure merge plan (both import only pydantic and the stdlib).
+    "storage": {"interviews.cards", "interviews.value_merge"},
+}
+
+# services/<room> -> the other rooms it may import. Participants' actions start side jobs; nothing imports
+# the participant, facilitator or research rooms but themselves (and the front ends).
+ROOM_MAY_IMPORT: dict[str, set[str]] = {
+    "runtime": set(),
+    "jobs": {"runtime"},
+    "participant": {"runtime", "jobs"},
+    "facilitator": {"runtime", "jobs"},
+    "research": {"runtime"},
 }
 
 
@@ -93,6 +113,23 @@ def violations(layer: str, source: str) -> list[str]:
     return bad
 
 
+def room_violations(room: str, source: str) -> list[str]:
+    """The ``services.<room>`` imports in ``source`` that services room ``room`` may not make.
+
+    >>> room_violations("jobs", "from services.participant import judging")
+    ['services.participant']
+    >>> room_violations("participant", "from services.jobs import contexts")
+    []
+    """
+    allowed = ROOM_MAY_IMPORT[room] | {room}
+    bad = []
+    for name in sorted(imports_of(source)):
+        parts = name.split(".")
+        if parts[0] == "services" and len(parts) > 1 and parts[1] not in allowed:
+            bad.append(".".join(parts[:2]))
+    return bad
+
+
 def _layer_files() -> list[tuple[str, Path]]:
     files = []
     for layer in FORBIDDEN:
@@ -110,6 +147,23 @@ def test_module_respects_its_layer(layer: str, path: Path) -> None:
     assert violations(layer, path.read_text()) == []
 
 
+def test_services_live_in_rooms() -> None:
+    loose = sorted(p.name for p in (REPO / "services").glob("*.py") if p.name != "__init__.py")
+    assert loose == [], "every service module belongs to a room (services/<room>/)"
+    assert sorted(
+        p.name for p in (REPO / "services").iterdir() if p.is_dir() and p.name != "__pycache__"
+    ) == sorted(ROOM_MAY_IMPORT)
+
+
+@pytest.mark.parametrize(
+    ("room", "path"),
+    [(room, path) for room in ROOM_MAY_IMPORT for path in sorted((REPO / "services" / room).rglob("*.py"))],
+    ids=lambda v: str(v).replace(str(REPO) + "/", ""),
+)
+def test_service_respects_its_room(room: str, path: Path) -> None:
+    assert room_violations(room, path.read_text()) == []
+
+
 def test_the_checker_catches_a_crossing() -> None:
     assert violations("graph", "import streamlit as st") == ["streamlit"]
     assert violations("pages", "from storage.db import session_scope") == ["storage.db"]
@@ -117,6 +171,10 @@ def test_the_checker_catches_a_crossing() -> None:
     assert violations("interviews", "from providers.chat import make_chat_model") == ["providers.chat"]
     assert violations("services", "from sqlalchemy import Engine") == []
     assert violations("ui", "from sqlmodel import Session") == ["sqlmodel"]
+    assert violations("errors", "from settings import Settings") == ["settings"]
+    assert violations("storage", "from interviews.cards import lint_card") == []
+    assert violations("storage", "from interviews.flow import Stage") == ["interviews.flow"]
+    assert room_violations("runtime", "import services.participant.joining") == ["services.participant"]
 
 
 def test_only_storage_imports_sqlmodel_and_only_providers_name_a_provider() -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
-from storage import repo
+from storage import repo_participants
 from storage.db import session_scope
 from storage.tables import CanonicalValue, Context, EdgeHypothesis, QuestionContext, ValuesCard, utcnow
 
@@ -55,7 +55,7 @@ def peers(engine: Engine, *, deliberation_id: int, question_id: int) -> Peers:
             )
             s.add(value)
             s.flush()
-            peer = repo.create_participant(s, deliberation_id=deliberation_id)
+            peer = repo_participants.create_participant(s, deliberation_id=deliberation_id)
             peer.stage = "done"
             s.add(
                 ValuesCard(

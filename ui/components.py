@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import streamlit as st
 
-from services import receipts
-from services.errors import USER_ERRORS, one_line
+from errors import StudioError, one_line
+from services.participant import receipts
 from settings import Settings
 
 CONFIGURE_HINT = "set LLM_BASE_URL (and LLM_API_KEY) to an OpenAI-compatible endpoint; see the README"
@@ -46,7 +46,7 @@ def stop_on_error(action: str = "") -> Iterator[None]:
     """
     try:
         yield
-    except USER_ERRORS as exc:
+    except StudioError as exc:
         error_box(exc, action=action)
         st.stop()
 

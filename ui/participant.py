@@ -10,8 +10,8 @@ from typing import NoReturn
 
 import streamlit as st
 
-from services import joining
-from services.errors import USER_ERRORS
+from errors import StudioError
+from services.participant import joining
 from ui import components, resources, state
 
 #: The page each participant stage belongs to.
@@ -36,7 +36,7 @@ def home(*, finished_ok: bool = False) -> joining.ParticipantHome:
         st.stop()
     try:
         person = joining.home(resources.engine(), token=token)
-    except USER_ERRORS as exc:
+    except StudioError as exc:
         components.error_box(exc)
         st.stop()
     if person.status not in joining.JOINABLE and not finished_ok:

@@ -13,8 +13,9 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
 from sqlalchemy import Engine
 
-from services import models, system
-from services.background import BackgroundJobs
+from services.facilitator import system
+from services.runtime import model_clients
+from services.runtime.background import BackgroundJobs
 from settings import Settings, load_settings
 
 
@@ -39,13 +40,13 @@ def engine() -> Engine:
 @st.cache_resource(show_spinner="Starting the language model...")
 def chat_model() -> BaseChatModel:
     """The configured chat model; every call it makes is stored as an LLMCall row."""
-    return models.chat_model(settings(), engine())
+    return model_clients.chat_model(settings(), engine())
 
 
 @st.cache_resource(show_spinner="Loading the embedding model...")
 def embeddings() -> Embeddings:
     """The configured embeddings (local MiniLM or the endpoint's); every call is stored as an LLMCall row."""
-    return models.embeddings(settings(), engine())
+    return model_clients.embeddings(settings(), engine())
 
 
 @st.cache_resource(show_spinner=False)

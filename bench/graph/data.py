@@ -86,7 +86,10 @@ class Synthetic:
         return list(range(1, self.spec.n_contexts + 1))
 
     def columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """participant, from value, to value, context, answer code: what ``repo.judgement_matrix`` gives."""
+        """participant, from value, to value, context, answer code.
+
+        What ``repo_judgements.judgement_matrix`` gives.
+        """
         return self.participant, self.source, self.target, self.context, self.answer
 
     def judgements(self) -> list[graph.Judgement]:

@@ -7,9 +7,9 @@
   (pure-Python PageRank).
 * :func:`populate_sqlite`, :func:`raw_read`, :func:`db_build`: the same judgements in a fresh SQLite
   database made by ``storage.db.init_db``; a plain ``sqlite3`` read of the rows beside what
-  ``services.research.build_graph`` does up to its export work (``repo.judgement_matrix``,
-  ``repo.canonical_value_ids``, ``repo.list_contexts``, :func:`fast_build`, then
-  ``repo.get_canonical_values`` for the values the result shows).
+  ``services.research.graphs.build_graph`` does up to its export work (``repo_judgements.judgement_matrix``,
+  ``repo_values.canonical_value_ids``, ``repo_deliberations.list_contexts``, :func:`fast_build`, then
+  ``repo_values.get_canonical_values`` for the values the result shows).
 
 All return winners as ``{context id: value id or None}`` so that the paths can be compared.
 """
@@ -30,7 +30,7 @@ from sqlalchemy import Engine, insert
 import graph
 from bench.graph.data import ANSWER_NAMES, Synthetic
 from graph.rank import TIE_DECIMALS
-from storage import repo
+from storage import repo_deliberations, repo_judgements, repo_values
 from storage.db import init_db, session_scope
 from storage.tables import CanonicalValue, Context, Deliberation, EdgeHypothesis, Judgement, Participant
 
@@ -322,7 +322,8 @@ RAW_SQL = (
     "SELECT participant_id, from_value_id, to_value_id, context_id, answer FROM judgement "
     "WHERE deliberation_id = ? ORDER BY id"
 )
-#: The same rows with the answer coded by SQL's CASE, as ``repo.judgement_matrix``'s query asks for them.
+#: The same rows with the answer coded by SQL's CASE, as ``repo_judgements.judgement_matrix``'s query
+#: asks for them.
 CODED_SQL = RAW_SQL.replace(
     "answer FROM",
     "CASE WHEN (answer = 'upgrade') THEN 0 WHEN (answer = 'no_upgrade') THEN 1 "
@@ -346,8 +347,8 @@ def raw_read(path: Path, deliberation_id: int = DELIBERATION_ID, *, sql: str = R
 
 
 def shown_value_ids(result: BuildResult) -> list[int]:
-    """The values ``services.research.build_graph`` loads rows for: those on a trimmed edge of the whole
-    graph, and each context's winner and runner-ups. In id order.
+    """The values ``services.research.graphs.build_graph`` loads rows for: those on a trimmed edge of the
+    whole graph, and each context's winner and runner-ups. In id order.
     """
     trimmed = result.trimmed
     assert trimmed is not None, "only the fast build keeps its trimmed edges"
@@ -359,27 +360,29 @@ def shown_value_ids(result: BuildResult) -> list[int]:
 def db_build(
     engine: Engine, thresholds: graph.Thresholds, deliberation_id: int = DELIBERATION_ID
 ) -> BuildResult:
-    """What ``services.research.build_graph`` does before its export work, stage by stage.
+    """What ``services.research.graphs.build_graph`` does before its export work, stage by stage.
 
-    One session reads ``repo.judgement_matrix`` (the driver's cursor straight into numpy),
-    ``repo.canonical_value_ids`` (ids only) and ``repo.list_contexts``; then :func:`fast_build`; then a
-    second session loads ``repo.get_canonical_values`` for the values the result shows. (The deliberation
-    row and its thresholds, one row, are not timed; the networkx graph and the export document are not
-    built.)
+    One session reads ``repo_judgements.judgement_matrix`` (the driver's cursor straight into numpy),
+    ``repo_values.canonical_value_ids`` (ids only) and ``repo_deliberations.list_contexts``; then
+    :func:`fast_build`; then a second session loads ``repo_values.get_canonical_values`` for the values
+    the result shows. (The deliberation row and its thresholds, one row, are not timed; the networkx
+    graph and the export document are not built.)
     """
     clock = time.perf_counter
     t0 = clock()
     with session_scope(engine) as session:
-        matrix = repo.judgement_matrix(session, deliberation_id=deliberation_id)
+        matrix = repo_judgements.judgement_matrix(session, deliberation_id=deliberation_id)
         t1 = clock()
-        value_ids = repo.canonical_value_ids(session, deliberation_id=deliberation_id)
+        value_ids = repo_values.canonical_value_ids(session, deliberation_id=deliberation_id)
         t2 = clock()
-        contexts = {c.id: c.text for c in repo.list_contexts(session, deliberation_id=deliberation_id)}
+        contexts = {
+            c.id: c.text for c in repo_deliberations.list_contexts(session, deliberation_id=deliberation_id)
+        }
     t3 = clock()  # the session's commit and close count with list_contexts
     result = fast_build(tuple(matrix.T), value_ids, list(contexts), thresholds)
     t4 = clock()
     with session_scope(engine) as session:
-        values = repo.get_canonical_values(session, ids=shown_value_ids(result))
+        values = list(repo_values.canonical_values_by_id(session, ids=shown_value_ids(result)).values())
     t5 = clock()
     result.shown_values = len(values)
     result.stages = {

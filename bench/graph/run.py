@@ -8,8 +8,9 @@ Run from the repository root::
 Per size: seeded synthetic data (:mod:`bench.graph.data`); the fast path, best of ``--repeat`` runs; its
 peak memory (tracemalloc over one more run, and the peak RSS of a fresh process that loads the arrays and
 builds once); the reference implementation once, in the same run, with a check that both find the same
-winners; the SQLite path (what ``services.research.build_graph`` does up to its export work:
-``repo.judgement_matrix``, ``repo.canonical_value_ids``, ``repo.list_contexts``, the build, the shown
+winners; the SQLite path (what ``services.research.graphs.build_graph`` does up to its export work:
+``repo_judgements.judgement_matrix``, ``repo_values.canonical_value_ids``,
+``repo_deliberations.list_contexts``, the build, the shown
 values' rows) beside a plain ``sqlite3`` read of the same rows, best of ``--repeat`` each. Progress goes
 to stderr, the results to stdout.
 """
@@ -40,7 +41,7 @@ import numpy as np
 import graph
 from bench.graph import paths
 from bench.graph.data import Spec, Synthetic, generate
-from storage import repo
+from storage import repo_judgements
 from storage.db import session_scope
 
 REPO = Path(__file__).resolve().parents[2]
@@ -217,7 +218,7 @@ def measure(spec: Spec, options: argparse.Namespace, folder: Path) -> Row:
             seconds, count = paths.raw_read(path)  # warm the page cache; not counted
             assert count == n, (count, n)
             with session_scope(engine) as session:  # the product's read gives back the arrays written
-                matrix = repo.judgement_matrix(session, deliberation_id=paths.DELIBERATION_ID)
+                matrix = repo_judgements.judgement_matrix(session, deliberation_id=paths.DELIBERATION_ID)
             assert np.array_equal(matrix, np.column_stack(columns))
             del matrix
             raw, coded, built = [], [], []
@@ -471,8 +472,8 @@ def report(rows: Sequence[Row], options: argparse.Namespace, load_before: str) -
         "ref s: graph.aggregate_reference + a networkx DiGraph per context + graph.pagerank_reference.",
         "traced MB: tracemalloc peak during one fast build. peak RSS MB: VmHWM of a fresh process that",
         "loads the arrays and builds once (interpreter and imports included).",
-        "db raw s: sqlite3 SELECT of the same rows, fetchall. db->graph s: services.research.build_graph",
-        "up to its export: repo.judgement_matrix + canonical_value_ids + list_contexts, the fast build, the",
+        "db raw s: sqlite3 SELECT of the same rows, fetchall. db->graph s: research.graphs.build_graph",
+        "up to its export: judgement_matrix + canonical_value_ids + list_contexts, the fast build, the",
         "shown values' rows. winners differ: contexts (+ whole graph) whose winner differs from the fast",
         "path's, for the reference / the database path.",
         "",

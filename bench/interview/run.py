@@ -27,9 +27,10 @@ from langchain_core.messages import BaseMessage
 from interviews.flow import Stage, interviewer_messages, stream_interviewer
 from providers.accounting import RecordingCallback
 from providers.fakes import ScriptedChatModel
-from services import facilitation, interviewing
-from services.accounting import llm_call_sink
-from storage import db, repo
+from services.facilitator import deliberations
+from services.participant import interviewing
+from services.runtime.accounting import llm_call_sink
+from storage import db, repo_participants
 from storage.db import session_scope
 
 TURNS_PER_INTERVIEW = 25
@@ -67,11 +68,11 @@ def app_turns(url: str, turns: int, latency_s: float) -> list[float]:
     overheads: list[float] = []
     done = 0
     while done < turns:
-        d = facilitation.create_deliberation(
+        d = deliberations.create_deliberation(
             engine, title="Bench", questions=["What should I do?"], config={"interview_turn_limit": 50}
         )
         with session_scope(engine) as s:
-            token = repo.create_participant(s, deliberation_id=d.id).token
+            token = repo_participants.create_participant(s, deliberation_id=d.id).token
         view = interviewing.start_interview(engine, token=token, question_id=d.questions[0].id)
         for i in range(min(TURNS_PER_INTERVIEW, turns - done)):
             before_model = clock.spent

@@ -96,7 +96,7 @@ def test_password_gate(make_app: Callable[[], AppTest], app_env: pytest.MonkeyPa
 def test_a_database_failing_after_start_up_is_one_plain_message(
     make_app: Callable[[], AppTest], app_env: pytest.MonkeyPatch
 ) -> None:
-    from services import facilitation
+    from services.facilitator import deliberations
     from storage.errors import DatabaseUnavailable
 
     at = open_page(make_app)
@@ -104,7 +104,7 @@ def test_a_database_failing_after_start_up_is_one_plain_message(
     def broken(*args: object, **kwargs: object) -> None:
         raise DatabaseUnavailable("Cannot open the database at sqlite:///gone.")
 
-    app_env.setattr(facilitation, "list_deliberations", broken)
+    app_env.setattr(deliberations, "list_deliberations", broken)
     at.run()
     assert not at.exception
     assert "Cannot open the database" in at.error[0].value and "DATABASE_URL" in at.error[0].value

@@ -10,8 +10,9 @@ from streamlit.testing.v1 import AppTest
 
 from providers.accounting import LLMCallRecord
 from providers.fakes import ScriptedChatModel
-from services import cards, facilitation, interviewing, joining, receipts, system
-from services.accounting import llm_call_sink
+from services.facilitator import deliberations, system
+from services.participant import cards, interviewing, joining, receipts
+from services.runtime.accounting import llm_call_sink
 from settings import load_settings
 from tests import worlds
 from tests.app.conftest import shown, texts
@@ -32,7 +33,7 @@ def engine(app_env: pytest.MonkeyPatch):
 
 
 def _deliberation(engine, *, questions=("What should I do?",), config=None) -> int:
-    d = facilitation.create_deliberation(
+    d = deliberations.create_deliberation(
         engine,
         title="Parenting",
         questions=list(questions),
@@ -44,9 +45,9 @@ def _deliberation(engine, *, questions=("What should I do?",), config=None) -> i
 
 
 def _invite(engine, deliberation_id: int) -> str:
-    link = facilitation.create_invites(engine, deliberation_id=deliberation_id, count=1, base_url="http://x")[
-        0
-    ]
+    link = deliberations.create_invites(
+        engine, deliberation_id=deliberation_id, count=1, base_url="http://x"
+    )[0]
     return link.invite.code
 
 
@@ -110,7 +111,7 @@ def test_bad_links_get_a_clear_message(make_app: Callable[[], AppTest], params: 
 def test_a_closed_deliberation_says_so(make_app: Callable[[], AppTest], engine) -> None:
     d = _deliberation(engine)
     code = _invite(engine, d)
-    facilitation.set_status(engine, deliberation_id=d, status="closed")
+    deliberations.set_status(engine, deliberation_id=d, status="closed")
     at = _open(make_app, "pages/join.py", invite=code)
     assert not at.exception and "closed" in at.error[0].value
 
@@ -301,10 +302,10 @@ def test_an_ended_deliberation_stops_the_steps_but_keeps_the_receipt(
 ) -> None:
     token, _ = _start(engine)
     deliberation = joining.home(engine, token=token).deliberation_id
-    facilitation.set_status(engine, deliberation_id=deliberation, status="archived")
+    deliberations.set_status(engine, deliberation_id=deliberation, status="archived")
     at = _open(make_app, "pages/interview.py", token=token)
     assert not at.exception and "has ended (archived)" in at.info[0].value and not at.chat_input
-    facilitation.set_status(engine, deliberation_id=deliberation, status="open")
+    deliberations.set_status(engine, deliberation_id=deliberation, status="open")
     at = _open(make_app, "pages/interview.py", token=token)
     assert not at.exception and at.chat_input
 

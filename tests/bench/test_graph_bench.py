@@ -13,7 +13,7 @@ import pytest
 from bench.graph import paths, run
 from bench.graph.data import Spec, generate
 from graph import Thresholds
-from storage import repo
+from storage import repo_judgements
 from storage.db import session_scope
 
 TINY = Spec(n_judgements=2_000, n_values=200, n_contexts=10, n_hypotheses=500, seed=3)
@@ -54,7 +54,7 @@ def test_fast_reference_and_database_paths_agree(tmp_path: Path) -> None:
         seconds, count = paths.raw_read(tmp_path / "bench.sqlite3")
         _, coded_count = paths.raw_read(tmp_path / "bench.sqlite3", sql=paths.CODED_SQL)
         with session_scope(engine) as session:
-            matrix = repo.judgement_matrix(session, deliberation_id=paths.DELIBERATION_ID)
+            matrix = repo_judgements.judgement_matrix(session, deliberation_id=paths.DELIBERATION_ID)
         stored = paths.db_build(engine, thresholds)
     finally:
         engine.dispose()
@@ -63,7 +63,7 @@ def test_fast_reference_and_database_paths_agree(tmp_path: Path) -> None:
     assert np.array_equal(matrix, np.column_stack(data.columns()))
     assert paths.mismatches(fast, stored) == 0 and stored.n_edges == fast.n_edges
     assert stored.context_edges == fast.context_edges
-    # the stages are services.research.build_graph's: the three reads, the fast build, the shown values
+    # the stages are services.research.graphs.build_graph's: the three reads, the fast build, the shown values
     assert list(stored.stages) == [
         "judgement_matrix",
         "canonical_value_ids",

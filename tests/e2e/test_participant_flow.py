@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from services import facilitation
+from services.facilitator import deliberations
 from storage import db
 from tests import worlds
 from tests.e2e.conftest import AppServer, Page, expect, horizontal_overflow, settled, wait_idle
@@ -32,7 +32,7 @@ def _seed(app: AppServer) -> tuple[int, str]:
     """A deliberation (with a demographics question) on the app's database, peers, and a CLI invite link."""
     engine = db.init_db(app.database_url)
     try:
-        d = facilitation.create_deliberation(
+        d = deliberations.create_deliberation(
             engine,
             title="Hard conversations",
             questions=["My mother is ill. Should I tell her the whole prognosis?"],

@@ -11,11 +11,12 @@ from sqlalchemy import Engine
 from providers.accounting import RecordingCallback
 from providers.chat import make_chat_model
 from providers.local import stop_local_server
-from services import cards, facilitation, interviewing
-from services.accounting import llm_call_sink, usage
-from services.retrying import RetryPolicy
+from services.facilitator import deliberations
+from services.participant import cards, interviewing
+from services.runtime.accounting import llm_call_sink, usage
+from services.runtime.retrying import RetryPolicy
 from settings import load_settings
-from storage import repo
+from storage import repo_participants
 from storage.db import session_scope
 
 
@@ -30,11 +31,11 @@ def offline_model(tmp_path: Path, sqlite_engine: Engine) -> Iterator[object]:
 
 @pytest.mark.slow
 def test_a_short_interview_with_the_offline_model(sqlite_engine: Engine, offline_model) -> None:
-    d = facilitation.create_deliberation(
+    d = deliberations.create_deliberation(
         sqlite_engine, title="Smoke", questions=["My friend lied to me. Should I forgive her?"]
     )
     with session_scope(sqlite_engine) as s:
-        token = repo.create_participant(s, deliberation_id=d.id).token
+        token = repo_participants.create_participant(s, deliberation_id=d.id).token
     view = interviewing.start_interview(sqlite_engine, token=token, question_id=d.questions[0].id)
     retry = RetryPolicy(attempts=2, backoff_s=0.1)
     for said in ("I think honesty matters, but so does mercy.", "Once my brother lied and I forgave him."):

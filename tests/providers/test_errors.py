@@ -21,7 +21,7 @@ from providers.errors import (
     ModelTimeout,
     ModelUnavailable,
     as_model_error,
-    one_line,
+    masked_line,
 )
 
 REQUEST = httpx2.Request("POST", "http://llm.test/v1/chat/completions")
@@ -132,8 +132,8 @@ def test_messages_are_one_line_without_keys():
     assert "\n" not in text
     for secret in ("abcdefghijklmnop", "abcdefghijk", "supersecret1"):
         assert secret not in text
-    assert one_line("a\n\n b", 80) == "a b"
-    assert len(one_line("x" * 1000)) == 400
+    assert masked_line("a\n\n b", 80) == "a b"
+    assert len(masked_line("x" * 1000)) == 400
 
 
 def test_model_errors_pickle():

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from sqlmodel import select
 
 from providers.fakes import ScriptedChatModel
-from services import facilitation
+from services.facilitator import deliberations
 from storage.db import session_scope
 from storage.tables import ModerationEvent, Participant, Question, ValuesCard
 
@@ -70,7 +70,7 @@ def judge(n: int = 10) -> ScriptedChatModel:
 
 
 def new_deliberation(engine: Engine, questions: tuple[str, ...] = ("Q one?",)) -> tuple[int, list[int]]:
-    created = facilitation.create_deliberation(engine, title="Dedup", questions=list(questions))
+    created = deliberations.create_deliberation(engine, title="Dedup", questions=list(questions))
     return created.id, [q.id for q in created.questions]
 
 

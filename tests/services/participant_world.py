@@ -10,13 +10,14 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import select
 
-from services import facilitation, receipts
+from services.facilitator import deliberations
+from services.participant import receipts
 from storage.db import session_scope
 from storage.tables import CanonicalValue, Impression, Participant, ValuesCard, Vote, utcnow
 
 
 def new_deliberation(engine: Engine, **config: Any) -> tuple[int, int, int]:
-    d = facilitation.create_deliberation(engine, title="Care", questions=["Q one?", "Q two?"], config=config)
+    d = deliberations.create_deliberation(engine, title="Care", questions=["Q one?", "Q two?"], config=config)
     return d.id, d.questions[0].id, d.questions[1].id
 
 

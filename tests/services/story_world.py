@@ -16,8 +16,8 @@ from langchain_core.messages import BaseMessage
 from sqlalchemy import Engine
 
 from providers.fakes import ScriptedChatModel
-from services import facilitation
-from storage import repo
+from services.facilitator import deliberations
+from storage import repo_deliberations
 from storage.db import session_scope
 from storage.tables import (
     CanonicalValue,
@@ -47,12 +47,12 @@ class World:
 
 
 def seed(engine: Engine) -> World:
-    created = facilitation.create_deliberation(
+    created = deliberations.create_deliberation(
         engine, title="Family", questions=["My mother is ill; should I tell her the prognosis?", "Q two?"]
     )
     d = created.id
     with session_scope(engine) as s:
-        q1, q2 = (q.id for q in repo.list_questions(s, deliberation_id=d))
+        q1, q2 = (q.id for q in repo_deliberations.list_questions(s, deliberation_id=d))
         values = [
             CanonicalValue(
                 deliberation_id=d,

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Engine, func, text
 from sqlmodel import SQLModel, select
 
 import storage.tables  # noqa: F401  (registers the tables)
-from storage import db, repo
+from storage import db, repo_deliberations, repo_participants
 from storage.db import session_scope
 from storage.errors import DatabaseReadOnly, DatabaseUnavailable, DiskFull, SchemaError
 from storage.schemas import DeliberationCreate
@@ -131,15 +131,19 @@ def test_sqlite_runs_in_wal_with_busy_timeout_and_foreign_keys(sqlite_engine: En
 def test_sqlite_is_safe_from_many_writer_threads(sqlite_engine: Engine) -> None:
     """Streamlit runs each session's script in its own thread; writers must queue, not fail."""
     with session_scope(sqlite_engine) as s:
-        deliberation_id = repo.create_deliberation(s, data=DeliberationCreate(title="T", questions=["Q"])).id
+        deliberation_id = repo_deliberations.create_deliberation(
+            s, data=DeliberationCreate(title="T", questions=["Q"])
+        ).id
     errors: list[BaseException] = []
 
     def worker() -> None:
         try:
             for _ in range(20):
                 with session_scope(sqlite_engine) as s:
-                    repo.count_participants(s, deliberation_id=deliberation_id)  # read, then write
-                    repo.create_participant(s, deliberation_id=deliberation_id)
+                    repo_participants.count_participants(
+                        s, deliberation_id=deliberation_id
+                    )  # read, then write
+                    repo_participants.create_participant(s, deliberation_id=deliberation_id)
         except BaseException as exc:  # collected and asserted below
             errors.append(exc)
 
@@ -150,7 +154,7 @@ def test_sqlite_is_safe_from_many_writer_threads(sqlite_engine: Engine) -> None:
         t.join()
     assert errors == []
     with session_scope(sqlite_engine) as s:
-        assert repo.count_participants(s, deliberation_id=deliberation_id) == 160
+        assert repo_participants.count_participants(s, deliberation_id=deliberation_id) == 160
 
 
 def test_unopenable_sqlite_path_names_database_url(tmp_path: Path) -> None:
@@ -174,21 +178,21 @@ def test_read_only_database_is_a_clear_error_and_writes_nothing(sqlite_url: str)
     path = sqlite_url.removeprefix("sqlite:///")
     read_only = db.make_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
     with pytest.raises(DatabaseReadOnly, match="cannot be written"), session_scope(read_only) as s:
-        repo.create_deliberation(s, data=DeliberationCreate(title="T", questions=["Q"]))
+        repo_deliberations.create_deliberation(s, data=DeliberationCreate(title="T", questions=["Q"]))
     read_only.dispose()
 
 
 def test_full_disk_is_a_clear_error_and_rolls_back(sqlite_engine: Engine) -> None:
     with session_scope(sqlite_engine) as s:
-        before = len(repo.list_deliberations(s))
+        before = len(repo_deliberations.list_deliberations(s))
     with pytest.raises(DiskFull, match="full"), session_scope(sqlite_engine) as s:
         page_count = s.connection().exec_driver_sql("PRAGMA page_count").scalar()
         s.connection().exec_driver_sql(f"PRAGMA max_page_count = {page_count + 1}")  # a full disk, for real
-        repo.create_deliberation(
+        repo_deliberations.create_deliberation(
             s, data=DeliberationCreate(title="T", questions=["Q" * 3000 for _ in range(50)])
         )
     with session_scope(sqlite_engine) as s:
-        assert len(repo.list_deliberations(s)) == before
+        assert len(repo_deliberations.list_deliberations(s)) == before
 
 
 @pytest.mark.postgres

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import Engine, func
 from sqlmodel import select
 
-from storage import repo
+from storage import repo_deliberations, repo_llm_calls, repo_participants
 from storage.db import session_scope
 from storage.errors import Conflict, NotFound
 from storage.schemas import DeliberationCreate, LLMCallCreate
@@ -36,7 +36,7 @@ from storage.tables import (
 def _seed(engine: Engine) -> dict[str, int]:
     """One row in every table, linked the way a real deliberation links them."""
     with session_scope(engine) as s:
-        d = repo.create_deliberation(
+        d = repo_deliberations.create_deliberation(
             s,
             data=DeliberationCreate(
                 title="Abortion advice",
@@ -44,13 +44,15 @@ def _seed(engine: Engine) -> dict[str, int]:
                 config={"graph_thresholds": {"min_wiser": 3}},
             ),
         )
-        q = repo.list_questions(s, deliberation_id=d.id)[0]
+        q = repo_deliberations.list_questions(s, deliberation_id=d.id)[0]
         ctx = Context(deliberation_id=d.id, text="When the user is in distress")
         cohort = Cohort(deliberation_id=d.id, name="pilot")
         s.add_all([ctx, cohort])
         s.flush()
         s.add(QuestionContext(question_id=q.id, context_id=ctx.id))
-        p = repo.create_participant(s, deliberation_id=d.id, external_id="prolific-1", cohort_id=cohort.id)
+        p = repo_participants.create_participant(
+            s, deliberation_id=d.id, external_id="prolific-1", cohort_id=cohort.id
+        )
         s.add(Invite(deliberation_id=d.id, cohort_id=cohort.id, participant_id=p.id))
         interview = Interview(participant_id=p.id, question_id=q.id, prompt_versions={"interviewer": "1:ab"})
         a = CanonicalValue(deliberation_id=d.id, title="Informed choice", policies=["OPTIONS the user has"])
@@ -93,7 +95,7 @@ def _seed(engine: Engine) -> dict[str, int]:
         s.add(
             ModerationEvent(deliberation_id=d.id, action="hide_card", target_type="valuescard", target_id=1)
         )
-        repo.add_llm_call(
+        repo_llm_calls.add_llm_call(
             s, data=LLMCallCreate(purpose="interview", model="m", tokens_in=10, tokens_out=5, latency_ms=7)
         )
         return {"deliberation": d.id, "participant": p.id, "a": a.id, "b": b.id, "ctx": ctx.id, "h": h.id}
@@ -122,14 +124,14 @@ def test_every_table_round_trips(engine: Engine) -> None:
             LLMCall,
         ):
             assert s.exec(select(func.count()).select_from(table)).one() >= 1, table.__name__
-        d = repo.get_deliberation(s, deliberation_id=ids["deliberation"])
+        d = repo_deliberations.get_deliberation(s, deliberation_id=ids["deliberation"])
         assert d.config["graph_thresholds"]["min_wiser"] == 3
         assert d.config["values_to_vote"] == 6  # defaults filled in by DeliberationConfig
         assert d.created_at.tzinfo is not None and d.created_at.utcoffset() == UTC.utcoffset(None)
         card = s.exec(select(ValuesCard)).one()
         assert card.policies == ["OPTIONS the user has", "FEELINGS of being respected"]
         assert s.exec(select(SurveyResponse)).one().answer == 5
-        assert repo.usage_summary(s).tokens_in == 10
+        assert repo_llm_calls.usage_summary(s).tokens_in == 10
 
 
 def test_deliberation_config_is_validated_with_defaults() -> None:
@@ -145,14 +147,16 @@ def test_deliberation_config_is_validated_with_defaults() -> None:
 def test_participant_tokens_are_long_random_and_unique(engine: Engine) -> None:
     ids = _seed(engine)
     with session_scope(engine) as s:
-        people = [repo.create_participant(s, deliberation_id=ids["deliberation"]) for _ in range(50)]
+        people = [
+            repo_participants.create_participant(s, deliberation_id=ids["deliberation"]) for _ in range(50)
+        ]
         tokens = {p.token for p in people}
     assert len(tokens) == 50
     assert all(len(t) >= 32 for t in tokens)  # 24 random bytes, base64url: 192 bits
     with session_scope(engine) as s:
-        found = repo.get_participant_by_token(s, token=people[0].token)
+        found = repo_participants.get_participant_by_token(s, token=people[0].token)
         assert found is not None and found.id == people[0].id
-        assert repo.get_participant_by_token(s, token="nope") is None
+        assert repo_participants.get_participant_by_token(s, token="nope") is None
 
 
 def _judgement(ids: dict[str, int], **overrides: object) -> Judgement:
@@ -214,4 +218,4 @@ def test_domain_rules_are_enforced_by_the_database(engine: Engine, make_row) -> 
 
 def test_unknown_deliberation_is_a_clear_not_found(engine: Engine) -> None:
     with pytest.raises(NotFound, match="no deliberation with id 42"), session_scope(engine) as s:
-        repo.get_deliberation(s, deliberation_id=42)
+        repo_deliberations.get_deliberation(s, deliberation_id=42)

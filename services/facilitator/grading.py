@@ -1,0 +1,77 @@
+"""Grade any interview's transcript against DOMAIN.md §4's rubric (A-F per criterion, plus overall).
+
+The grades are returned, not stored: no table has a place for them without a schema change (the
+``Interview`` row has no grades column, ``ModerationEvent`` records facilitators' actions, not a model's
+opinion). Each grading call is still recorded as an ``LLMCall`` (``purpose="grader"``, with the
+interview's id). To watch quality over time, store them in a table of their own (a migration).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from langchain_core.language_models import BaseChatModel
+from sqlalchemy import Engine
+
+from errors import InvalidInput
+from interviews.cards import CardDraft
+from interviews.flow import Turn
+from interviews.grading import TranscriptGrades, grade_transcript
+from interviews.prompting import load_prompt
+from services.runtime.model_clients import model_id
+from storage import repo_deliberations, repo_interviews
+from storage.db import session_scope
+
+
+@dataclass(frozen=True)
+class InterviewGrades:
+    interview_id: int
+    question: str
+    messages: int
+    had_card: bool
+    grades: TranscriptGrades
+    prompt_ref: str
+    model: str
+
+
+def require_interview(engine: Engine, *, interview_id: int) -> None:
+    """Raise ``NotFound`` unless the interview exists (a front end checks before starting a model)."""
+    with session_scope(engine) as session:
+        repo_interviews.get_interview(session, interview_id=interview_id)
+
+
+def grade_interview(engine: Engine, model: BaseChatModel, *, interview_id: int) -> InterviewGrades:
+    """Read the interview's conversation (and its latest card) and grade it.
+
+    Notes and messages that failed are left out; a reply cut off mid-stream is graded as it stands.
+    Raises :class:`InvalidInput` when the interview has no conversation yet.
+    """
+    with session_scope(engine) as session:
+        interview = repo_interviews.get_interview(session, interview_id=interview_id)
+        question = repo_deliberations.get_question(session, question_id=interview.question_id)
+        turns = [
+            Turn("user" if m.role == "user" else "assistant", m.content)
+            for m in repo_interviews.list_messages(session, interview_id=interview_id)
+            if m.role in ("user", "assistant") and m.status != "error"
+        ]
+        card = repo_interviews.latest_card(session, interview_id=interview_id)
+        draft = CardDraft.of(card) if card is not None else None
+        metadata = {
+            "interview_id": interview_id,
+            "participant_id": interview.participant_id,
+            "deliberation_id": question.deliberation_id,
+        }
+    if not any(t.role == "user" for t in turns):
+        raise InvalidInput(
+            f"Interview {interview_id} has no answers from the participant yet; nothing to grade."
+        )
+    grades = grade_transcript(model, question=question.text, transcript=turns, card=draft, metadata=metadata)
+    return InterviewGrades(
+        interview_id=interview_id,
+        question=question.text,
+        messages=len(turns),
+        had_card=draft is not None,
+        grades=grades,
+        prompt_ref=load_prompt("transcript_grader").ref,
+        model=model_id(model),
+    )

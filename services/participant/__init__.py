@@ -1,0 +1,1 @@
+"""What a participant does, step by step: join, interview, card, vote, judge, survey and receipt."""

@@ -1,0 +1,226 @@
+"""The participant's values card: write it from the interview, revise it by chatting or edit it by hand,
+submit it, then propose the contexts where its value is wise (DOMAIN.md §3 step 4, §6).
+
+A card reaches ``submitted`` only through :func:`submit_card` with the digest of the card the participant
+was shown, and only when it passes the card rules: whatever a participant (or an injected instruction)
+makes the model write, nothing is submitted that the participant did not see and confirm. As in the
+conversation (:mod:`services.participant.interviewing`), no session is held open while a model runs.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from langchain_core.language_models import BaseChatModel
+from pydantic import ValidationError
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from errors import InvalidInput, StudioError, one_line
+from interviews import articulate as articulation
+from interviews.cards import CardDraft, lint_card
+from interviews.flow import CONVERSATION, READY_MESSAGE, Event, InvalidTransition, Stage, advance
+from services.jobs import contexts
+from services.participant.interviewing import (
+    context_of,
+    get_interview,
+    interview_view,
+    over_budget,
+    own_context,
+    run_metadata,
+    transcript,
+)
+from services.participant.joining import participant_for_token
+from services.runtime.retrying import DEFAULT_RETRY, RetryPolicy
+from storage import repo_interviews
+from storage.db import session_scope
+from storage.schemas import CardPublic, InterviewPublic
+from storage.tables import ValuesCard, utcnow
+
+log = logging.getLogger(__name__)
+
+REVISED_MESSAGE = "Here is the card again, rewritten with your changes."
+CHANGES_MESSAGE = "What would you like to change about the card, and why?"
+
+
+def request_card(
+    engine: Engine,
+    model: BaseChatModel,
+    *,
+    token: str,
+    interview_id: int,
+    token_budget: int | None = None,
+    retry: RetryPolicy = DEFAULT_RETRY,
+) -> CardPublic:
+    """Write (or rewrite, after the participant asked for changes) the card from the conversation.
+
+    A rewrite sees the current draft, the participant's own edits included. Idempotent: when the latest
+    draft is newer than the participant's last message it is returned as is. Rewrites stop once the
+    participant's ``token_budget`` is spent (the edit form still works).
+    """
+    view = get_interview(engine, token=token, interview_id=interview_id)
+    if Stage(view.state) == Stage.SUBMITTED:
+        raise InvalidInput("This card is already submitted.")
+    last_user = max((m.created_at for m in view.messages if m.role == "user"), default=None)
+    if view.card is not None and view.card.status == "draft" and not view.awaiting_reply:
+        with session_scope(engine) as session:
+            card = repo_interviews.get_card(session, card_id=view.card.id)
+            if last_user is None or card.created_at >= last_user:
+                _set_state(session, view.id, Stage.SHOW_CARD)
+                return view.card
+    revising = Stage(view.state) == Stage.REVISE
+    if revising and over_budget(view, token_budget):
+        raise InvalidInput(
+            "We have reached the length limit for this conversation: please edit the card yourself."
+        )
+    current = None
+    if revising and view.card is not None:  # the draft being revised, with the participant's own edits
+        current = CardDraft(
+            title=view.card.title, description=view.card.description, policies=view.card.policies
+        )
+    config = run_metadata(view, "articulate")
+    result = retry.call(
+        lambda: articulation.articulate(
+            model, question=view.question, transcript=transcript(view), current=current, config=config
+        )
+    )
+    with session_scope(engine) as session:
+        interview = repo_interviews.get_interview(session, interview_id=view.id, lock=True)
+        if interview.state == Stage.SUBMITTED.value:  # another tab submitted while the model wrote
+            raise InvalidInput("This card is already submitted.")
+        latest = repo_interviews.latest_card(session, interview_id=view.id)
+        if latest is not None and (view.card is None or latest.id != view.card.id):
+            return CardPublic.of(latest)  # another tab wrote a card meanwhile: show that one, not a second
+        card = ValuesCard(
+            participant_id=view.participant_id,
+            question_id=view.question_id,
+            interview_id=view.id,
+            title=result.card.title.strip(),
+            description=result.card.description.strip(),
+            policies=[p.strip() for p in result.card.policies],
+            quality_flags=sorted(
+                {p.code for p in result.problems} | ({"repaired"} if result.repaired else set())
+            ),
+        )
+        session.add(card)
+        if revising or Stage(view.state) in CONVERSATION:
+            note = REVISED_MESSAGE if revising else READY_MESSAGE
+            repo_interviews.add_message(session, interview_id=view.id, role="assistant", content=note)
+        repo_interviews.set_interview_state(session, interview=interview, state=Stage.SHOW_CARD.value)
+        session.flush()
+        return CardPublic.of(card)
+
+
+def _set_state(session: Session, interview_id: int, stage: Stage) -> None:
+    interview = repo_interviews.get_interview(session, interview_id=interview_id)
+    if interview.state != stage.value:
+        repo_interviews.set_interview_state(session, interview=interview, state=stage.value)
+
+
+def ask_for_changes(engine: Engine, *, token: str, interview_id: int) -> InterviewPublic:
+    """The participant wants to change the card by chatting: stage ``revise`` and a prompt to say what."""
+    with session_scope(engine) as session:
+        interview = own_context(session, token, interview_id, lock=True)[0]
+        try:
+            stage = advance(Stage(interview.state), Event.REVISE, user_turns=0, turn_limit=1)
+        except InvalidTransition as exc:
+            raise InvalidInput(f"There is nothing to change: {exc}.") from exc
+        assert interview.id is not None
+        if interview.state != stage.value:
+            repo_interviews.add_message(
+                session, interview_id=interview.id, role="assistant", content=CHANGES_MESSAGE
+            )
+            repo_interviews.set_interview_state(session, interview=interview, state=stage.value)
+        return interview_view(session, context_of(session, interview.id))
+
+
+def edit_card(
+    engine: Engine, *, token: str, card_id: int, title: str, description: str, policies: list[str]
+) -> CardPublic:
+    """Save the participant's own edit of their draft; the result lists any card rule it still breaks."""
+    try:
+        draft = CardDraft(
+            title=title.strip(),
+            description=description.strip(),
+            policies=[p.strip() for p in policies if p.strip()],
+        )
+    except ValidationError as exc:
+        raise InvalidInput.from_validation(exc) from exc
+    with session_scope(engine) as session:
+        card = _own_card(session, token, card_id, lock=True)
+        if card.status != "draft":
+            raise InvalidInput("This card is already submitted and can no longer be edited.")
+        card.title, card.description, card.policies = draft.title, draft.description, list(draft.policies)
+        card.edited_by_participant = True
+        card.quality_flags = sorted({p.code for p in lint_card(draft)})
+        session.add(card)
+        session.flush()
+        return CardPublic.of(card)
+
+
+def _own_card(session: Session, token: str, card_id: int, *, lock: bool = False) -> ValuesCard:
+    """The participant's card; ``lock`` first locks its interview (as every writer of the interview does),
+    then reads the card fresh, so an edit in another tab cannot land between a check and a write.
+    """
+    participant = participant_for_token(session, token)
+    card = repo_interviews.get_card(session, card_id=card_id)
+    if card.participant_id != participant.id:
+        raise InvalidInput("This card belongs to someone else.")
+    if lock and card.interview_id is not None:
+        repo_interviews.get_interview(session, interview_id=card.interview_id, lock=True)
+        session.refresh(card)
+    return card
+
+
+def submit_card(engine: Engine, *, token: str, card_id: int, digest: str) -> CardPublic:
+    """Submit the card the participant confirmed; ``digest`` is :attr:`CardPublic.digest` of what they saw.
+
+    Idempotent for the same card and digest. Refuses a card that changed since it was shown, or that still
+    breaks a card rule.
+    """
+    with session_scope(engine) as session:
+        card = _own_card(session, token, card_id, lock=True)
+        current = CardPublic.of(card)
+        if current.digest != digest:
+            raise InvalidInput("The card changed since you saw it. Please read it again before confirming.")
+        if card.status == "submitted":
+            return current
+        if card.status != "draft":
+            raise InvalidInput("This card can no longer be submitted.")
+        if current.problems:
+            raise InvalidInput("Please fix the card first: " + "; ".join(current.problems))
+        assert card.interview_id is not None
+        interview = repo_interviews.get_interview(session, interview_id=card.interview_id, lock=True)
+        latest = repo_interviews.latest_card(session, interview_id=card.interview_id)
+        if latest is not None and latest.id != card.id:
+            raise InvalidInput("There is a newer version of this card. Please confirm that one.")
+        try:
+            advance(Stage(interview.state), Event.CONFIRMED, user_turns=0, turn_limit=1)
+        except InvalidTransition as exc:
+            raise InvalidInput(f"This card cannot be submitted: {exc}.") from exc
+        card.status, card.submitted_at = "submitted", utcnow()
+        session.add(card)
+        repo_interviews.set_interview_state(session, interview=interview, state=Stage.SUBMITTED.value)
+        participant = participant_for_token(session, token)
+        if participant.stage in ("joined", "consented", "interview"):
+            participant.stage = "vote"
+            session.add(participant)
+        session.flush()
+        return CardPublic.of(card)
+
+
+def mine_contexts(engine: Engine, model: BaseChatModel, *, token: str, card_id: int) -> list[str]:
+    """After a submit: propose the contexts in which the card's value is wise (DOMAIN.md §6).
+
+    Best effort: the card is already safe, so a model failure is logged instead of reaching the
+    participant; the card stays unmarked, so calling this again retries it. Returns the contexts added.
+    """
+    with session_scope(engine) as session:
+        card = _own_card(session, token, card_id)
+        if card.status != "submitted":
+            raise InvalidInput("Contexts are proposed for submitted cards only.")
+    try:
+        return contexts.mine_for_card(engine, model, card_id=card_id)
+    except StudioError as exc:
+        log.warning("mining contexts for card %s failed: %s", card_id, one_line(exc))
+        return []

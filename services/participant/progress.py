@@ -1,0 +1,31 @@
+"""What the participant's steps after the interview share (voting, judging, the survey and receipt).
+
+Every service of those steps takes the participant's URL token (an unknown one is :class:`InvalidInput`,
+see :func:`services.participant.joining.participant_for_token`). Writes lock the participant's row
+(PostgreSQL; SQLite serialises writers anyway), so a double click or a second tab is answered from what
+the first request stored instead of doubling it. The stage only moves forward (:func:`advance_stage`):
+going back a page and submitting again never resets it.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from storage import repo_deliberations, repo_participants
+from storage.schemas import DeliberationConfig
+from storage.tables import PARTICIPANT_STAGES, Participant
+
+_ORDER = {stage: i for i, stage in enumerate(PARTICIPANT_STAGES)}
+
+
+def deliberation_config(session: Session, participant: Participant) -> DeliberationConfig:
+    """The configuration of the participant's deliberation (draw sizes, stories to judge, survey)."""
+    deliberation = repo_deliberations.get_deliberation(session, deliberation_id=participant.deliberation_id)
+    return DeliberationConfig.model_validate(deliberation.config)
+
+
+def advance_stage(session: Session, participant: Participant, stage: str) -> None:
+    """Move the participant forward to ``stage`` (never back) and note that they were here."""
+    if _ORDER[participant.stage] < _ORDER[stage]:
+        participant.stage = stage
+    repo_participants.touch_participant(session, participant=participant)

@@ -1,0 +1,287 @@
+"""The vote: draw peers' values for the participant to judge wise, and store their choice (DOMAIN.md §3
+step 5). Token, locking and stage rules: see :mod:`services.participant.progress`.
+
+The vote draw. Candidates are the canonical values with a submitted member card on the question, minus
+the participant's own (the values their cards on that question joined; a card not deduplicated yet
+excludes nothing). With embeddings and a submitted card of theirs, the pool narrows to the ``2 n``
+candidates closest (cosine) to their card; then half of the ``n`` slots (rounded up) go to the least shown
+values on the question (fewest impressions, then newest), the rest to the most chosen (most votes),
+filled from the least shown when too few have votes; values this person was already shown come only
+after all the others. A draw is stored as impressions with a fresh ``draw_id`` and returned again, with
+the person's choices, on every later call for that question (a reload, a second tab, the back button),
+until ``fresh=True`` asks for a new one after voting.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import secrets
+from collections.abc import Sequence
+
+from langchain_core.embeddings import Embeddings
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from errors import InvalidInput, one_line
+from interviews import dedup_candidates
+from providers.errors import ModelError
+from services.participant.joining import participant_for_token
+from services.participant.progress import advance_stage, deliberation_config
+from storage import repo_deliberations, repo_interviews, repo_participants, repo_values
+from storage.db import session_scope
+from storage.errors import NotFound
+from storage.schemas import DeliberationConfig, ValueOptionPublic, VoteDrawPublic
+from storage.tables import Participant
+
+log = logging.getLogger(__name__)
+
+#: At most this many candidates are embedded for one draw (half least shown, half most chosen).
+EMBED_LIMIT = 200
+
+
+def new_draw_id() -> str:
+    return secrets.token_urlsafe(12)
+
+
+def choose_values(
+    candidates: Sequence[int],
+    *,
+    n: int,
+    impressions: dict[int, int],
+    votes: dict[int, int],
+    seen: frozenset[int] | set[int] = frozenset(),
+    distance: dict[int, float] | None = None,
+) -> list[int]:
+    """Pick up to ``n`` of ``candidates`` (see the module notes): with ``distance``, among the ``2 n``
+    closest; values not ``seen`` before the rest; each time ``ceil(n / 2)`` least shown (fewest
+    impressions, then newest) and the others most chosen. Returned in pick order.
+
+    >>> choose_values([1, 2, 3, 4, 5], n=2, impressions={1: 0, 2: 3, 3: 1, 4: 5, 5: 5},
+    ...               votes={1: 0, 2: 0, 3: 0, 4: 9, 5: 2})
+    [1, 4]
+    >>> choose_values([1, 2, 3, 4, 5], n=1, impressions={1: 0, 2: 2, 3: 0, 4: 1, 5: 0},
+    ...               votes=dict.fromkeys(range(1, 6), 0), distance={1: .9, 2: .1, 3: .8, 4: .2, 5: .7})
+    [4]
+    """
+    pool = list(dict.fromkeys(candidates))
+    if distance is not None and len(pool) > n:
+        pool = sorted(pool, key=lambda v: (distance.get(v, 2.0), v))[: 2 * n]
+
+    def mix(group: list[int], k: int) -> list[int]:
+        least = sorted(group, key=lambda v: (impressions.get(v, 0), -v))
+        picked = least[: math.ceil(k / 2)]
+        rest = [v for v in group if v not in picked and votes.get(v, 0) > 0]
+        picked += sorted(rest, key=lambda v: (-votes.get(v, 0), impressions.get(v, 0), -v))[: k - len(picked)]
+        return picked + [v for v in least if v not in picked][: k - len(picked)]
+
+    picked = mix([v for v in pool if v not in seen], n)
+    return picked + mix([v for v in pool if v in seen], n - len(picked))
+
+
+def _check_question(session: Session, participant: Participant, question_id: int) -> None:
+    try:
+        question = repo_deliberations.get_question(session, question_id=question_id)
+    except NotFound:
+        question = None
+    if question is None or question.deliberation_id != participant.deliberation_id:
+        raise InvalidInput("This question is not part of your deliberation.")
+
+
+def _draw_public(
+    session: Session, participant: Participant, question_id: int, draw_id: str, config: DeliberationConfig
+) -> VoteDrawPublic:
+    assert participant.id is not None
+    shown = (
+        [
+            i.canonical_value_id
+            for i in repo_participants.draw_impressions(
+                session, participant_id=participant.id, draw_id=draw_id
+            )
+        ]
+        if draw_id
+        else []
+    )
+    rows = repo_values.canonical_values_by_id(session, ids=shown)
+    values = [
+        ValueOptionPublic(id=v, title=r.title, description=r.description, policies=list(r.policies))
+        for v in shown
+        if (r := rows.get(v)) is not None
+    ]
+    voted = {
+        v.canonical_value_id
+        for v in repo_participants.question_votes(
+            session, participant_id=participant.id, question_id=question_id
+        )
+    }
+    return VoteDrawPublic(
+        draw_id=draw_id,
+        question_id=question_id,
+        values=values,
+        min_votes=min(config.min_votes, len(values)),
+        chosen=[v.id for v in values if v.id in voted],
+    )
+
+
+def _current_draw(
+    session: Session, participant: Participant, question_id: int, config: DeliberationConfig, *, fresh: bool
+) -> VoteDrawPublic | None:
+    assert participant.id is not None
+    draw_id = repo_participants.latest_draw_id(
+        session, participant_id=participant.id, question_id=question_id
+    )
+    if draw_id is None:
+        return None
+    draw = _draw_public(session, participant, question_id, draw_id, config)
+    if fresh and draw.chosen:
+        return None
+    return draw
+
+
+def draw_values(
+    engine: Engine, *, token: str, question_id: int, embeddings: Embeddings | None = None, fresh: bool = False
+) -> VoteDrawPublic:
+    """The canonical values to show the participant for ``question_id`` (see the module notes).
+
+    Idempotent: the participant's latest draw on the question is returned again, with ``chosen`` = their
+    votes among its values. ``fresh=True`` makes a new draw once that one has votes. ``min_votes`` is the
+    deliberation's ``min_votes`` capped by the number of values (0 when there is nothing to vote on: then
+    ``draw_id`` is ``""`` and nothing is stored). An embedding failure only loses the closeness preference.
+    """
+    with session_scope(engine) as session:
+        participant = participant_for_token(session, token)
+        assert participant.id is not None
+        _check_question(session, participant, question_id)
+        config = deliberation_config(session, participant)
+        current = _current_draw(session, participant, question_id, config, fresh=fresh)
+        if current is not None:
+            return current
+        own = repo_interviews.own_value_ids(session, participant_id=participant.id, question_id=question_id)
+        candidates = [
+            v
+            for v in repo_values.question_value_ids(
+                session, deliberation_id=participant.deliberation_id, question_id=question_id
+            )
+            if v not in own
+        ]
+        impressions = repo_participants.impression_counts(
+            session, question_id=question_id, value_ids=candidates
+        )
+        votes = repo_values.question_vote_counts(session, question_id=question_id, value_ids=candidates)
+        seen = repo_participants.seen_value_ids(
+            session, participant_id=participant.id, question_id=question_id
+        )
+        n = config.values_to_vote
+        own_text, texts = None, {}
+        if embeddings is not None and len(candidates) > n:
+            cards = repo_interviews.participant_cards(session, participant_id=participant.id)
+            mine = [c for c in cards if c.question_id == question_id] or list(cards)
+            if mine:
+                card = mine[-1]
+                own_text = dedup_candidates.embedding_text(card.title, card.description, card.policies)
+                if len(candidates) > EMBED_LIMIT:
+                    half = EMBED_LIMIT // 2
+                    by_least = sorted(candidates, key=lambda v: (v in seen, impressions[v], -v))
+                    by_most = sorted(candidates, key=lambda v: (-votes[v], v))
+                    candidates = list(dict.fromkeys(by_least[:half] + by_most[:half]))
+                texts = {
+                    i: dedup_candidates.embedding_text(v.title, v.description, v.policies)
+                    for i, v in repo_values.canonical_values_by_id(session, ids=candidates).items()
+                }
+    distance = _distances(embeddings, own_text, texts) if embeddings is not None and own_text else None
+    picked = choose_values(
+        candidates, n=n, impressions=impressions, votes=votes, seen=seen, distance=distance
+    )
+    random.Random(f"{participant.id}:{question_id}").shuffle(picked)  # no position bias by kind
+    with session_scope(engine) as session:
+        participant = participant_for_token(session, token, lock=True)
+        current = _current_draw(session, participant, question_id, config, fresh=fresh)
+        if current is not None:  # another tab drew meanwhile
+            return current
+        draw_id = new_draw_id() if picked else ""
+        if picked:
+            repo_participants.add_impressions(
+                session,
+                participant_id=participant.id,
+                question_id=question_id,
+                draw_id=draw_id,
+                value_ids=picked,
+            )
+        repo_participants.touch_participant(session, participant=participant)
+        return _draw_public(session, participant, question_id, draw_id, config)
+
+
+def _distances(embeddings: Embeddings, own_text: str, texts: dict[int, str]) -> dict[int, float] | None:
+    if not texts:
+        return None
+    ids = sorted(texts)
+    try:
+        vectors = embeddings.embed_documents([own_text, *(texts[i] for i in ids)])
+    except ModelError as exc:
+        log.warning("embedding a vote draw failed, drawing without closeness: %s", one_line(exc))
+        return None
+    row = dedup_candidates.cosine_distances(vectors[:1], vectors[1:])[0]
+    return {i: float(d) for i, d in zip(ids, row, strict=True)}
+
+
+def _has_values_to_vote_on(session: Session, participant: Participant) -> bool:
+    """Whether any question the participant submitted a card on has other people's values: then the empty
+    draw (skipping the vote) is not theirs to send."""
+    assert participant.id is not None
+    for card in repo_interviews.participant_cards(session, participant_id=participant.id):
+        if card.question_id is None:
+            continue
+        own = repo_interviews.own_value_ids(
+            session, participant_id=participant.id, question_id=card.question_id
+        )
+        values = repo_values.question_value_ids(
+            session, deliberation_id=participant.deliberation_id, question_id=card.question_id
+        )
+        if any(v not in own for v in values):
+            return True
+    return False
+
+
+def submit_votes(engine: Engine, *, token: str, draw_id: str, value_ids: Sequence[int]) -> None:
+    """Store the participant's choice among the values of ``draw_id`` and move them on to judging.
+
+    Every id must be in the draw and at least the draw's ``min_votes`` chosen. Submitting the same draw
+    again (a double click, the back button) makes the stored votes match the new selection, without
+    duplicates. The empty draw (``draw_id=""``, nothing to vote on) takes no ids.
+    """
+    if any(isinstance(v, bool) or not isinstance(v, int) for v in value_ids):
+        raise InvalidInput("Values are chosen by their numbers.")
+    chosen = list(dict.fromkeys(value_ids))
+    with session_scope(engine) as session:
+        participant = participant_for_token(session, token, lock=True)
+        assert participant.id is not None
+        if not draw_id:
+            if chosen:
+                raise InvalidInput(
+                    "You can only choose among the values you were shown. Please reload the page."
+                )
+            if _has_values_to_vote_on(session, participant):
+                raise InvalidInput("There are values for you to vote on. Please reload the page.")
+            advance_stage(session, participant, "judge")
+            return
+        impressions = repo_participants.draw_impressions(
+            session, participant_id=participant.id, draw_id=draw_id
+        )
+        if not impressions:
+            raise InvalidInput("These values were not shown to you. Please reload the page.")
+        shown = [i.canonical_value_id for i in impressions]
+        if any(v not in shown for v in chosen):
+            raise InvalidInput("You can only choose among the values you were shown. Please reload the page.")
+        need = min(deliberation_config(session, participant).min_votes, len(shown))
+        if len(chosen) < need:
+            raise InvalidInput(f"Please choose at least {need} values that you find wise.")
+        repo_participants.set_draw_votes(
+            session,
+            participant_id=participant.id,
+            question_id=impressions[0].question_id,
+            draw_id=draw_id,
+            shown_ids=shown,
+            chosen_ids=chosen,
+        )
+        advance_stage(session, participant, "judge")

@@ -1,0 +1,46 @@
+"""Repository functions for model calls: one row per LLM call, and usage summed over them.
+
+Keyword-only, session first; they flush but never commit (the caller's ``session_scope`` does).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from storage.schemas import LLMCallCreate, UsageSummary
+from storage.tables import (
+    LLMCall,
+)
+
+
+def add_llm_call(session: Session, *, data: LLMCallCreate) -> LLMCall:
+    call = LLMCall.model_validate(data)
+    session.add(call)
+    session.flush()
+    return call
+
+
+def usage_summary(
+    session: Session, *, deliberation_id: int | None = None, interview_id: int | None = None
+) -> UsageSummary:
+    """Calls, errors, tokens and mean latency, for one deliberation, one interview, or everything."""
+    statement = select(
+        func.count(),
+        func.count(LLMCall.error),
+        func.coalesce(func.sum(LLMCall.tokens_in), 0),
+        func.coalesce(func.sum(LLMCall.tokens_out), 0),
+        func.coalesce(func.avg(LLMCall.latency_ms), 0.0),
+    )
+    if deliberation_id is not None:
+        statement = statement.where(LLMCall.deliberation_id == deliberation_id)
+    if interview_id is not None:
+        statement = statement.where(LLMCall.interview_id == interview_id)
+    calls, errors, tokens_in, tokens_out, latency = session.exec(statement).one()
+    return UsageSummary(
+        calls=calls,
+        errors=errors,
+        tokens_in=int(tokens_in),
+        tokens_out=int(tokens_out),
+        mean_latency_ms=float(latency),
+    )

@@ -18,7 +18,7 @@ from services.facilitator import deliberations, grading, system, values
 from services.jobs import contexts as context_jobs
 from services.jobs import dedup as dedup_job
 from services.jobs import stories
-from services.research.graphs import dft_import, graphs
+from services.research import dft_import, graphs
 from services.runtime import model_clients
 from settings import Settings, load_settings
 

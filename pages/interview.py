@@ -112,7 +112,7 @@ if card is not None and view.state in ("show_card", "revise", "submitted"):
     if submit.button("This is my value: submit", type="primary", disabled=bool(card.problems)):
         with components.stop_on_error("Submitting the card"):
             cards.submit_card(engine, token=token, card_id=card.id, digest=card.digest)
-        with contextlib.suppress(*StudioError):  # a side job: the card is safe, the person goes on
+        with contextlib.suppress(StudioError):  # a side job: the card is safe, the person goes on
             resources.jobs().submit(
                 f"mining contexts for card {card.id}",
                 cards.mine_contexts,

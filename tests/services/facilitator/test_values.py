@@ -8,7 +8,7 @@ from sqlmodel import select
 
 from errors import InvalidInput
 from services.facilitator import values
-from services.research.graphs import graphs
+from services.research import graphs
 from storage.db import session_scope
 from storage.tables import (
     CanonicalValue,

@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 
 from errors import InvalidInput
 from services.participant import receipts
-from services.research.graphs import graphs
+from services.research import graphs
 from storage.db import session_scope
 from storage.schemas import DeliberationConfig
 from storage.tables import (

@@ -14,12 +14,12 @@ from sqlalchemy import Engine
 from cli import cli
 from errors import InvalidInput
 from services.facilitator import deliberations
-from services.research.graphs import dft_import, graphs
+from services.research import dft_import, graphs
 from storage import repo_participants
 from storage.db import session_scope
 from storage.tables import CanonicalValue, Context, Judgement
 
-SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+SHARED_DATA = Path(__file__).resolve().parents[4] / "shared" / "data"
 needs_study_data = pytest.mark.skipif(
     not (SHARED_DATA / "dft-data" / "edge.json").exists(),
     reason=f"REFERENCE DATA MISSING: {SHARED_DATA} is absent, the published-graph reproduction cannot run",

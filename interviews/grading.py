@@ -26,7 +26,6 @@ from interviews.prompting import as_data, load_prompt
 
 PURPOSE = "grader"
 Grade = Literal["A", "B", "C", "D", "F"]
-_POINTS = {"A": 4, "B": 3, "C": 2, "D": 1, "F": 0}
 
 #: ``(field, label)`` of each criterion, in the rubric's order (``overall`` comes last, separately).
 CRITERIA: tuple[tuple[str, str], ...] = (
@@ -65,11 +64,6 @@ class TranscriptGrades(BaseModel):
             rows.append((label, grade.grade, grade.reason))
         rows.append(("overall", self.overall.grade, self.overall.reason))
         return rows
-
-
-def grade_points(grade: str) -> int:
-    """A=4 … D=1, F=0 (for averages over many interviews)."""
-    return _POINTS[grade]
 
 
 def grader_prompt(*, question: str, transcript: Sequence[Turn], card: CardLike | None = None) -> str:

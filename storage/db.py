@@ -158,12 +158,3 @@ def init_db(url: str, *, pool_size: int = 5) -> Engine:
     engine = make_engine(url, pool_size=pool_size)
     upgrade(engine)
     return engine
-
-
-def check_connection(engine: Engine) -> None:
-    """Raise a one-line :class:`StorageError` unless the database answers and can be written."""
-    try:
-        with engine.begin() as connection:
-            connection.exec_driver_sql("SELECT 1")
-    except Exception as exc:
-        raise as_storage_error(exc, url_display=display_url(engine)) or exc from exc

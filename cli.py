@@ -1,7 +1,14 @@
 """Moral Graph Studio command line, for researchers and facilitators.
 
 Every command reads the same configuration as the app (environment variables, see README) and
-works on the same database. Errors are one clean line on stderr and a non-zero exit code.
+works on the same database. An error a person can cause or meet (any :class:`errors.StudioError`) is one
+line, ``Error: ...``, on stderr with exit code 1; a usage mistake is one such line with exit code 2; anything
+else is a bug and keeps its traceback.
+
+Each command imports the services it needs when it runs, so ``--help`` and the commands that only read the
+database start without loading langchain, openai, scipy or networkx (``tests/test_cli_imports.py``); what
+a command's help shows comes from modules that load none of them (``interviews.limits``,
+``services.research.formats``).
 """
 
 from __future__ import annotations
@@ -9,23 +16,31 @@ from __future__ import annotations
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from errors import StudioError, one_line
-from services.facilitator import deliberations, grading, system, values
-from services.jobs import contexts as context_jobs
-from services.jobs import dedup as dedup_job
-from services.jobs import stories
-from services.research import dft_import, graphs
-from services.runtime import model_clients
-from settings import Settings, load_settings
+from interviews.limits import CONTEXTS_PER_CALL, DEDUP_BATCH, DEDUP_BATCH_MAX, STORY_PAIRS, STORY_PAIRS_MAX
+from interviews.vocabulary import CardStatus, DeliberationStatus, values_of
+from services.research.formats import EXPORT_FORMATS
+
+if TYPE_CHECKING:
+    from settings import Settings
 
 
 class CleanErrors(click.Group):
-    """A click group that turns known errors into ``Error: <one line>`` and exit code 1, and usage
-    mistakes into one such line with exit code 2."""
+    """A click group that turns every :class:`errors.StudioError` into ``Error: <one line>`` and exit code 1,
+    and usage mistakes into one such line with exit code 2. A group called without its command
+    (``cli.py deliberation``) prints its help, as click does."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:  # the root's own options: ``cli.py --bogus``
+            return super().parse_args(ctx, args)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.UsageError as exc:
+            _usage_mistake(exc)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -33,19 +48,29 @@ class CleanErrors(click.Group):
         except StudioError as exc:
             click.echo(f"Error: {one_line(exc)}", err=True)
             sys.exit(1)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
         except click.UsageError as exc:  # a missing option, a bad number, an unknown command
-            where = f" (see {exc.ctx.command_path} --help)" if exc.ctx else ""
-            message = " ".join(exc.format_message().split())
-            click.echo(f"Error: {message}{where}", err=True)
-            sys.exit(exc.exit_code)
+            _usage_mistake(exc)
+
+
+def _usage_mistake(exc: click.UsageError) -> NoReturn:
+    where = f" (see {exc.ctx.command_path} --help)" if exc.ctx else ""
+    message = " ".join(exc.format_message().split())
+    click.echo(f"Error: {message}{where}", err=True)
+    sys.exit(exc.exit_code)
 
 
 def _settings() -> Settings:
+    from settings import load_settings
+
     return load_settings()
 
 
 def _engine(settings: Settings | None = None) -> Any:
     """The database of the current command, closed (pool disposed) when the command ends."""
+    from services.facilitator import system
+
     engine = system.open_database(settings or _settings())
     click.get_current_context().call_on_close(engine.dispose)
     return engine
@@ -59,6 +84,8 @@ def cli() -> None:
 @cli.command("init-db")
 def init_db() -> None:
     """Create the database, or upgrade its schema in place to the newest version."""
+    from services.facilitator import system
+
     settings = _settings()
     engine = _engine(settings)
     status = system.describe(settings, engine)
@@ -89,6 +116,8 @@ def deliberation_create(
     title: str, questions: tuple[str, ...], welcome: str, consent: str, config_file: Path | None
 ) -> None:
     """Create a deliberation and print its id."""
+    from services.facilitator import deliberations
+
     config = deliberations.read_config_file(config_file) if config_file else None
     engine = _engine()
     created = deliberations.create_deliberation(
@@ -107,6 +136,8 @@ def deliberation_create(
 @click.option("--base-url", default=None, help="Public address of the app (default: PUBLIC_BASE_URL).")
 def deliberation_link(deliberation_id: int, base_url: str | None) -> None:
     """Print the deliberation's open join link (append &pid=ID to pass a panel id such as Prolific's)."""
+    from services.facilitator import deliberations
+
     settings = _settings()
     engine = _engine(settings)
     click.echo(
@@ -118,9 +149,11 @@ def deliberation_link(deliberation_id: int, base_url: str | None) -> None:
 
 @deliberation.command("status")
 @click.argument("deliberation_id", type=int)
-@click.argument("status", type=click.Choice(["draft", "open", "closed", "archived"]))
+@click.argument("status", type=click.Choice(values_of(DeliberationStatus)))
 def deliberation_status(deliberation_id: int, status: str) -> None:
     """Set a deliberation's status; closed and archived ones accept no new participants."""
+    from services.facilitator import deliberations
+
     updated = deliberations.set_status(_engine(), deliberation_id=deliberation_id, status=status)
     click.echo(f"Deliberation {updated.id} is now {updated.status}.")
 
@@ -128,6 +161,8 @@ def deliberation_status(deliberation_id: int, status: str) -> None:
 @deliberation.command("list")
 def deliberation_list() -> None:
     """List deliberations: id, status, questions, participants, title (tab-separated)."""
+    from services.facilitator import deliberations
+
     engine = _engine()
     for d in deliberations.list_deliberations(engine):
         click.echo(f"{d.id}\t{d.status}\t{len(d.questions)}\t{d.participant_count}\t{d.title}")
@@ -140,6 +175,8 @@ def deliberation_list() -> None:
 @click.option("--cohort", default=None, help="Put the invites in this named cohort.")
 def invite(deliberation_id: int, count: int, base_url: str | None, cohort: str | None) -> None:
     """Create single-use invite links and print one per line."""
+    from services.facilitator import deliberations
+
     settings = _settings()
     engine = _engine(settings)
     links = deliberations.create_invites(
@@ -164,6 +201,8 @@ def invite(deliberation_id: int, count: int, base_url: str | None, cohort: str |
 @click.option("--title", default=None, help="Title of the new deliberation.")
 def import_dft(directory: Path, before: datetime | None, title: str | None) -> None:
     """Load MAI's published study dump (its dft-data folder) into a new deliberation; prints its id."""
+    from services.research import dft_import
+
     engine = _engine()
     summary = dft_import.import_dft(
         engine, directory=directory, before=before.date() if before else None, title=title
@@ -178,8 +217,10 @@ def import_dft(directory: Path, before: datetime | None, title: str | None) -> N
 @click.argument("deliberation_id", type=int)
 def build(deliberation_id: int) -> None:
     """Build and store the deliberation's moral graph; prints a summary and each context's winner."""
+    from services.research import graphs
+
     engine = _engine()
-    g = graphs.build_graph(engine, deliberation_id=deliberation_id)
+    g = graphs.build_snapshot(engine, deliberation_id=deliberation_id)
     skipped = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in g.skipped.items()) or "none"
     thresholds = " ".join(f"{k}={v}" for k, v in g.thresholds.items())
     click.echo(
@@ -192,12 +233,12 @@ def build(deliberation_id: int) -> None:
 
 @cli.command("export")
 @click.argument("deliberation_id", type=int)
-@click.option(
-    "--format", "fmt", type=click.Choice(graphs.EXPORT_FORMATS), default="mai-json", show_default=True
-)
+@click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="mai-json", show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="File to write.")
 def export(deliberation_id: int, fmt: str, out: Path) -> None:
     """Write the latest moral graph (building it when there is none) as MAI's JSON or GraphML."""
+    from services.research import graphs
+
     engine = _engine()
     path = graphs.export_graph(engine, deliberation_id=deliberation_id, fmt=fmt, out=out)
     click.echo(f"Wrote {path}")
@@ -208,8 +249,8 @@ def export(deliberation_id: int, fmt: str, out: Path) -> None:
 @click.option("--question", "question_id", type=int, default=None, help="Only cards on this question id.")
 @click.option(
     "--batch-size",
-    type=click.IntRange(min=1, max=40),
-    default=dedup_job.DEFAULT_BATCH,
+    type=click.IntRange(min=1, max=DEDUP_BATCH_MAX),
+    default=DEDUP_BATCH,
     show_default=True,
     help="New cards per model call.",
 )
@@ -219,6 +260,9 @@ def dedup(deliberation_id: int, question_id: int | None, batch_size: int) -> Non
     A batch whose partition stays invalid is skipped (its cards wait for the next run); other model
     errors stop the run.
     """
+    from services.jobs import dedup as dedup_job
+    from services.runtime import model_clients
+
     settings = _settings()
     engine = _engine(settings)
     if not dedup_job.pending_count(engine, deliberation_id=deliberation_id, question_id=question_id):
@@ -267,6 +311,8 @@ def values_group() -> None:
 @click.option("--question", "question_id", type=int, default=None, help="Only values with a card on it.")
 def values_list(deliberation_id: int, question_id: int | None) -> None:
     """List the canonical values: id, member card ids, votes, title (tab-separated)."""
+    from services.facilitator import values
+
     found = values.list_values(_engine(), deliberation_id=deliberation_id, question_id=question_id)
     for v in found:
         cards = ",".join(str(c.id) for c in v.cards) or "-"
@@ -279,6 +325,8 @@ def values_list(deliberation_id: int, question_id: int | None) -> None:
 @click.argument("value_id", type=int)
 def values_show(value_id: int) -> None:
     """Show a value: title, description, policies, votes and its member cards with their ids."""
+    from services.facilitator import values
+
     v = values.get_value(_engine(), canonical_id=value_id)
     made = (
         f"made by dedup run {v.dedup_run}"
@@ -294,7 +342,7 @@ def values_show(value_id: int) -> None:
     click.echo(f"Deliberation {v.deliberation_id}; {v.votes} votes; {made}.")
     click.echo(f"Cards ({len(v.cards)}):")
     for c in v.cards:
-        status = "" if c.status == "submitted" else f" [{c.status}]"
+        status = "" if c.status == CardStatus.SUBMITTED else f" [{c.status}]"
         click.echo(f"{c.id}\t{c.title}{status}\t{c.description}")
 
 
@@ -308,6 +356,8 @@ def _ids(ids: tuple[int, ...] | list[int]) -> str:
 @click.option("--reason", required=True, help="Why they are one value (written to the moderation log).")
 def values_merge(keep_id: int, other_ids: tuple[int, ...], reason: str) -> None:
     """Merge values OTHER_ID... into KEEP_ID: cards, votes, stories and judgements move over."""
+    from services.facilitator import values
+
     engine = _engine()
     keep = values.get_value(engine, canonical_id=keep_id)
     m = values.merge(
@@ -336,6 +386,8 @@ def values_merge(keep_id: int, other_ids: tuple[int, ...], reason: str) -> None:
 @click.option("--reason", required=True, help="Why they differ (written to the moderation log).")
 def values_split(value_id: int, card_ids: tuple[int, ...], title: str | None, reason: str) -> None:
     """Move some member cards of VALUE_ID to a new value; votes and stories stay with VALUE_ID."""
+    from services.facilitator import values
+
     s = values.split(_engine(), canonical_id=value_id, card_ids=card_ids, title=title, reason=reason)
     if s.already_done:
         click.echo(
@@ -354,13 +406,17 @@ def values_split(value_id: int, card_ids: tuple[int, ...], title: str | None, re
 @click.option("--run", "run_id", default=None, help="Resume this run id (default: start a new run).")
 @click.option(
     "--max-pairs",
-    type=click.IntRange(min=1, max=stories.MAX_PAIRS),
-    default=stories.DEFAULT_MAX_PAIRS,
+    type=click.IntRange(min=1, max=STORY_PAIRS_MAX),
+    default=STORY_PAIRS,
     show_default=True,
     help="Most pairs of values to write stories for (two stories each).",
 )
 def stories_cmd(deliberation_id: int, run_id: str | None, max_pairs: int) -> None:
     """Write and judge upgrade stories (both directions) for pairs of values in each context; resumable."""
+    from services.facilitator import deliberations
+    from services.jobs import stories
+    from services.runtime import model_clients
+
     settings = _settings()
     engine = _engine(settings)
     run_id = stories.check_run_id(run_id) if run_id else stories.new_run_id()
@@ -395,13 +451,16 @@ def stories_cmd(deliberation_id: int, run_id: str | None, max_pairs: int) -> Non
 @click.argument("question_id", type=int)
 @click.option(
     "--count",
-    type=click.IntRange(min=1, max=context_jobs.MAX_GENERATED),
+    type=click.IntRange(min=1, max=CONTEXTS_PER_CALL),
     default=5,
     show_default=True,
     help="How many contexts to ask the model for.",
 )
 def contexts_cmd(question_id: int, count: int) -> None:
     """Generate "When ..." contexts for a question with the model; prints each new one."""
+    from services.jobs import contexts as context_jobs
+    from services.runtime import model_clients
+
     settings = _settings()
     engine = _engine(settings)
     context_jobs.require_question(engine, question_id=question_id)
@@ -422,6 +481,9 @@ def contexts_cmd(question_id: int, count: int) -> None:
 def mine_contexts_cmd(deliberation_id: int) -> None:
     """Mine contexts from every submitted card whose mining never succeeded (e.g. the model failed after
     the participant's submit); a malformed answer skips its card, other model errors stop the run."""
+    from services.jobs import contexts as context_jobs
+    from services.runtime import model_clients
+
     settings = _settings()
     engine = _engine(settings)
     if not context_jobs.count_unmined(engine, deliberation_id=deliberation_id):
@@ -449,6 +511,9 @@ def mine_contexts_cmd(deliberation_id: int) -> None:
 @click.argument("interview_id", type=int)
 def grade_cmd(interview_id: int) -> None:
     """Grade an interview's transcript A-F on the field's rubric; prints criterion, grade, reason."""
+    from services.facilitator import grading
+    from services.runtime import model_clients
+
     settings = _settings()
     engine = _engine(settings)
     grading.require_interview(engine, interview_id=interview_id)
@@ -465,6 +530,8 @@ def grade_cmd(interview_id: int) -> None:
 @cli.command("status")
 def status() -> None:
     """Show the model endpoint, the database and what it holds."""
+    from services.facilitator import system
+
     settings = _settings()
     info = system.describe(settings, _engine(settings))
     rows = [

@@ -1,7 +1,10 @@
 """The one root of every error a person can cause or meet; front ends show it as one plain line.
 
-The pages and ``cli.py`` catch :class:`StudioError` and print ``one_line(exc)``; anything else is a bug and
-keeps its traceback. Each branch lives beside the code that raises it::
+The front ends catch :class:`StudioError` and show ``one_line(exc)``: ``cli.py`` prints ``Error: <line>``
+on stderr and exits with 1, a page shows one error box (``ui.components.error_box``, which adds the setting
+to fix when the error names one in ``.setting``, as storage and model errors do). Anything else is a bug and
+keeps its traceback. Each branch lives beside the code that raises it (``tests/test_errors.py`` checks that
+this tree names every subclass in the project, under its real parent)::
 
     StudioError
     ├── InvalidInput                          what a person typed or asked for breaks a rule (errors.py)
@@ -22,6 +25,8 @@ keeps its traceback. Each branch lives beside the code that raises it::
     ├── interviews.dedup_candidates.DedupError  the input to deduplication is unusable
     └── interviews.flow.InvalidTransition     an interview event that cannot happen in its current stage
 
+Not in the tree: signals a rule raises for its own caller to collect, such as the form rules'
+``interviews.answers.Problem``, which become one :class:`InvalidInput` before they leave the service.
 This module imports nothing of the project, so every layer (the pure core included) may raise from it.
 
 >>> issubclass(InvalidInput, StudioError) and issubclass(InvalidInput, ValueError)

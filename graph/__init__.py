@@ -38,25 +38,26 @@ from graph.errors import (
     MoralGraphFormatError,
 )
 from graph.io_graphml import graphml_safe, write_graphml
-from graph.io_mai import mai_edge, moral_graph_document, read_moral_graph, write_moral_graph
+from graph.io_mai import mai_edge, moral_graph_document, moral_graph_text, read_moral_graph, write_moral_graph
 from graph.model import SKIP_REASONS, Answer, Judgement, JudgementArrays, PairStats, Thresholds
 from graph.pagerank import pagerank, pagerank_arrays
 from graph.pairs import Aggregation, PairCounts
 from graph.rank import (
     BlockRanks,
     Ranking,
-    Support,
-    SupportRule,
     rank_blocks,
     rank_contexts,
     rank_graph,
     rank_pairs,
 )
+from graph.rank_params import DEFAULT_RANK, RankParams, Variant
 from graph.reference import ReferenceAggregation, aggregate_reference, pagerank_reference
 from graph.stats import entropy, entropy_array, likelihood_array, wiser_likelihood
+from graph.support import Support, SupportRule
 from graph.uncertainty import BootstrapResult, ValueInterval, bootstrap_rankings
 
 __all__ = [
+    "DEFAULT_RANK",
     "SKIP_REASONS",
     "EDGE_ATTRIBUTES",
     "Aggregation",
@@ -77,12 +78,14 @@ __all__ = [
     "MoralGraphFormatError",
     "PairCounts",
     "PairStats",
+    "RankParams",
     "Ranking",
     "ReferenceAggregation",
     "Support",
     "SupportRule",
     "Thresholds",
     "ValueInterval",
+    "Variant",
     "aggregate",
     "aggregate_arrays",
     "aggregate_reference",
@@ -107,6 +110,7 @@ __all__ = [
     "likelihood_array",
     "mai_edge",
     "moral_graph_document",
+    "moral_graph_text",
     "opinion_clusters",
     "pagerank",
     "pagerank_arrays",

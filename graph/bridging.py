@@ -28,8 +28,8 @@ import numpy as np
 from graph.aggregate import AggregationPlan
 from graph.errors import InvalidInputError
 from graph.model import JudgementArrays, Thresholds, is_missing
-from graph.pagerank import Variant
 from graph.rank import Ranking, rank_contexts, rank_pairs
+from graph.rank_params import DEFAULT_RANK, Variant
 
 
 def consensus(agree: np.ndarray, seen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -78,9 +78,9 @@ def bridging(
     thresholds: Thresholds | None = None,
     *,
     weight: Literal["consensus", "minimum"] = "consensus",
-    alpha: float = 0.85,
-    variant: Variant = "networkx",
-    top: int = 3,
+    alpha: float = DEFAULT_RANK.alpha,
+    variant: Variant = DEFAULT_RANK.variant,
+    top: int = DEFAULT_RANK.top,
 ) -> BridgingResult:
     """Cross-group agreement per edge and per value, and plain vs bridged rankings.
 

@@ -24,8 +24,9 @@ import networkx as nx
 import numpy as np
 from scipy import stats
 
-from graph.pagerank import Variant, pagerank
+from graph.pagerank import pagerank
 from graph.rank import TIE_DECIMALS
+from graph.rank_params import DEFAULT_RANK, Variant
 
 
 def cycles(G: nx.DiGraph) -> list[list[Hashable]]:
@@ -141,8 +142,8 @@ def diff_graphs(
     new: nx.DiGraph,
     *,
     weight: str | None = "wiserLikelihood",
-    alpha: float = 0.85,
-    variant: Variant = "networkx",
+    alpha: float = DEFAULT_RANK.alpha,
+    variant: Variant = DEFAULT_RANK.variant,
     old_winners: Mapping[Any, Any] | None = None,
     new_winners: Mapping[Any, Any] | None = None,
 ) -> GraphDiff:

@@ -5,7 +5,9 @@ A value is ``{id, title, instructionsShort, instructionsDetailed, evaluationCrit
 counts{markedWiser, markedNotWiser, markedLessWise, markedUnsure, impressions},
 summary{wiserLikelihood, entropy}}``. Writing adds ``thresholds`` (and ``skipped``) from ``G.graph`` so
 every export names the trimming rule; readers of MAI's schema ignore the extra keys. A NaN likelihood is
-written as ``null`` (JSON has no NaN) and read back as NaN.
+written as ``null`` (JSON has no NaN) and read back as NaN. This module is the generic part (any graph, node
+attributes as they are); the studio's document (value rows as MAI values, context labels, rankings,
+provenance) is built on it by :mod:`exports.mai_json`.
 
 Examples
 --------
@@ -95,15 +97,23 @@ def moral_graph_document(G: nx.DiGraph, *, metadata: bool = True) -> dict[str, A
     return document
 
 
+def moral_graph_text(document: Mapping[str, Any]) -> str:
+    """A moral-graph document as the JSON text every export writes (indented, UTF-8, no NaN, a final
+    newline).
+
+    >>> moral_graph_text({"values": [{"id": 1, "title": "Soin"}], "edges": []}).splitlines()[3]
+    '      "id": 1,'
+    """
+    return json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
 def write_moral_graph(G: nx.DiGraph, path: str | Path | IO[str], *, metadata: bool = True) -> None:
-    """Write :func:`moral_graph_document` as JSON (UTF-8, indented) to a path or a text file."""
-    text = json.dumps(
-        moral_graph_document(G, metadata=metadata), indent=2, ensure_ascii=False, allow_nan=False
-    )
+    """Write :func:`moral_graph_document` as JSON (:func:`moral_graph_text`) to a path or a text file."""
+    text = moral_graph_text(moral_graph_document(G, metadata=metadata))
     if isinstance(path, str | Path):
-        Path(path).write_text(text + "\n", encoding="utf-8")
+        Path(path).write_text(text, encoding="utf-8")
     else:
-        path.write(text + "\n")
+        path.write(text)
 
 
 def _fail(message: str) -> MoralGraphFormatError:

@@ -24,15 +24,13 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Hashable
-from typing import Literal
 
 import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 
 from graph.errors import ConvergenceError, InvalidInputError, InvalidWeightError
-
-Variant = Literal["networkx", "mai"]
+from graph.rank_params import DEFAULT_RANK, Variant
 
 
 def check_weights(weight: np.ndarray) -> np.ndarray:
@@ -50,10 +48,10 @@ def pagerank_arrays(
     n_nodes: int,
     *,
     block: np.ndarray | None = None,
-    alpha: float = 0.85,
-    variant: Variant = "networkx",
-    max_iter: int = 100,
-    tol: float = 1.0e-6,
+    alpha: float = DEFAULT_RANK.alpha,
+    variant: Variant = DEFAULT_RANK.variant,
+    max_iter: int = DEFAULT_RANK.max_iter,
+    tol: float = DEFAULT_RANK.tol,
 ) -> np.ndarray:
     """PageRank scores of nodes ``0 .. n_nodes - 1`` (per block when ``block`` is given).
 
@@ -103,7 +101,7 @@ def pagerank_arrays(
     )
     matrix = sp.csr_array((share, (target, source)), shape=(n_nodes, n_nodes))
     p = 1.0 / node_size  # uniform teleport and dangling distribution, as networkx
-    x = p
+    x: np.ndarray = p
     done = size == 0
     for _ in range(max_iter):
         inflow = matrix @ x
@@ -131,10 +129,10 @@ def pagerank(
     G: nx.DiGraph,
     *,
     weight: str | None = "wiserLikelihood",
-    alpha: float = 0.85,
-    variant: Variant = "networkx",
-    max_iter: int = 100,
-    tol: float = 1.0e-6,
+    alpha: float = DEFAULT_RANK.alpha,
+    variant: Variant = DEFAULT_RANK.variant,
+    max_iter: int = DEFAULT_RANK.max_iter,
+    tol: float = DEFAULT_RANK.tol,
 ) -> dict[Hashable, float]:
     """Weighted PageRank of a moral graph (networkx-compatible numbers by default).
 
@@ -173,7 +171,7 @@ def pagerank(
         raise InvalidWeightError(f"an edge has no {weight!r} attribute")
     src = np.array([index[u] for u, _, _ in edges], dtype=np.int64)
     dst = np.array([index[v] for _, v, _ in edges], dtype=np.int64)
-    w = None if weight is None else np.array([float(d) for _, _, d in edges], dtype=np.float64)  # type: ignore[arg-type]
+    w = None if weight is None else np.array([float(d) for _, _, d in edges], dtype=np.float64)
     scores = pagerank_arrays(
         src, dst, w, len(nodes), alpha=alpha, variant=variant, max_iter=max_iter, tol=tol
     )

@@ -29,8 +29,9 @@ import numpy as np
 
 from graph.keys import group_rows
 from graph.model import Thresholds
-from graph.pagerank import Variant, pagerank, pagerank_arrays
+from graph.pagerank import pagerank, pagerank_arrays
 from graph.pairs import PairCounts
+from graph.rank_params import DEFAULT_RANK, Variant
 from graph.support import SUPPORTS, Support, SupportRule, z_and_ratio
 
 #: Scores equal to this many decimals are a tie, broken by value order (not by rounding noise).
@@ -53,8 +54,8 @@ class Ranking:
     support: Support
     n_edges: int
     thresholds: Thresholds | None
-    variant: str = "networkx"
-    alpha: float = 0.85
+    variant: str = DEFAULT_RANK.variant
+    alpha: float = DEFAULT_RANK.alpha
     rule: SupportRule = field(default_factory=SupportRule)
 
 
@@ -85,10 +86,10 @@ def rank_blocks(
     weight: np.ndarray | None,
     n_groups: int,
     *,
-    alpha: float = 0.85,
-    variant: Variant = "networkx",
-    max_iter: int = 100,
-    tol: float = 1.0e-6,
+    alpha: float = DEFAULT_RANK.alpha,
+    variant: Variant = DEFAULT_RANK.variant,
+    max_iter: int = DEFAULT_RANK.max_iter,
+    tol: float = DEFAULT_RANK.tol,
     rule: SupportRule | None = None,
 ) -> BlockRanks:
     """Rank ``n_groups`` independent graphs given as one edge list (``group`` of each edge) at once."""
@@ -173,11 +174,11 @@ def rank_contexts(
     thresholds: Thresholds | None = None,
     *,
     weights: np.ndarray | None = None,
-    alpha: float = 0.85,
-    variant: Variant = "networkx",
-    top: int = 3,
-    max_iter: int = 100,
-    tol: float = 1.0e-6,
+    alpha: float = DEFAULT_RANK.alpha,
+    variant: Variant = DEFAULT_RANK.variant,
+    top: int = DEFAULT_RANK.top,
+    max_iter: int = DEFAULT_RANK.max_iter,
+    tol: float = DEFAULT_RANK.tol,
     rule: SupportRule | None = None,
 ) -> dict[Hashable, Ranking]:
     """A :class:`Ranking` for every context, each from that context's trimmed graph alone.
@@ -221,11 +222,11 @@ def rank_pairs(
     thresholds: Thresholds | None = None,
     *,
     weights: np.ndarray | None = None,
-    alpha: float = 0.85,
-    variant: Variant = "networkx",
-    top: int = 3,
-    max_iter: int = 100,
-    tol: float = 1.0e-6,
+    alpha: float = DEFAULT_RANK.alpha,
+    variant: Variant = DEFAULT_RANK.variant,
+    top: int = DEFAULT_RANK.top,
+    max_iter: int = DEFAULT_RANK.max_iter,
+    tol: float = DEFAULT_RANK.tol,
     rule: SupportRule | None = None,
 ) -> Ranking:
     """The :class:`Ranking` of the whole (pooled) graph of a pair table, trimmed by ``thresholds``."""
@@ -252,11 +253,11 @@ def rank_graph(
     G: nx.DiGraph,
     *,
     weight: str | None = "wiserLikelihood",
-    alpha: float = 0.85,
-    variant: Variant = "networkx",
-    top: int = 3,
-    max_iter: int = 100,
-    tol: float = 1.0e-6,
+    alpha: float = DEFAULT_RANK.alpha,
+    variant: Variant = DEFAULT_RANK.variant,
+    top: int = DEFAULT_RANK.top,
+    max_iter: int = DEFAULT_RANK.max_iter,
+    tol: float = DEFAULT_RANK.tol,
     rule: SupportRule | None = None,
 ) -> Ranking:
     """The :class:`Ranking` of a moral graph (thresholds read from ``G.graph["thresholds"]`` if present).

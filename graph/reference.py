@@ -24,9 +24,8 @@ from typing import Literal
 
 from graph.errors import ConvergenceError, InvalidJudgementError
 from graph.model import SKIP_REASONS, Answer, Judgement, PairStats, is_missing
+from graph.rank_params import DEFAULT_RANK, Variant
 from graph.stats import entropy, wiser_likelihood
-
-Variant = Literal["networkx", "mai"]
 
 
 @dataclass
@@ -139,10 +138,10 @@ def pagerank_reference(
     edges: Mapping[tuple[Hashable, Hashable], float],
     nodes: Sequence[Hashable],
     *,
-    alpha: float = 0.85,
-    variant: Variant = "networkx",
-    max_iter: int = 100,
-    tol: float = 1.0e-6,
+    alpha: float = DEFAULT_RANK.alpha,
+    variant: Variant = DEFAULT_RANK.variant,
+    max_iter: int = DEFAULT_RANK.max_iter,
+    tol: float = DEFAULT_RANK.tol,
 ) -> dict[Hashable, float]:
     """Weighted PageRank with dicts: rank flows along each edge in proportion to its weight.
 

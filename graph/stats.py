@@ -65,7 +65,8 @@ def likelihood_array(
     """
     total = (wiser + not_wiser + unsure + less_wise).astype(np.float64)
     diff = (wiser - less_wise).astype(np.float64)
-    return np.divide(diff, total, out=np.full(len(total), np.nan), where=total > 0)
+    likelihood: np.ndarray = np.divide(diff, total, out=np.full(len(total), np.nan), where=total > 0)
+    return likelihood
 
 
 def entropy_array(

@@ -27,8 +27,8 @@ from graph.aggregate import AggregationPlan
 from graph.errors import InvalidInputError
 from graph.keys import group_rows
 from graph.model import JudgementArrays, Thresholds
-from graph.pagerank import Variant
 from graph.rank import rank_blocks
+from graph.rank_params import DEFAULT_RANK, Variant
 
 
 @dataclass(frozen=True)
@@ -91,10 +91,10 @@ def bootstrap_rankings(
     n_boot: int = 200,
     seed: int = 0,
     level: float = 0.9,
-    alpha: float = 0.85,
-    variant: Variant = "networkx",
-    max_iter: int = 100,
-    tol: float = 1.0e-6,
+    alpha: float = DEFAULT_RANK.alpha,
+    variant: Variant = DEFAULT_RANK.variant,
+    max_iter: int = DEFAULT_RANK.max_iter,
+    tol: float = DEFAULT_RANK.tol,
 ) -> BootstrapResult:
     """Bootstrap the per-context rankings over participants.
 

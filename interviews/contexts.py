@@ -35,6 +35,7 @@ from pydantic import BaseModel, Field
 from errors import StudioError
 from interviews.calls import structured_call
 from interviews.card_text import CardLike, card_data
+from interviews.limits import CONTEXTS_PER_CALL
 from interviews.prompting import as_data, load_prompt
 
 CONTEXT_WORDS = (4, 9)
@@ -42,7 +43,7 @@ MAX_CONTEXT_CHARS = 120
 #: How many new contexts one submitted card may add.
 MINED_PER_CARD = 3
 #: The most contexts a facilitator may generate in one call.
-MAX_GENERATED = 20
+MAX_GENERATED = CONTEXTS_PER_CALL
 #: Existing contexts quoted in a prompt (the rest are still deduplicated in code).
 MAX_EXISTING_IN_PROMPT = 80
 PURPOSE = "contexts"

@@ -42,12 +42,13 @@ from pydantic import BaseModel, Field, ValidationError
 
 from interviews.cards import CardDraft, lint_card
 from interviews.dedup_candidates import DedupError
+from interviews.limits import DEDUP_BATCH_MAX
 from interviews.prompting import as_data, load_prompt
 from providers.errors import ModelOutputError
 
 PROMPT = "dedup_partition"
 #: Most new cards in one partition call (the output schema is bounded by it too).
-MAX_BATCH = 40
+MAX_BATCH = DEDUP_BATCH_MAX
 #: Most existing canonical values shown in one partition call.
 MAX_CANONICALS = 30
 _LABEL = re.compile(r"^\s*([a-z])?\s*[-#:]?\s*(\d+)\s*$", re.I)

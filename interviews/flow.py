@@ -8,7 +8,8 @@ Stages (DOMAIN.md §3)::
 The conversation stages only guide the interviewer (one question at a time, a different aim per stage);
 they advance with the participant's turns. The model says it has enough by calling the
 ``values_card_ready`` tool; after ``turn_limit`` participant turns a card is proposed anyway; the
-participant can ask for the card at any time.
+participant can ask for the card at any time. The stages themselves are :class:`interviews.vocabulary.Stage`
+(re-exported here), with ``abandoned``, which no event leaves.
 
 >>> s = Stage.OPENING
 >>> s = advance(s, Event.USER_MESSAGE, user_turns=1, turn_limit=12); s
@@ -32,19 +33,8 @@ from pydantic import BaseModel, Field
 
 from errors import StudioError
 from interviews.prompting import as_data, load_prompt
-
-
-class Stage(StrEnum):
-    OPENING = "opening"
-    STORY = "story"
-    ZOOM_IN = "zoom_in"
-    ATTENTION = "attention"
-    SHOW_CARD = "show_card"
-    REVISE = "revise"
-    SUBMITTED = "submitted"
-
-
-CONVERSATION = (Stage.OPENING, Stage.STORY, Stage.ZOOM_IN, Stage.ATTENTION)
+from interviews.vocabulary import CONVERSATION as CONVERSATION  # re-exported: the interview states
+from interviews.vocabulary import Stage as Stage
 
 
 class Event(StrEnum):
@@ -91,6 +81,8 @@ def advance(stage: Stage, event: Event, *, user_turns: int, turn_limit: int) -> 
     """The stage after ``event``; raises :class:`InvalidTransition` for an impossible one."""
     if stage == Stage.SUBMITTED:
         raise InvalidTransition("this card is already submitted")
+    if stage == Stage.ABANDONED:
+        raise InvalidTransition("this interview was abandoned")
     if event == Event.CONFIRMED:
         if stage not in (Stage.SHOW_CARD, Stage.REVISE):
             raise InvalidTransition("there is no card to confirm yet")

@@ -6,8 +6,6 @@ throughout, really a source of meaning, coherent policies, a clear card; plus an
 
 >>> [label for _, label in CRITERIA][:3]
 ['personal story', 'no leading the witness', 'one question at a time']
->>> grade_points("A"), grade_points("F")
-(4, 0)
 """
 
 from __future__ import annotations

@@ -152,10 +152,11 @@ class JudgementMove:
 class MergePlan:
     """What folding some values into ``keep_id`` changes; empty tuples when it changes nothing.
 
-    Cards, votes and impressions in ``*_moved`` get ``keep_id`` as their value. ``stories_dropped`` and the
-    other ``*_dropped`` are in the order the rules decided them (the kept-value rows first, then by id);
-    ``judgements_detached`` lose a story that became a self-loop, ``judgements_moved`` are every other
-    judgement that changes. ``values_deleted`` are the merged values that exist, in id order.
+    Cards, votes and impressions in ``*_moved`` get ``keep_id`` as their value. ``judgements_detached``
+    lose a story that became a self-loop; ``judgements_moved`` are every other judgement that changes
+    (another story, or endpoints on ``keep_id``). ``values_deleted`` are the merged values that exist.
+    Cards and values are in id order; the other tuples in the order the rules decided them (the rows that
+    win a collision first, then by id), which is the order of the snapshots in the moderation log.
     """
 
     keep_id: int

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from errors import StudioError
+from interviews.vocabulary import DeliberationStatus, values_of
 from services.facilitator import deliberations
 from ui import components, resources, state
 from ui.router import through_router
@@ -100,7 +101,7 @@ with st.form("open_link"):
     target = st.selectbox(
         "Deliberation ", list(by_id), format_func=lambda i: f"{i}: {by_id[i].title} ({by_id[i].status})"
     )
-    statuses = ["draft", "open", "closed", "archived"]
+    statuses = list(values_of(DeliberationStatus))
     new_status = st.selectbox("Status", statuses, index=None, placeholder="Keep as it is")
     if st.form_submit_button("Apply and show the open link"):
         with components.stop_on_error("Updating the deliberation"):

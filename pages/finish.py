@@ -1,7 +1,10 @@
 """Participant: the exit survey, then a receipt of where their value landed (DOMAIN.md §3 steps 7-8)."""
 
+from typing import Any, Literal
+
 import streamlit as st
 
+from interviews.vocabulary import ParticipantStage
 from services.participant import receipts
 from ui import components, participant, resources
 from ui.router import through_router
@@ -14,13 +17,13 @@ token = person.participant.token
 participant.stay_on("pages/finish.py", person)
 components.progress(person.participant.stage)
 
-if person.participant.stage == "survey":
+if person.participant.stage == ParticipantStage.SURVEY:
     st.title("A few last questions")
     with components.stop_on_error():
         items = receipts.survey(engine, token=token)
     scale = {1: "1 · Strongly disagree", 2: "2", 3: "3", 4: "4", 5: "5 · Strongly agree"}
     with st.form("survey"):
-        answers = {}
+        answers: dict[str, Any] = {}
         for item in items:
             label = components.plain(item.label) + ("" if item.required else " (optional)")
             if item.kind == "scale":
@@ -59,7 +62,7 @@ def ask(key: str, question: str, card_id: int) -> None:
     st.markdown(f"**{question}**" + ("" if current is None else f" You said: {'yes' if current else 'no'}."))
     yes, no = st.columns(2)
     for column, answer, label in ((yes, True, "Yes"), (no, False, "No")):
-        kind = "primary" if current is answer else "secondary"
+        kind: Literal["primary", "secondary"] = "primary" if current is answer else "secondary"
         if column.button(label, key=f"{key}-{card_id}-{label}", type=kind):
             with components.stop_on_error():
                 receipts.answer_receipt(engine, token=token, key=key, answer=answer)

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 import streamlit as st
 
 from errors import StudioError, one_line
+from interviews.vocabulary import CONVERSATION, MessageRole, MessageStatus, ParticipantStage, Stage
 from services.participant import cards, interviewing
 from ui import components, participant, resources, state
 from ui.router import through_router
@@ -26,7 +27,7 @@ with components.stop_on_error():
         else interviewing.current_interview(engine, token=token)
     )
 if view is None:
-    participant.go("joined", token)
+    participant.go(ParticipantStage.JOINED, token)
 
 components.progress(person.participant.stage)
 st.title("Interview")
@@ -34,9 +35,9 @@ with st.expander("The message we are thinking about", expanded=False):
     st.markdown(components.plain(view.question))
 
 for message in view.messages:
-    with st.chat_message("user" if message.role == "user" else "assistant"):
+    with st.chat_message("user" if message.role == MessageRole.USER else "assistant"):
         st.markdown(components.plain(message.content))
-        if message.status == "cut_off":
+        if message.status == MessageStatus.CUT_OFF:
             st.caption("This reply was cut off.")
 
 
@@ -83,7 +84,7 @@ def write_card() -> None:
     st.rerun()
 
 
-conversation = view.state in ("opening", "story", "zoom_in", "attention")
+conversation = view.state in CONVERSATION
 error = st.session_state[state.LAST_ERROR]
 if error:
     st.error(
@@ -93,20 +94,20 @@ if error:
         st.session_state[state.LAST_ERROR] = None  # the steps below pick up where it failed
         st.rerun()
 else:  # after a failure nothing is retried by itself; the card, its edit form and the chat stay usable
-    if view.awaiting_reply and (conversation or view.state == "show_card"):
+    if view.awaiting_reply and (conversation or view.state == Stage.SHOW_CARD):
         respond()
-    if view.state in ("show_card", "revise") and (view.card is None or view.awaiting_reply):
+    if view.state in (Stage.SHOW_CARD, Stage.REVISE) and (view.card is None or view.awaiting_reply):
         write_card()
 
 card = view.card
-if card is not None and view.state in ("show_card", "revise", "submitted"):
+if card is not None and view.state in (Stage.SHOW_CARD, Stage.REVISE, Stage.SUBMITTED):
     components.values_card(card.title, card.description, card.policies)
     if card.problems:
         st.warning(
             "Before you can submit, please fix: " + "; ".join(components.plain(p) for p in card.problems),
             icon=":material/edit_note:",
         )
-    if view.state == "submitted":
+    if view.state == Stage.SUBMITTED:
         participant.go(person.participant.stage, token)
     submit, change, edit = st.columns(3)
     if submit.button("This is my value: submit", type="primary", disabled=bool(card.problems)):
@@ -121,8 +122,8 @@ if card is not None and view.state in ("show_card", "revise", "submitted"):
                 token=token,
                 card_id=card.id,
             )
-        participant.go("vote", token)
-    if change.button("Ask for changes", disabled=view.state == "revise"):
+        participant.go(ParticipantStage.VOTE, token)
+    if change.button("Ask for changes", disabled=view.state == Stage.REVISE):
         with components.stop_on_error():
             cards.ask_for_changes(engine, token=token, interview_id=view.id)
         st.rerun()
@@ -150,7 +151,7 @@ if card is not None and view.state in ("show_card", "revise", "submitted"):
                 st.session_state[state.EDITING_CARD] = False
                 st.rerun()
 
-placeholder = "Write your answer..." if view.state != "revise" else "What should change about the card?"
+placeholder = "Write your answer..." if view.state != Stage.REVISE else "What should change about the card?"
 if text := st.chat_input(placeholder, max_chars=interviewing.MAX_MESSAGE_CHARS):
     with components.stop_on_error("Sending your message"):
         interviewing.post_message(engine, token=token, interview_id=view.id, text=text)

@@ -1,7 +1,10 @@
 """Participant: join by link, consent and demographics, then choose a question."""
 
+from typing import Any
+
 import streamlit as st
 
+from interviews.vocabulary import ParticipantStage
 from services.participant import interviewing, joining
 from ui import components, participant, resources, state
 from ui.router import through_router
@@ -23,7 +26,7 @@ if state.query(state.TOKEN) is None:
 
 person = participant.home()
 token = person.participant.token
-if person.participant.stage not in ("joined", "consented"):
+if person.participant.stage not in (ParticipantStage.JOINED, ParticipantStage.CONSENTED):
     participant.go(person.participant.stage, token)
 
 components.progress(person.participant.stage)
@@ -36,7 +39,7 @@ if person.participant.consented_at is None:
         st.subheader("Before we start")
         if person.consent_text:
             st.markdown(person.consent_text)
-        answers = {}
+        answers: dict[str, Any] = {}
         for q in person.demographics:
             label = components.plain(q.label) + ("" if q.required else " (optional)")
             if q.kind == "choice":
@@ -72,4 +75,4 @@ if st.button("Start the interview", type="primary"):
         view = interviewing.start_interview(
             engine, token=token, question_id=chosen.id, model_id=settings.chat_model_name
         )
-    participant.go("interview", token, **{state.INTERVIEW: str(view.id)})
+    participant.go(ParticipantStage.INTERVIEW, token, **{state.INTERVIEW: str(view.id)})

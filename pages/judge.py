@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from interviews.vocabulary import JudgementAnswer, ParticipantStage
 from services.participant import judging
 from ui import components, participant, resources
 from ui.router import through_router
@@ -18,7 +19,11 @@ with components.stop_on_error():
 
 components.progress(person.participant.stage)
 st.title("Did this person become wiser?")
-ANSWERS = {"upgrade": "Yes", "no_upgrade": "No", "not_sure": "Not sure"}
+ANSWERS: dict[str, str] = {
+    JudgementAnswer.UPGRADE.value: "Yes",
+    JudgementAnswer.NO_UPGRADE.value: "No",
+    JudgementAnswer.NOT_SURE.value: "Not sure",
+}
 
 if not stories:
     st.info("There are no stories for you to judge right now. Thank you: let's go on.")
@@ -73,4 +78,4 @@ else:
 if st.button("Continue", type="primary"):
     with components.stop_on_error():
         judging.finish_judging(engine, token=token)
-    participant.go("survey", token)
+    participant.go(ParticipantStage.SURVEY, token)

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from interviews.vocabulary import ParticipantStage
 from services.participant import interviewing, voting
 from ui import components, participant, resources
 from ui.router import through_router
@@ -16,7 +17,7 @@ participant.stay_on("pages/vote.py", person)
 with components.stop_on_error():
     interview = interviewing.current_interview(engine, token=token)
     if interview is None:
-        participant.go("joined", token)
+        participant.go(ParticipantStage.JOINED, token)
     draw = voting.draw_values(
         engine, token=token, question_id=interview.question_id, embeddings=resources.embeddings()
     )
@@ -34,7 +35,7 @@ if not draw.values:
     if st.button("Continue", type="primary"):
         with components.stop_on_error():
             voting.submit_votes(engine, token=token, draw_id="", value_ids=[])
-        participant.go("judge", token)
+        participant.go(ParticipantStage.JUDGE, token)
     st.stop()
 
 st.caption(
@@ -54,4 +55,4 @@ with st.form("vote"):
     if st.form_submit_button("Continue", type="primary"):
         with components.stop_on_error():
             voting.submit_votes(engine, token=token, draw_id=draw.draw_id, value_ids=chosen)
-        participant.go("judge", token)
+        participant.go(ParticipantStage.JUDGE, token)

@@ -1,7 +1,8 @@
 """Repository functions for deliberations and what belongs to them: questions, contexts, cohorts, invites
 and the open join code.
 
-Keyword-only, session first; they flush but never commit (the caller's ``session_scope`` does).
+Keyword-only, session first; they flush but never commit (the caller's ``session_scope`` does). A row is
+created from its ``XCreate`` schema (``data=``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from storage.errors import NotFound
-from storage.schemas import DeliberationCreate
+from storage.schemas import (
+    CohortCreate,
+    ContextCreate,
+    DeliberationCreate,
+    InviteCreate,
+    QuestionContextCreate,
+)
 from storage.tables import (
     Cohort,
     Context,
@@ -60,22 +67,21 @@ def count_deliberations(session: Session) -> int:
     return int(session.exec(select(func.count()).select_from(Deliberation)).one())
 
 
-def get_or_create_cohort(session: Session, *, deliberation_id: int, name: str) -> Cohort:
-    statement = select(Cohort).where(Cohort.deliberation_id == deliberation_id, Cohort.name == name)
+def get_or_create_cohort(session: Session, *, data: CohortCreate) -> Cohort:
+    """The deliberation's cohort of this name, created when there is none."""
+    statement = select(Cohort).where(Cohort.deliberation_id == data.deliberation_id, Cohort.name == data.name)
     cohort = session.exec(statement).first()
     if cohort is None:
-        cohort = Cohort(deliberation_id=deliberation_id, name=name)
+        cohort = Cohort.model_validate(data)
         session.add(cohort)
         session.flush()
     return cohort
 
 
-def create_invites(
-    session: Session, *, deliberation_id: int, count: int, cohort_id: int | None = None
-) -> list[Invite]:
-    """Create ``count`` single-use invites, each with its own random code."""
-    get_deliberation(session, deliberation_id=deliberation_id)
-    invites = [Invite(deliberation_id=deliberation_id, cohort_id=cohort_id) for _ in range(count)]
+def create_invites(session: Session, *, data: InviteCreate, count: int) -> list[Invite]:
+    """Create ``count`` single-use invites like ``data``, each with its own random code."""
+    get_deliberation(session, deliberation_id=data.deliberation_id)
+    invites = [Invite.model_validate(data) for _ in range(count)]
     session.add_all(invites)
     session.flush()
     return invites
@@ -126,20 +132,18 @@ def question_context_ids(session: Session, *, question_id: int) -> set[int]:
     return set(session.exec(statement).all())
 
 
-def add_context(
-    session: Session, *, deliberation_id: int, text: str, source: str, external_ref: str | None = None
-) -> tuple[Context, bool]:
+def add_context(session: Session, *, data: ContextCreate) -> tuple[Context, bool]:
     """Insert a context, or return the one with exactly this text; ``(context, created)``."""
-    found = _context_by_text(session, deliberation_id=deliberation_id, text=text)
+    found = _context_by_text(session, deliberation_id=data.deliberation_id, text=data.text)
     if found is not None:
         return found, False
-    context = Context(deliberation_id=deliberation_id, text=text, source=source, external_ref=external_ref)
+    context = Context.model_validate(data)
     try:
         with session.begin_nested():
             session.add(context)
             session.flush()
     except IntegrityError:  # another writer added the same text meanwhile
-        found = _context_by_text(session, deliberation_id=deliberation_id, text=text)
+        found = _context_by_text(session, deliberation_id=data.deliberation_id, text=data.text)
         if found is None:
             raise
         return found, False
@@ -151,13 +155,13 @@ def _context_by_text(session: Session, *, deliberation_id: int, text: str) -> Co
     return session.exec(statement).first()
 
 
-def link_context(session: Session, *, question_id: int, context_id: int) -> bool:
+def link_context(session: Session, *, data: QuestionContextCreate) -> bool:
     """Link a context to a question; False when the link already existed."""
-    if session.get(QuestionContext, (question_id, context_id)) is not None:
+    if session.get(QuestionContext, (data.question_id, data.context_id)) is not None:
         return False
     try:
         with session.begin_nested():
-            session.add(QuestionContext(question_id=question_id, context_id=context_id))
+            session.add(QuestionContext.model_validate(data))
             session.flush()
     except IntegrityError:
         return False

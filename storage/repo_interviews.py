@@ -1,6 +1,7 @@
 """Repository functions for interviews, their messages and the cards they produce.
 
-Keyword-only, session first; they flush but never commit (the caller's ``session_scope`` does).
+Keyword-only, session first; they flush but never commit (the caller's ``session_scope`` does). A row is
+created from its ``XCreate`` schema (``data=``).
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from interviews.vocabulary import CardStatus, MessageRole, Stage
 from storage.errors import Conflict, NotFound
-from storage.schemas import MessagePublic
+from storage.schemas import InterviewCreate, MessageCreate, MessagePublic, ValuesCardCreate
 from storage.tables import (
     Deliberation,
     Interview,
@@ -36,9 +38,13 @@ def get_interview(session: Session, *, interview_id: int, lock: bool = False) ->
     return interview
 
 
-def interview_context(
+#: An interview with its question, deliberation and participant (what every interview page needs).
+InterviewRows = tuple[Interview, Question, Deliberation, Participant]
+
+
+def interview_rows(
     session: Session, *, interview_id: int, token: str | None = None, lock: bool = False
-) -> tuple[Interview, Question, Deliberation, Participant] | None:
+) -> InterviewRows | None:
     """The interview with its question, deliberation and participant, in one query; ``None`` when there is
     no such interview (or, with ``token``, when it is not that participant's). ``lock``: see
     :func:`get_interview`.
@@ -64,7 +70,7 @@ def find_interview(session: Session, *, participant_id: int, question_id: int) -
         .where(
             Interview.participant_id == participant_id,
             Interview.question_id == question_id,
-            Interview.state != "abandoned",
+            Interview.state != Stage.ABANDONED,
         )
         .order_by(col(Interview.id).desc())
     )
@@ -78,22 +84,8 @@ def list_participant_interviews(session: Session, *, participant_id: int) -> Seq
     return session.exec(statement).all()
 
 
-def create_interview(
-    session: Session,
-    *,
-    participant_id: int,
-    question_id: int,
-    prompt_versions: dict[str, str],
-    model_id: str,
-    app_version: str,
-) -> Interview:
-    interview = Interview(
-        participant_id=participant_id,
-        question_id=question_id,
-        prompt_versions=prompt_versions,
-        model_id=model_id[:200],
-        app_version=app_version,
-    )
+def create_interview(session: Session, *, data: InterviewCreate) -> Interview:
+    interview = Interview.model_validate(data)
     session.add(interview)
     session.flush()
     return interview
@@ -105,7 +97,7 @@ def set_interview_state(session: Session, *, interview: Interview, state: str) -
         return
     interview.state = state
     interview.updated_at = utcnow()
-    if state == "submitted":
+    if state == Stage.SUBMITTED:
         interview.finished_at = interview.updated_at
     session.add(interview)
 
@@ -125,7 +117,7 @@ def message_tail(session: Session, *, interview_id: int) -> tuple[Message | None
     """The interview's last message and how many messages the participant wrote (one query)."""
     users = (
         select(func.count())
-        .where(Message.interview_id == interview_id, Message.role == "user")
+        .where(Message.interview_id == interview_id, Message.role == MessageRole.USER)
         .scalar_subquery()
     )
     row = session.exec(
@@ -134,15 +126,7 @@ def message_tail(session: Session, *, interview_id: int) -> tuple[Message | None
     return (row[0], int(row[1])) if row else (None, 0)
 
 
-def add_message(
-    session: Session,
-    *,
-    interview_id: int,
-    role: str,
-    content: str,
-    status: str = "complete",
-    after: int | None = None,
-) -> Message:
+def add_message(session: Session, *, data: MessageCreate, after: int | None = None) -> Message:
     """Append a message after ``seq`` ``after`` (a hint: looked up when not given; ``-1``: the first).
 
     When another request appended first (a second tab; the hint is stale), the insert collides on the
@@ -152,20 +136,14 @@ def add_message(
     if session.get_bind().dialect.name == "sqlite":
         # SQLite runs one writer at a time (BEGIN IMMEDIATE): the newest seq read here cannot change
         # before this insert, so no savepoint is needed (this runs twice on every chat turn).
-        message = Message(
-            interview_id=interview_id,
-            seq=_last_seq(session, interview_id) + 1,
-            role=role,
-            content=content,
-            status=status,
-        )
+        message = Message.model_validate(data, update={"seq": _last_seq(session, data.interview_id) + 1})
         session.add(message)
         session.flush()
         return message
     for _ in range(3):
         if after is None:
-            after = _last_seq(session, interview_id)
-        message = Message(interview_id=interview_id, seq=after + 1, role=role, content=content, status=status)
+            after = _last_seq(session, data.interview_id)
+        message = Message.model_validate(data, update={"seq": after + 1})
         try:
             with session.begin_nested():
                 session.add(message)
@@ -179,6 +157,19 @@ def add_message(
 def _last_seq(session: Session, interview_id: int) -> int:
     last = session.exec(select(func.max(Message.seq)).where(Message.interview_id == interview_id)).one()
     return -1 if last is None else int(last)
+
+
+def add_card(session: Session, *, data: ValuesCardCreate) -> ValuesCard:
+    """Insert a values card (a draft written from an interview, or an imported card)."""
+    return add_cards(session, data=[data])[0]
+
+
+def add_cards(session: Session, *, data: Sequence[ValuesCardCreate]) -> list[ValuesCard]:
+    """Insert many cards in one flush (an import), in the given order."""
+    cards = [ValuesCard.model_validate(d) for d in data]
+    session.add_all(cards)
+    session.flush()
+    return cards
 
 
 def latest_card(session: Session, *, interview_id: int) -> ValuesCard | None:
@@ -215,7 +206,7 @@ def participant_cards(
     """The participant's cards (submitted ones only by default), oldest first."""
     statement = select(ValuesCard).where(ValuesCard.participant_id == participant_id)
     if submitted_only:
-        statement = statement.where(ValuesCard.status == "submitted")
+        statement = statement.where(ValuesCard.status == CardStatus.SUBMITTED)
     if question_id is not None:
         statement = statement.where(ValuesCard.question_id == question_id)
     return session.exec(statement.order_by(col(ValuesCard.id))).all()

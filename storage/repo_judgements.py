@@ -1,7 +1,8 @@
 """Repository functions for upgrade stories (edge hypotheses) and the judgements made on them, and the
 judgement matrix the graph engine reads.
 
-Keyword-only, session first; they flush but never commit (the caller's ``session_scope`` does).
+Keyword-only, session first; they flush but never commit (the caller's ``session_scope`` does). A row is
+created from its ``XCreate`` schema (``data=``).
 """
 
 from __future__ import annotations
@@ -16,13 +17,16 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from interviews.vocabulary import JudgementAnswer
 from storage.errors import NotFound
+from storage.schemas import EdgeHypothesisCreate, JudgementCreate
 from storage.tables import (
     EdgeHypothesis,
     Judgement,
 )
 
-ANSWER_CODES = {"upgrade": 0, "no_upgrade": 1, "not_sure": 2}  # graph.Answer's codes
+#: Each stored answer's code in the graph engine (graph.model.Answer: the vocabulary's order).
+ANSWER_CODES = {answer.value: code for code, answer in enumerate(JudgementAnswer)}
 
 
 def judgement_matrix(session: Session, *, deliberation_id: int) -> np.ndarray:
@@ -67,12 +71,11 @@ def get_judgement(session: Session, *, participant_id: int, hypothesis_id: int) 
     return session.exec(statement).first()
 
 
-def upsert_judgement(session: Session, *, judgement: Judgement) -> Judgement:
+def upsert_judgement(session: Session, *, data: JudgementCreate) -> Judgement:
     """Insert the judgement, or update the answer and reason of the participant's one on that story."""
-    found = get_judgement(
-        session, participant_id=judgement.participant_id, hypothesis_id=judgement.hypothesis_id or 0
-    )
+    found = get_judgement(session, participant_id=data.participant_id, hypothesis_id=data.hypothesis_id or 0)
     if found is None:
+        judgement = Judgement.model_validate(data)
         try:
             with session.begin_nested():
                 session.add(judgement)
@@ -80,14 +83,20 @@ def upsert_judgement(session: Session, *, judgement: Judgement) -> Judgement:
             return judgement
         except IntegrityError:  # a concurrent answer to the same story won: update that one
             found = get_judgement(
-                session, participant_id=judgement.participant_id, hypothesis_id=judgement.hypothesis_id or 0
+                session, participant_id=data.participant_id, hypothesis_id=data.hypothesis_id or 0
             )
             if found is None:
                 raise
-    found.answer, found.reason = judgement.answer, judgement.reason
+    found.answer, found.reason = data.answer, data.reason
     session.add(found)
     session.flush()
     return found
+
+
+def add_judgements(session: Session, *, data: Sequence[JudgementCreate]) -> None:
+    """Insert many judgements in one flush (an import; a participant's answer is :func:`upsert_judgement`)."""
+    session.add_all(Judgement.model_validate(d) for d in data)
+    session.flush()
 
 
 def judgement_counts(
@@ -189,10 +198,11 @@ def get_hypothesis(session: Session, *, hypothesis_id: int) -> EdgeHypothesis:
     return hypothesis
 
 
-def add_hypothesis(session: Session, *, hypothesis: EdgeHypothesis) -> tuple[EdgeHypothesis, bool]:
+def add_hypothesis(session: Session, *, data: EdgeHypothesisCreate) -> tuple[EdgeHypothesis, bool]:
     """Insert a hypothesis, or return the one this run already has for its (from, to, context);
     ``(hypothesis, created)``.
     """
+    hypothesis = EdgeHypothesis.model_validate(data)
     try:
         with session.begin_nested():
             session.add(hypothesis)
@@ -209,6 +219,14 @@ def add_hypothesis(session: Session, *, hypothesis: EdgeHypothesis) -> tuple[Edg
             raise
         return found, False
     return hypothesis, True
+
+
+def add_hypotheses(session: Session, *, data: Sequence[EdgeHypothesisCreate]) -> list[EdgeHypothesis]:
+    """Insert many hypotheses in one flush (an import), in the given order."""
+    hypotheses = [EdgeHypothesis.model_validate(d) for d in data]
+    session.add_all(hypotheses)
+    session.flush()
+    return hypotheses
 
 
 def set_judge_scores(session: Session, *, hypothesis_id: int, scores: dict[str, Any], shown: bool) -> None:

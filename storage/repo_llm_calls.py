@@ -1,6 +1,7 @@
 """Repository functions for model calls: one row per LLM call, and usage summed over them.
 
-Keyword-only, session first; they flush but never commit (the caller's ``session_scope`` does).
+Keyword-only, session first; they flush but never commit (the caller's ``session_scope`` does). A row is
+created from its ``XCreate`` schema (``data=``).
 """
 
 from __future__ import annotations

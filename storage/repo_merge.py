@@ -77,7 +77,7 @@ class MergeOutcome:
         }
 
 
-def _snapshot(row: Any) -> dict[str, Any]:
+def _snapshot(row: SQLModel) -> dict[str, Any]:
     return row.model_dump(mode="json")
 
 

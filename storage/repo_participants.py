@@ -1,7 +1,8 @@
 """Repository functions for participants and what each one does outside the interview: the vote step's
 impressions and votes, survey answers, activity and contribution counts.
 
-Keyword-only, session first; they flush but never commit (the caller's ``session_scope`` does).
+Keyword-only, session first; they flush but never commit (the caller's ``session_scope`` does). A row is
+created from its ``XCreate`` schema (``data=``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from interviews.vocabulary import MessageRole
 from storage.errors import NotFound
+from storage.schemas import ImpressionCreate, ParticipantCreate, SurveyResponseCreate, VoteCreate
 from storage.tables import (
     Impression,
     Interview,
@@ -50,41 +53,38 @@ def get_participant_by_external_id(
     return session.exec(statement).first()
 
 
-def create_participant(
-    session: Session,
-    *,
-    deliberation_id: int,
-    external_id: str | None = None,
-    cohort_id: int | None = None,
-) -> Participant:
-    participant = Participant(deliberation_id=deliberation_id, external_id=external_id, cohort_id=cohort_id)
-    session.add(participant)
+def create_participant(session: Session, *, data: ParticipantCreate) -> Participant:
+    """Insert a participant (with a new random token)."""
+    return create_participants(session, data=[data])[0]
+
+
+def create_participants(session: Session, *, data: Sequence[ParticipantCreate]) -> list[Participant]:
+    """Insert many participants in one flush (an import), in the given order."""
+    participants = [Participant.model_validate(d) for d in data]
+    session.add_all(participants)
     session.flush()
-    return participant
+    return participants
 
 
-def get_or_create_participant(
-    session: Session, *, deliberation_id: int, external_id: str | None, cohort_id: int | None = None
-) -> Participant:
-    """The participant with this panel id, created when there is none. Two first visits at once (a double
-    click, a browser's prefetch) meet on the unique key: the loser's insert is undone in a savepoint and it
-    reads the winner's row, instead of failing the whole transaction (as PostgreSQL would).
+def get_or_create_participant(session: Session, *, data: ParticipantCreate) -> Participant:
+    """The participant with ``data``'s panel id, created when there is none (always created when it has
+    no panel id). Two first visits at once (a double click, a browser's prefetch) meet on the unique key:
+    the loser's insert is undone in a savepoint and it reads the winner's row, instead of failing the whole
+    transaction (as PostgreSQL would).
     """
-    if external_id is None:
-        return create_participant(session, deliberation_id=deliberation_id, cohort_id=cohort_id)
+    if data.external_id is None:
+        return create_participant(session, data=data)
     existing = get_participant_by_external_id(
-        session, deliberation_id=deliberation_id, external_id=external_id
+        session, deliberation_id=data.deliberation_id, external_id=data.external_id
     )
     if existing is not None:
         return existing
     try:
         with session.begin_nested():
-            return create_participant(
-                session, deliberation_id=deliberation_id, external_id=external_id, cohort_id=cohort_id
-            )
+            return create_participant(session, data=data)
     except IntegrityError:
         winner = get_participant_by_external_id(
-            session, deliberation_id=deliberation_id, external_id=external_id
+            session, deliberation_id=data.deliberation_id, external_id=data.external_id
         )
         if winner is None:
             raise
@@ -147,20 +147,23 @@ def draw_impressions(session: Session, *, participant_id: int, draw_id: str) -> 
     return session.exec(statement).all()
 
 
-def add_impressions(
-    session: Session, *, participant_id: int, question_id: int, draw_id: str, value_ids: Sequence[int]
-) -> None:
-    """Record that ``value_ids`` were shown in this draw (in this order)."""
-    for value_id in value_ids:  # one at a time: ids follow the display order on every backend
-        session.add(
-            Impression(
-                participant_id=participant_id,
-                canonical_value_id=value_id,
-                question_id=question_id,
-                draw_id=draw_id,
-            )
-        )
-        session.flush()
+def add_impressions(session: Session, *, data: Sequence[ImpressionCreate], ordered: bool = True) -> None:
+    """Record that values were shown (a draw's, in the order shown).
+
+    ``ordered``: one insert at a time, so ids follow the given order on every backend (a draw is read back
+    in id order); an import whose order does not matter passes ``False`` for one batched flush.
+    """
+    for row in data:
+        session.add(Impression.model_validate(row))
+        if ordered:
+            session.flush()
+    session.flush()
+
+
+def add_votes(session: Session, *, data: Sequence[VoteCreate]) -> None:
+    """Insert votes in one flush (an import; a participant's vote goes through :func:`set_draw_votes`)."""
+    session.add_all(Vote.model_validate(row) for row in data)
+    session.flush()
 
 
 def question_votes(session: Session, *, participant_id: int, question_id: int) -> Sequence[Vote]:
@@ -223,17 +226,18 @@ def survey_answers(session: Session, *, participant_id: int) -> dict[str, Any]:
     return {r.question_key: r.answer for r in session.exec(statement).all()}
 
 
-def set_survey_answer(session: Session, *, participant_id: int, key: str, answer: Any) -> None:
-    """Insert or update the participant's answer to ``key``; ``answer=None`` deletes it."""
+def set_survey_answer(session: Session, *, data: SurveyResponseCreate) -> None:
+    """Insert or update the participant's answer to ``data.question_key``; ``data.answer=None`` deletes it."""
 
     def find() -> SurveyResponse | None:
         statement = select(SurveyResponse).where(
-            SurveyResponse.participant_id == participant_id, SurveyResponse.question_key == key
+            SurveyResponse.participant_id == data.participant_id,
+            SurveyResponse.question_key == data.question_key,
         )
         return session.exec(statement).first()
 
     found = find()
-    if answer is None:
+    if data.answer is None:
         if found is not None:
             session.delete(found)
             session.flush()
@@ -241,14 +245,14 @@ def set_survey_answer(session: Session, *, participant_id: int, key: str, answer
     if found is None:
         try:
             with session.begin_nested():
-                session.add(SurveyResponse(participant_id=participant_id, question_key=key, answer=answer))
+                session.add(SurveyResponse.model_validate(data))
                 session.flush()
             return
         except IntegrityError:
             found = find()
             if found is None:
                 raise
-    found.answer = answer
+    found.answer = data.answer
     session.add(found)
     session.flush()
 
@@ -259,7 +263,7 @@ def contribution_counts(session: Session, *, participant_id: int) -> tuple[int, 
         select(func.count())
         .select_from(Message)
         .join(Interview, col(Interview.id) == col(Message.interview_id))
-        .where(Interview.participant_id == participant_id, Message.role == "user")
+        .where(Interview.participant_id == participant_id, Message.role == MessageRole.USER)
     ).one()
     votes = session.exec(
         select(func.count()).select_from(Vote).where(Vote.participant_id == participant_id)

@@ -1,18 +1,21 @@
 """Repository functions for graph snapshots: each build of a deliberation's moral graph, newest last.
 
-Keyword-only, session first; they flush but never commit (the caller's ``session_scope`` does).
+Keyword-only, session first; they flush but never commit (the caller's ``session_scope`` does). A row is
+created from its ``XCreate`` schema (``data=``).
 """
 
 from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
+from storage.schemas import GraphSnapshotCreate
 from storage.tables import (
     GraphSnapshot,
 )
 
 
-def add_graph_snapshot(session: Session, *, snapshot: GraphSnapshot) -> GraphSnapshot:
+def add_graph_snapshot(session: Session, *, data: GraphSnapshotCreate) -> GraphSnapshot:
+    snapshot = GraphSnapshot.model_validate(data)
     session.add(snapshot)
     session.flush()
     return snapshot

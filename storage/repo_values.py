@@ -1,7 +1,7 @@
 """Repository functions for canonical values: dedup bookkeeping, review and split, the moderation log.
 
-Keyword-only, session first; they flush but never commit (the caller's ``session_scope`` does). Merging
-values lives in :mod:`storage.repo_merge`.
+Keyword-only, session first; they flush but never commit (the caller's ``session_scope`` does). A row is
+created from its ``XCreate`` schema (``data=``). Merging values lives in :mod:`storage.repo_merge`.
 
 A card belongs to a deliberation through its question or its author (imported cards whose source lost both
 links belong to no deliberation and are never picked up for dedup).
@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 from sqlalchemy import ColumnElement, func, or_
 from sqlmodel import Session, col, select
 
+from interviews.vocabulary import CardStatus
 from storage.errors import NotFound
+from storage.schemas import CanonicalValueCreate, ModerationEventCreate
 from storage.tables import (
     CanonicalValue,
     Context,
@@ -49,7 +50,7 @@ def pending_cards(
     serialises writers with ``BEGIN IMMEDIATE`` anyway).
     """
     statement = select(ValuesCard).where(
-        ValuesCard.status == "submitted",
+        ValuesCard.status == CardStatus.SUBMITTED,
         col(ValuesCard.canonical_value_id).is_(None),
         _in_deliberation(deliberation_id),
     )
@@ -67,7 +68,7 @@ def count_pending_cards(session: Session, *, deliberation_id: int, question_id: 
         select(func.count())
         .select_from(ValuesCard)
         .where(
-            ValuesCard.status == "submitted",
+            ValuesCard.status == CardStatus.SUBMITTED,
             col(ValuesCard.canonical_value_id).is_(None),
             _in_deliberation(deliberation_id),
         )
@@ -83,7 +84,7 @@ def unflagged_cards(session: Session, *, deliberation_id: int, flag: str) -> lis
     """
     questions = select(Question.id).where(Question.deliberation_id == deliberation_id)
     statement = select(ValuesCard).where(
-        ValuesCard.status == "submitted", col(ValuesCard.question_id).in_(questions)
+        ValuesCard.status == CardStatus.SUBMITTED, col(ValuesCard.question_id).in_(questions)
     )
     return [
         c for c in session.exec(statement.order_by(col(ValuesCard.id))).all() if flag not in c.quality_flags
@@ -111,25 +112,16 @@ def find_canonical_values(
     return canonical_values_by_id(session, ids=ids, lock=lock)
 
 
-def add_canonical_value(
-    session: Session,
-    *,
-    deliberation_id: int,
-    title: str,
-    description: str,
-    policies: Sequence[str],
-    dedup_run: str | None,
-) -> CanonicalValue:
-    value = CanonicalValue(
-        deliberation_id=deliberation_id,
-        title=title[:200],
-        description=description,
-        policies=list(policies),
-        dedup_run=dedup_run,
-    )
-    session.add(value)
+def add_canonical_value(session: Session, *, data: CanonicalValueCreate) -> CanonicalValue:
+    return add_canonical_values(session, data=[data])[0]
+
+
+def add_canonical_values(session: Session, *, data: Sequence[CanonicalValueCreate]) -> list[CanonicalValue]:
+    """Insert many values in one flush (an import), in the given order."""
+    values = [CanonicalValue.model_validate(d) for d in data]
+    session.add_all(values)
     session.flush()
-    return value
+    return values
 
 
 def member_cards(session: Session, *, canonical_ids: Iterable[int]) -> dict[int, list[ValuesCard]]:
@@ -174,26 +166,8 @@ def vote_counts(session: Session, *, canonical_ids: Iterable[int]) -> dict[int, 
     return counts
 
 
-def add_moderation_event(
-    session: Session,
-    *,
-    deliberation_id: int,
-    action: str,
-    target_type: str,
-    target_id: int | None,
-    reason: str = "",
-    details: dict[str, Any] | None = None,
-    actor: str = "facilitator",
-) -> ModerationEvent:
-    event = ModerationEvent(
-        deliberation_id=deliberation_id,
-        actor=actor[:100],
-        action=action,
-        target_type=target_type,
-        target_id=target_id,
-        reason=reason,
-        details=details or {},
-    )
+def add_moderation_event(session: Session, *, data: ModerationEventCreate) -> ModerationEvent:
+    event = ModerationEvent.model_validate(data)
     session.add(event)
     session.flush()
     return event
@@ -246,7 +220,7 @@ def question_value_ids(session: Session, *, deliberation_id: int, question_id: i
         .where(
             CanonicalValue.deliberation_id == deliberation_id,
             ValuesCard.question_id == question_id,
-            ValuesCard.status == "submitted",
+            ValuesCard.status == CardStatus.SUBMITTED,
         )
         .distinct()
     )
@@ -265,7 +239,7 @@ def values_by_context(session: Session, *, deliberation_id: int) -> dict[int, li
         .where(
             Context.deliberation_id == deliberation_id,
             CanonicalValue.deliberation_id == deliberation_id,
-            ValuesCard.status == "submitted",
+            ValuesCard.status == CardStatus.SUBMITTED,
         )
         .distinct()
     )

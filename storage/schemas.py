@@ -1,6 +1,9 @@
 """What goes in (``XCreate``) and what comes out (``XPublic``) of storage.
 
-Pages and the CLI only ever see these, never a table object or a session.
+A row is created in one way only: a service builds the row's ``XCreate`` and hands it to a repository
+function (``data=``); it never builds a table object. ``XCreate`` and ``XPublic`` share the table's
+``XBase`` (:mod:`storage.tables`) where their columns are the same. Pages and the CLI only ever see these,
+never a table object or a session.
 """
 
 from __future__ import annotations
@@ -12,7 +15,37 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlmodel import SQLModel
 
 from interviews.cards import CardDraft, lint_card
-from storage.tables import CanonicalValue, DeliberationBase, LLMCallBase, ValuesCard
+from storage.tables import (
+    CanonicalValue,
+    CanonicalValueBase,
+    CohortBase,
+    ContextBase,
+    DeliberationBase,
+    EdgeHypothesisBase,
+    GraphSnapshotBase,
+    ImpressionBase,
+    InterviewBase,
+    InviteBase,
+    JudgementBase,
+    LLMCallBase,
+    MessageBase,
+    ModerationEventBase,
+    ParticipantBase,
+    QuestionContextBase,
+    SurveyResponseBase,
+    ValuesCard,
+    ValuesCardBase,
+    VoteBase,
+)
+
+
+def _cut(value: object, limit: int) -> object:
+    """``value`` cut to ``limit`` characters when it is a string (model output may run long).
+
+    >>> _cut("abcdef", 3), _cut(None, 3)
+    ('abc', None)
+    """
+    return value[:limit] if isinstance(value, str) else value
 
 
 class GraphThresholds(BaseModel):
@@ -129,6 +162,14 @@ class DeliberationPublic(DeliberationBase):
         return DeliberationConfig.model_validate(self.config)
 
 
+class CohortCreate(CohortBase):
+    pass
+
+
+class InviteCreate(InviteBase):
+    """What every invite of one batch shares (each gets its own random code)."""
+
+
 class InvitePublic(SQLModel):
     id: int
     deliberation_id: int
@@ -138,23 +179,26 @@ class InvitePublic(SQLModel):
     used_at: datetime | None = None
 
 
-class ParticipantPublic(SQLModel):
+class ParticipantCreate(ParticipantBase):
+    pass
+
+
+class ParticipantPublic(ParticipantBase):
     id: int
-    deliberation_id: int
     token: str
-    stage: str
-    external_id: str | None = None
     consented_at: datetime | None = None
-    demographics: dict[str, Any] = Field(default_factory=dict)
+
+
+class ContextCreate(ContextBase):
+    pass
+
+
+class QuestionContextCreate(QuestionContextBase):
+    pass
 
 
 class LLMCallCreate(LLMCallBase):
     pass
-
-
-class LLMCallPublic(LLMCallBase):
-    id: int
-    created_at: datetime
 
 
 class UsageSummary(BaseModel):
@@ -166,6 +210,21 @@ class UsageSummary(BaseModel):
 
 
 # --- interviews ------------------------------------------------------------------------------------
+
+
+class InterviewCreate(InterviewBase):
+    @field_validator("model_id", mode="before")
+    @classmethod
+    def _cut_model_id(cls, value: object) -> object:
+        return _cut(value, 200)
+
+
+class MessageCreate(MessageBase):
+    """A message to append; storage gives it its place (``seq``) in the interview."""
+
+
+class ValuesCardCreate(ValuesCardBase):
+    pass
 
 
 class MessagePublic(SQLModel):
@@ -222,6 +281,17 @@ class InterviewPublic(SQLModel):
 # --- upgrade stories -------------------------------------------------------------------------------
 
 
+class EdgeHypothesisCreate(EdgeHypothesisBase):
+    @field_validator("model_id", mode="before")
+    @classmethod
+    def _cut_model_id(cls, value: object) -> object:
+        return _cut(value, 200)
+
+
+class JudgementCreate(JudgementBase):
+    pass
+
+
 class StoryValuePublic(BaseModel):
     """A canonical value as a story panel shows it (card A or card B)."""
 
@@ -259,37 +329,55 @@ class EdgeHypothesisPublic(BaseModel):
 # --- canonical values (dedup review) ---------------------------------------------------------------
 
 
-class CanonicalValuePublic(SQLModel):
+class CanonicalValueCreate(CanonicalValueBase):
+    @field_validator("title", mode="before")
+    @classmethod
+    def _cut_title(cls, value: object) -> object:
+        return _cut(value, 200)
+
+
+class CanonicalValuePublic(CanonicalValueBase):
     """A deduplicated value with its member cards, for the facilitator's review screen."""
 
     id: int
-    deliberation_id: int
-    title: str
-    description: str
-    policies: list[str]
-    dedup_run: str | None = None
-    external_ref: str | None = None
-    created_at: datetime
     updated_at: datetime
     cards: list[CardPublic] = Field(default_factory=list)
     votes: int = 0
 
 
-class ModerationEventPublic(SQLModel):
+class ModerationEventCreate(ModerationEventBase):
+    @field_validator("actor", mode="before")
+    @classmethod
+    def _cut_actor(cls, value: object) -> object:
+        return _cut(value, 100)
+
+
+class ModerationEventPublic(ModerationEventBase):
     """One entry of a deliberation's moderation log (merge, split, a dedup batch, a hidden card...)."""
 
     id: int
-    deliberation_id: int
-    actor: str
-    action: str
-    target_type: str
-    target_id: int | None = None
-    reason: str = ""
-    details: dict[str, Any] = Field(default_factory=dict)
     created_at: datetime
 
 
+class GraphSnapshotCreate(GraphSnapshotBase):
+    pass
+
+
 # --- participation: vote, judge, survey, receipt ---------------------------------------------------
+
+
+class ImpressionCreate(ImpressionBase):
+    pass
+
+
+class VoteCreate(VoteBase):
+    pass
+
+
+class SurveyResponseCreate(SurveyResponseBase):
+    """One survey answer to store; ``answer=None`` removes the participant's answer to that key."""
+
+    answer: Any = None
 
 
 class ValueOptionPublic(StoryValuePublic):

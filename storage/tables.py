@@ -1,10 +1,16 @@
 """SQLModel tables for the whole domain of DOMAIN.md (one class per table).
 
-Field sets shared with the API schemas live in ``XBase`` classes; ``X(XBase, table=True)`` adds the
-keys, links and bookkeeping. Times are timezone-aware UTC (sqlmodel's ``UTCDateTime`` refuses naive
-ones and returns aware ones on both SQLite and PostgreSQL), see :func:`utcnow`.
-Every change here needs a migration in ``storage/migrations``; a test compares this metadata with
-the migrated schema.
+A row is created from its ``XCreate`` schema (:mod:`storage.schemas`), never field by field: ``XBase``
+holds the columns whoever creates the row sets (``created_at`` among them where imported rows keep their
+own time), ``X(XBase, table=True)`` adds the keys, constraints and bookkeeping, and ``XCreate(XBase)`` /
+``XPublic(XBase)`` are what goes in and comes out (the FastAPI full-stack template's pattern). A table
+whose rows only storage itself writes (questions) has no base.
+
+The closed sets (states, stages, statuses, roles, answers) come from :mod:`interviews.vocabulary`; their
+CHECK constraints are built from it here, and ``tests/storage/test_vocabulary.py`` checks that the
+migrations wrote the same sets. Times are timezone-aware UTC (sqlmodel's ``UTCDateTime`` refuses naive
+ones and returns aware ones on both SQLite and PostgreSQL), see :func:`utcnow`. Every change here needs a
+migration in ``storage/migrations``; a test compares this metadata with the migrated schema.
 """
 
 from __future__ import annotations
@@ -16,6 +22,18 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from interviews.vocabulary import (
+    CardStatus,
+    ContextSource,
+    DeliberationStatus,
+    JudgementAnswer,
+    MessageRole,
+    MessageStatus,
+    ParticipantStage,
+    Stage,
+    values_of,
+)
+
 # Naming convention so constraint names are stable across SQLite and PostgreSQL (and migrations).
 SQLModel.metadata.naming_convention = {
     "ix": "ix_%(column_0_label)s",
@@ -25,22 +43,15 @@ SQLModel.metadata.naming_convention = {
     "pk": "pk_%(table_name)s",
 }
 
-DELIBERATION_STATUSES = ("draft", "open", "closed", "archived")
-INTERVIEW_STATES = (
-    "opening",
-    "story",
-    "zoom_in",
-    "attention",
-    "show_card",
-    "revise",
-    "submitted",
-    "abandoned",
-)
-MESSAGE_ROLES = ("user", "assistant", "note")
-MESSAGE_STATUSES = ("complete", "cut_off", "error")
-CARD_STATUSES = ("draft", "submitted", "hidden")
-ANSWERS = ("upgrade", "no_upgrade", "not_sure")
-PARTICIPANT_STAGES = ("joined", "consented", "interview", "vote", "judge", "survey", "done")
+# The closed sets as stored (each is its vocabulary's values, in order; see interviews.vocabulary).
+DELIBERATION_STATUSES = values_of(DeliberationStatus)
+INTERVIEW_STATES = values_of(Stage)
+MESSAGE_ROLES = values_of(MessageRole)
+MESSAGE_STATUSES = values_of(MessageStatus)
+CARD_STATUSES = values_of(CardStatus)
+ANSWERS = values_of(JudgementAnswer)
+PARTICIPANT_STAGES = values_of(ParticipantStage)
+CONTEXT_SOURCES = values_of(ContextSource)  # no CHECK constraint (yet)
 
 
 def utcnow() -> datetime:
@@ -53,7 +64,12 @@ def new_token() -> str:
     return secrets.token_urlsafe(24)
 
 
-def _in(column: str, values: tuple[str, ...]) -> str:
+def _check_in(column: str, values: tuple[str, ...]) -> str:
+    """The SQL of a CHECK that ``column`` holds one of ``values`` (as the migrations write it).
+
+    >>> _check_in("status", ("draft", "open"))
+    "status IN ('draft', 'open')"
+    """
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
@@ -64,13 +80,13 @@ class DeliberationBase(SQLModel):
     title: str = Field(max_length=200)
     welcome_text: str = Field(default="", sa_type=Text)
     consent_text: str = Field(default="", sa_type=Text)
-    status: str = Field(default="draft", max_length=20)
+    status: str = Field(default=DeliberationStatus.DRAFT.value, max_length=20)
     # Graph thresholds, demographics questions, draw sizes, survey: see storage.schemas.DeliberationConfig.
     config: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
 
 
 class Deliberation(DeliberationBase, table=True):
-    __table_args__ = (CheckConstraint(_in("status", DELIBERATION_STATUSES), name="status"),)
+    __table_args__ = (CheckConstraint(_check_in("status", DELIBERATION_STATUSES), name="status"),)
     id: int | None = Field(default=None, primary_key=True)
     open_join_code: str | None = Field(default=None, unique=True, max_length=64)
     external_ref: str | None = Field(default=None, max_length=100)
@@ -91,40 +107,53 @@ class Question(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
-class Context(SQLModel, table=True):
+class ContextBase(SQLModel):
+    deliberation_id: int = Field(foreign_key="deliberation.id", index=True)
+    text: str = Field(max_length=300)
+    source: str = Field(default=ContextSource.FACILITATOR.value, max_length=20)  # a ContextSource
+    external_ref: str | None = Field(default=None, max_length=300)
+
+
+class Context(ContextBase, table=True):
     """A "When ..." clause naming the kind of choice in which a value applies."""
 
     __table_args__ = (UniqueConstraint("deliberation_id", "text"),)
     id: int | None = Field(default=None, primary_key=True)
-    deliberation_id: int = Field(foreign_key="deliberation.id", index=True)
-    text: str = Field(max_length=300)
-    source: str = Field(default="facilitator", max_length=20)  # mined | generated | imported | facilitator
-    external_ref: str | None = Field(default=None, max_length=300)
     created_at: datetime = Field(default_factory=utcnow)
 
 
-class QuestionContext(SQLModel, table=True):
+class QuestionContextBase(SQLModel):
     question_id: int = Field(foreign_key="question.id", primary_key=True)
     context_id: int = Field(foreign_key="context.id", primary_key=True)
+
+
+class QuestionContext(QuestionContextBase, table=True):
+    """A context linked to a question (the contexts its stories and judging sets draw on)."""
 
 
 # --- people ----------------------------------------------------------------------------------------
 
 
-class Cohort(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("deliberation_id", "name"),)
-    id: int | None = Field(default=None, primary_key=True)
+class CohortBase(SQLModel):
     deliberation_id: int = Field(foreign_key="deliberation.id", index=True)
     name: str = Field(max_length=100)
+
+
+class Cohort(CohortBase, table=True):
+    __table_args__ = (UniqueConstraint("deliberation_id", "name"),)
+    id: int | None = Field(default=None, primary_key=True)
     created_at: datetime = Field(default_factory=utcnow)
 
 
-class Invite(SQLModel, table=True):
+class InviteBase(SQLModel):
+    deliberation_id: int = Field(foreign_key="deliberation.id", index=True)
+    cohort_id: int | None = Field(default=None, foreign_key="cohort.id")
+
+
+class Invite(InviteBase, table=True):
     """A per-person invite link; using it creates (or resumes) one Participant."""
 
     id: int | None = Field(default=None, primary_key=True)
-    deliberation_id: int = Field(foreign_key="deliberation.id", index=True)
-    cohort_id: int | None = Field(default=None, foreign_key="cohort.id")
     code: str = Field(default_factory=new_token, unique=True, max_length=64)
     participant_id: int | None = Field(default=None, foreign_key="participant.id")
     created_at: datetime = Field(default_factory=utcnow)
@@ -132,19 +161,22 @@ class Invite(SQLModel, table=True):
     revoked_at: datetime | None = None
 
 
-class Participant(SQLModel, table=True):
-    __table_args__ = (
-        UniqueConstraint("deliberation_id", "external_id"),
-        CheckConstraint(_in("stage", PARTICIPANT_STAGES), name="stage"),
-    )
-    id: int | None = Field(default=None, primary_key=True)
+class ParticipantBase(SQLModel):
     deliberation_id: int = Field(foreign_key="deliberation.id", index=True)
-    token: str = Field(default_factory=new_token, unique=True, max_length=64)
     external_id: str | None = Field(default=None, max_length=200)  # e.g. a Prolific id
     cohort_id: int | None = Field(default=None, foreign_key="cohort.id")
-    stage: str = Field(default="joined", max_length=20)
-    consented_at: datetime | None = None
+    stage: str = Field(default=ParticipantStage.JOINED.value, max_length=20)
     demographics: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+
+
+class Participant(ParticipantBase, table=True):
+    __table_args__ = (
+        UniqueConstraint("deliberation_id", "external_id"),
+        CheckConstraint(_check_in("stage", PARTICIPANT_STAGES), name="stage"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    token: str = Field(default_factory=new_token, unique=True, max_length=64)
+    consented_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
     last_seen_at: datetime = Field(default_factory=utcnow)
 
@@ -152,15 +184,18 @@ class Participant(SQLModel, table=True):
 # --- interviews ------------------------------------------------------------------------------------
 
 
-class Interview(SQLModel, table=True):
-    __table_args__ = (CheckConstraint(_in("state", INTERVIEW_STATES), name="state"),)
-    id: int | None = Field(default=None, primary_key=True)
+class InterviewBase(SQLModel):
     participant_id: int = Field(foreign_key="participant.id", index=True)
     question_id: int = Field(foreign_key="question.id", index=True)
-    state: str = Field(default="opening", max_length=20)
+    state: str = Field(default=Stage.OPENING.value, max_length=20)
     prompt_versions: dict[str, str] = Field(default_factory=dict, sa_type=JSON)  # name -> "version:sha256"
     model_id: str = Field(default="", max_length=200)
     app_version: str = Field(default="", max_length=50)
+
+
+class Interview(InterviewBase, table=True):
+    __table_args__ = (CheckConstraint(_check_in("state", INTERVIEW_STATES), name="state"),)
+    id: int | None = Field(default=None, primary_key=True)
     tokens_in: int = 0
     tokens_out: int = 0
     created_at: datetime = Field(default_factory=utcnow)
@@ -168,28 +203,30 @@ class Interview(SQLModel, table=True):
     finished_at: datetime | None = None
 
 
-class Message(SQLModel, table=True):
-    __table_args__ = (
-        UniqueConstraint("interview_id", "seq"),
-        CheckConstraint(_in("role", MESSAGE_ROLES), name="role"),
-        CheckConstraint(_in("status", MESSAGE_STATUSES), name="status"),
-    )
-    id: int | None = Field(default=None, primary_key=True)
+class MessageBase(SQLModel):
     interview_id: int = Field(foreign_key="interview.id")
-    seq: int
     role: str = Field(max_length=20)
     content: str = Field(sa_type=Text)
-    status: str = Field(default="complete", max_length=20)
+    status: str = Field(default=MessageStatus.COMPLETE.value, max_length=20)
+
+
+class Message(MessageBase, table=True):
+    """One message of an interview; ``seq`` (its place) is given by storage when it is appended."""
+
+    __table_args__ = (
+        UniqueConstraint("interview_id", "seq"),
+        CheckConstraint(_check_in("role", MESSAGE_ROLES), name="role"),
+        CheckConstraint(_check_in("status", MESSAGE_STATUSES), name="status"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    seq: int
     created_at: datetime = Field(default_factory=utcnow)
 
 
 # --- values ----------------------------------------------------------------------------------------
 
 
-class CanonicalValue(SQLModel, table=True):
-    """The deduplicated value many participants' cards map to; votes and edges attach here."""
-
-    id: int | None = Field(default=None, primary_key=True)
+class CanonicalValueBase(SQLModel):
     deliberation_id: int = Field(foreign_key="deliberation.id", index=True)
     title: str = Field(max_length=200)
     description: str = Field(default="", sa_type=Text)
@@ -197,23 +234,23 @@ class CanonicalValue(SQLModel, table=True):
     dedup_run: str | None = Field(default=None, max_length=64)
     external_ref: str | None = Field(default=None, max_length=100, index=True)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class CanonicalValue(CanonicalValueBase, table=True):
+    """The deduplicated value many participants' cards map to; votes and edges attach here."""
+
+    id: int | None = Field(default=None, primary_key=True)
     updated_at: datetime = Field(default_factory=utcnow)
 
 
-class ValuesCard(SQLModel, table=True):
-    """A participant's card. Author and question are always set for cards made in the app; they are
-    empty only for imported cards whose source lost the link (the published dft dump has no chats).
-    """
-
-    __table_args__ = (CheckConstraint(_in("status", CARD_STATUSES), name="status"),)
-    id: int | None = Field(default=None, primary_key=True)
+class ValuesCardBase(SQLModel):
     participant_id: int | None = Field(default=None, foreign_key="participant.id", index=True)
     question_id: int | None = Field(default=None, foreign_key="question.id", index=True)
     interview_id: int | None = Field(default=None, foreign_key="interview.id", index=True)
     title: str = Field(max_length=200)
     description: str = Field(default="", sa_type=Text)
     policies: list[str] = Field(default_factory=list, sa_type=JSON)
-    status: str = Field(default="draft", max_length=20)
+    status: str = Field(default=CardStatus.DRAFT.value, max_length=20)
     canonical_value_id: int | None = Field(default=None, foreign_key="canonicalvalue.id", index=True)
     quality_flags: list[str] = Field(default_factory=list, sa_type=JSON)
     edited_by_participant: bool = False
@@ -222,11 +259,31 @@ class ValuesCard(SQLModel, table=True):
     submitted_at: datetime | None = None
 
 
-class Impression(SQLModel, table=True):
+class ValuesCard(ValuesCardBase, table=True):
+    """A participant's card. Author and question are always set for cards made in the app; they are
+    empty only for imported cards whose source lost the link (the published dft dump has no chats).
+    """
+
+    __table_args__ = (CheckConstraint(_check_in("status", CARD_STATUSES), name="status"),)
+    id: int | None = Field(default=None, primary_key=True)
+
+
+class ImpressionBase(SQLModel):
+    participant_id: int = Field(foreign_key="participant.id")
+    canonical_value_id: int = Field(foreign_key="canonicalvalue.id", index=True)
+    question_id: int = Field(foreign_key="question.id")
+    draw_id: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Impression(ImpressionBase, table=True):
     """A canonical value shown to a participant in one draw."""
 
     __table_args__ = (UniqueConstraint("participant_id", "canonical_value_id", "draw_id"),)
     id: int | None = Field(default=None, primary_key=True)
+
+
+class VoteBase(SQLModel):
     participant_id: int = Field(foreign_key="participant.id")
     canonical_value_id: int = Field(foreign_key="canonicalvalue.id", index=True)
     question_id: int = Field(foreign_key="question.id")
@@ -234,29 +291,17 @@ class Impression(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
-class Vote(SQLModel, table=True):
+class Vote(VoteBase, table=True):
     """A canonical value a participant selected as wise (once per value and question)."""
 
     __table_args__ = (UniqueConstraint("participant_id", "canonical_value_id", "question_id"),)
     id: int | None = Field(default=None, primary_key=True)
-    participant_id: int = Field(foreign_key="participant.id")
-    canonical_value_id: int = Field(foreign_key="canonicalvalue.id", index=True)
-    question_id: int = Field(foreign_key="question.id")
-    draw_id: str = Field(max_length=64)
-    created_at: datetime = Field(default_factory=utcnow)
 
 
 # --- wisdom upgrades -------------------------------------------------------------------------------
 
 
-class EdgeHypothesis(SQLModel, table=True):
-    """An upgrade story: someone moving from one value to another in a context."""
-
-    __table_args__ = (
-        UniqueConstraint("from_value_id", "to_value_id", "context_id", "run_id"),
-        CheckConstraint("from_value_id <> to_value_id", name="not_self"),
-    )
-    id: int | None = Field(default=None, primary_key=True)
+class EdgeHypothesisBase(SQLModel):
     deliberation_id: int = Field(foreign_key="deliberation.id", index=True)
     from_value_id: int = Field(foreign_key="canonicalvalue.id")
     to_value_id: int = Field(foreign_key="canonicalvalue.id")
@@ -270,44 +315,56 @@ class EdgeHypothesis(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
-class Judgement(SQLModel, table=True):
-    """One answer to "Did this person become wiser?" (DOMAIN.md §7 aggregates these)."""
+class EdgeHypothesis(EdgeHypothesisBase, table=True):
+    """An upgrade story: someone moving from one value to another in a context."""
 
     __table_args__ = (
-        UniqueConstraint("participant_id", "hypothesis_id"),
-        CheckConstraint(_in("answer", ANSWERS), name="answer"),
-        Index("ix_judgement_graph", "context_id", "from_value_id", "to_value_id"),
-        Index("ix_judgement_build", "deliberation_id", "id"),
+        UniqueConstraint("from_value_id", "to_value_id", "context_id", "run_id"),
+        CheckConstraint("from_value_id <> to_value_id", name="not_self"),
     )
     id: int | None = Field(default=None, primary_key=True)
+
+
+class JudgementBase(SQLModel):
     deliberation_id: int = Field(foreign_key="deliberation.id")  # = the participant's; for fast graph builds
     participant_id: int = Field(foreign_key="participant.id")
     hypothesis_id: int | None = Field(default=None, foreign_key="edgehypothesis.id")
     from_value_id: int = Field(foreign_key="canonicalvalue.id")
     to_value_id: int = Field(foreign_key="canonicalvalue.id")
     context_id: int = Field(foreign_key="context.id")
-    answer: str = Field(max_length=20)
+    answer: str = Field(max_length=20)  # a JudgementAnswer
     reason: str | None = Field(default=None, sa_type=Text)
     created_at: datetime = Field(default_factory=utcnow, index=True)
 
 
-class SurveyResponse(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("participant_id", "question_key"),)
+class Judgement(JudgementBase, table=True):
+    """One answer to "Did this person become wiser?" (DOMAIN.md §7 aggregates these)."""
+
+    __table_args__ = (
+        UniqueConstraint("participant_id", "hypothesis_id"),
+        CheckConstraint(_check_in("answer", ANSWERS), name="answer"),
+        Index("ix_judgement_graph", "context_id", "from_value_id", "to_value_id"),
+        Index("ix_judgement_build", "deliberation_id", "id"),
+    )
     id: int | None = Field(default=None, primary_key=True)
+
+
+class SurveyResponseBase(SQLModel):
     participant_id: int = Field(foreign_key="participant.id")
     question_key: str = Field(max_length=100)
     answer: Any = Field(sa_type=JSON)
+
+
+class SurveyResponse(SurveyResponseBase, table=True):
+    __table_args__ = (UniqueConstraint("participant_id", "question_key"),)
+    id: int | None = Field(default=None, primary_key=True)
     created_at: datetime = Field(default_factory=utcnow)
 
 
 # --- operations ------------------------------------------------------------------------------------
 
 
-class ModerationEvent(SQLModel, table=True):
-    """What a facilitator did (hide a card, merge or split values...), for the moderation log."""
-
-    __table_args__ = (Index("ix_moderationevent_timeline", "deliberation_id", "created_at"),)
-    id: int | None = Field(default=None, primary_key=True)
+class ModerationEventBase(SQLModel):
     deliberation_id: int = Field(foreign_key="deliberation.id")
     actor: str = Field(default="facilitator", max_length=100)
     action: str = Field(max_length=50)
@@ -315,6 +372,13 @@ class ModerationEvent(SQLModel, table=True):
     target_id: int | None = None
     reason: str = Field(default="", sa_type=Text)
     details: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+
+
+class ModerationEvent(ModerationEventBase, table=True):
+    """What a facilitator did (hide a card, merge or split values...), for the moderation log."""
+
+    __table_args__ = (Index("ix_moderationevent_timeline", "deliberation_id", "created_at"),)
+    id: int | None = Field(default=None, primary_key=True)
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -340,11 +404,7 @@ class LLMCall(LLMCallBase, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
-class GraphSnapshot(SQLModel, table=True):
-    """One build of a deliberation's moral graph, with the parameters that produced it."""
-
-    __table_args__ = (Index("ix_graphsnapshot_latest", "deliberation_id", "created_at"),)
-    id: int | None = Field(default=None, primary_key=True)
+class GraphSnapshotBase(SQLModel):
     deliberation_id: int = Field(foreign_key="deliberation.id")
     thresholds: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     params: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
@@ -355,4 +415,11 @@ class GraphSnapshot(SQLModel, table=True):
     skipped: dict[str, int] = Field(default_factory=dict, sa_type=JSON)
     result: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     app_version: str = Field(default="", max_length=50)
+
+
+class GraphSnapshot(GraphSnapshotBase, table=True):
+    """One build of a deliberation's moral graph, with the parameters that produced it."""
+
+    __table_args__ = (Index("ix_graphsnapshot_latest", "deliberation_id", "created_at"),)
+    id: int | None = Field(default=None, primary_key=True)
     created_at: datetime = Field(default_factory=utcnow)

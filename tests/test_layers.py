@@ -71,9 +71,10 @@ ALLOWED: dict[str, set[str]] = {
     "services": {"sqlalchemy"},
     # Every layer may catch the documented model errors; the module imports no SDK.
     "interviews": {"providers.errors"},
-    # Two pure modules storage builds on: a card's public schema carries its digest and the card rules it
-    # breaks; merging values applies the pure merge plan (both import only pydantic and the stdlib).
-    "storage": {"interviews.cards", "interviews.value_merge"},
+    # Three pure modules storage builds on: a card's public schema carries its digest and the card rules it
+    # breaks; merging values applies the pure merge plan; the tables' CHECK constraints are built from the
+    # closed sets of the vocabulary (all three import only pydantic and the stdlib).
+    "storage": {"interviews.cards", "interviews.value_merge", "interviews.vocabulary"},
 }
 
 # services/<room> -> the other rooms it may import. Participants' actions start side jobs; nothing imports

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from storage import repo_participants
 from storage.db import session_scope
+from storage.schemas import ParticipantCreate
 from storage.tables import CanonicalValue, Context, EdgeHypothesis, QuestionContext, ValuesCard, utcnow
 
 PEER_VALUES = (
@@ -55,7 +56,9 @@ def peers(engine: Engine, *, deliberation_id: int, question_id: int) -> Peers:
             )
             s.add(value)
             s.flush()
-            peer = repo_participants.create_participant(s, deliberation_id=deliberation_id)
+            peer = repo_participants.create_participant(
+                s, data=ParticipantCreate(deliberation_id=deliberation_id)
+            )
             peer.stage = "done"
             s.add(
                 ValuesCard(

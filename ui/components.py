@@ -31,8 +31,9 @@ def model_banner(settings: Settings) -> None:
         )
 
 
-def error_box(exc: BaseException, *, action: str = "") -> None:
-    """One plain message for a known error, naming the setting to fix when there is one."""
+def error_box(exc: StudioError, *, action: str = "") -> None:
+    """One error box, one line: ``<action> failed: <message>``, naming the setting to fix when the error
+    carries one (``.setting``, as storage and model errors do)."""
     setting = getattr(exc, "setting", None)
     hint = f" (setting: `{setting}`)" if setting else ""
     prefix = f"{action} failed: " if action else ""
@@ -41,8 +42,9 @@ def error_box(exc: BaseException, *, action: str = "") -> None:
 
 @contextlib.contextmanager
 def stop_on_error(action: str = "") -> Iterator[None]:
-    """Run a page step; a known error (the database went away, the model failed) becomes one plain
-    message naming the setting to fix, and the page stops there instead of showing a traceback.
+    """Run a page step; an error a person can cause or meet (any :class:`errors.StudioError`: the database
+    went away, the model failed, a prompt file is broken...) becomes one :func:`error_box` and the page stops
+    there. Anything else is a bug and keeps its traceback.
     """
     try:
         yield

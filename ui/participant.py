@@ -11,18 +11,19 @@ from typing import NoReturn
 import streamlit as st
 
 from errors import StudioError
+from interviews.vocabulary import ParticipantStage
 from services.participant import joining
 from ui import components, resources, state
 
 #: The page each participant stage belongs to.
-STAGE_PAGES = {
-    "joined": "pages/join.py",
-    "consented": "pages/join.py",
-    "interview": "pages/interview.py",
-    "vote": "pages/vote.py",
-    "judge": "pages/judge.py",
-    "survey": "pages/finish.py",
-    "done": "pages/finish.py",
+STAGE_PAGES: dict[str, str] = {
+    ParticipantStage.JOINED: "pages/join.py",
+    ParticipantStage.CONSENTED: "pages/join.py",
+    ParticipantStage.INTERVIEW: "pages/interview.py",
+    ParticipantStage.VOTE: "pages/vote.py",
+    ParticipantStage.JUDGE: "pages/judge.py",
+    ParticipantStage.SURVEY: "pages/finish.py",
+    ParticipantStage.DONE: "pages/finish.py",
 }
 
 
@@ -41,7 +42,7 @@ def home(*, finished_ok: bool = False) -> joining.ParticipantHome:
         st.stop()
     if person.status not in joining.JOINABLE and not finished_ok:
         st.info(f"{components.plain(person.title)} has ended ({person.status}). Thank you for your interest.")
-        if person.participant.stage in ("survey", "done"):
+        if person.participant.stage in (ParticipantStage.SURVEY, ParticipantStage.DONE):
             st.page_link("pages/finish.py", label="See your receipt", query_params={state.TOKEN: token})
         st.stop()
     return person

@@ -7,9 +7,10 @@
   (pure-Python PageRank).
 * :func:`populate_sqlite`, :func:`raw_read`, :func:`db_build`: the same judgements in a fresh SQLite
   database made by ``storage.db.init_db``; a plain ``sqlite3`` read of the rows beside what
-  ``services.research.graphs.build_graph`` does up to its export work (``repo_judgements.judgement_matrix``,
-  ``repo_values.canonical_value_ids``, ``repo_deliberations.list_contexts``, :func:`fast_build`, then
-  ``repo_values.get_canonical_values`` for the values the result shows).
+  ``services.research.graphs.build_snapshot`` does up to its export work
+  (``repo_judgements.judgement_matrix``, ``repo_values.canonical_value_ids``,
+  ``repo_deliberations.list_contexts``, :func:`fast_build`, then ``repo_values.get_canonical_values`` for
+  the values the result shows).
 
 All return winners as ``{context id: value id or None}`` so that the paths can be compared.
 """
@@ -347,7 +348,7 @@ def raw_read(path: Path, deliberation_id: int = DELIBERATION_ID, *, sql: str = R
 
 
 def shown_value_ids(result: BuildResult) -> list[int]:
-    """The values ``services.research.graphs.build_graph`` loads rows for: those on a trimmed edge of the
+    """The values ``services.research.graphs.build_snapshot`` loads rows for: those on a trimmed edge of the
     whole graph, and each context's winner and runner-ups. In id order.
     """
     trimmed = result.trimmed
@@ -360,7 +361,7 @@ def shown_value_ids(result: BuildResult) -> list[int]:
 def db_build(
     engine: Engine, thresholds: graph.Thresholds, deliberation_id: int = DELIBERATION_ID
 ) -> BuildResult:
-    """What ``services.research.graphs.build_graph`` does before its export work, stage by stage.
+    """What ``services.research.graphs.build_snapshot`` does before its export work, stage by stage.
 
     One session reads ``repo_judgements.judgement_matrix`` (the driver's cursor straight into numpy),
     ``repo_values.canonical_value_ids`` (ids only) and ``repo_deliberations.list_contexts``; then

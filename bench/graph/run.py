@@ -8,7 +8,7 @@ Run from the repository root::
 Per size: seeded synthetic data (:mod:`bench.graph.data`); the fast path, best of ``--repeat`` runs; its
 peak memory (tracemalloc over one more run, and the peak RSS of a fresh process that loads the arrays and
 builds once); the reference implementation once, in the same run, with a check that both find the same
-winners; the SQLite path (what ``services.research.graphs.build_graph`` does up to its export work:
+winners; the SQLite path (what ``services.research.graphs.build_snapshot`` does up to its export work:
 ``repo_judgements.judgement_matrix``, ``repo_values.canonical_value_ids``,
 ``repo_deliberations.list_contexts``, the build, the shown
 values' rows) beside a plain ``sqlite3`` read of the same rows, best of ``--repeat`` each. Progress goes
@@ -472,7 +472,7 @@ def report(rows: Sequence[Row], options: argparse.Namespace, load_before: str) -
         "ref s: graph.aggregate_reference + a networkx DiGraph per context + graph.pagerank_reference.",
         "traced MB: tracemalloc peak during one fast build. peak RSS MB: VmHWM of a fresh process that",
         "loads the arrays and builds once (interpreter and imports included).",
-        "db raw s: sqlite3 SELECT of the same rows, fetchall. db->graph s: research.graphs.build_graph",
+        "db raw s: sqlite3 SELECT of the same rows, fetchall. db->graph s: research.graphs.build_snapshot",
         "up to its export: judgement_matrix + canonical_value_ids + list_contexts, the fast build, the",
         "shown values' rows. winners differ: contexts (+ whole graph) whose winner differs from the fast",
         "path's, for the reference / the database path.",

@@ -32,6 +32,7 @@ from services.participant import interviewing
 from services.runtime.accounting import llm_call_sink
 from storage import db, repo_participants
 from storage.db import session_scope
+from storage.schemas import ParticipantCreate
 
 TURNS_PER_INTERVIEW = 25
 TARGET_P95_MS = 15.0
@@ -72,7 +73,9 @@ def app_turns(url: str, turns: int, latency_s: float) -> list[float]:
             engine, title="Bench", questions=["What should I do?"], config={"interview_turn_limit": 50}
         )
         with session_scope(engine) as s:
-            token = repo_participants.create_participant(s, deliberation_id=d.id).token
+            token = repo_participants.create_participant(
+                s, data=ParticipantCreate(deliberation_id=d.id)
+            ).token
         view = interviewing.start_interview(engine, token=token, question_id=d.questions[0].id)
         for i in range(min(TURNS_PER_INTERVIEW, turns - done)):
             before_model = clock.spent

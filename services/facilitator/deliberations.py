@@ -12,16 +12,19 @@ from pydantic import ValidationError
 from sqlalchemy import Engine
 
 from errors import InvalidInput
+from interviews.vocabulary import DeliberationStatus, values_of
 from storage import repo_deliberations, repo_participants
 from storage.db import session_scope
 from storage.schemas import (
+    CohortCreate,
     DeliberationConfig,
     DeliberationCreate,
     DeliberationPublic,
+    InviteCreate,
     InvitePublic,
     QuestionPublic,
 )
-from storage.tables import DELIBERATION_STATUSES, Deliberation, utcnow
+from storage.tables import Deliberation, utcnow
 
 MAX_INVITES_PER_CALL = 10_000
 
@@ -96,8 +99,8 @@ def get_deliberation(engine: Engine, *, deliberation_id: int) -> DeliberationPub
 
 def set_status(engine: Engine, *, deliberation_id: int, status: str) -> DeliberationPublic:
     """Open, close or archive a deliberation (closed ones accept no new participants)."""
-    if status not in DELIBERATION_STATUSES:
-        raise InvalidInput(f"A status is one of {', '.join(DELIBERATION_STATUSES)} (got {status!r}).")
+    if status not in values_of(DeliberationStatus):
+        raise InvalidInput(f"A status is one of {', '.join(DeliberationStatus)} (got {status!r}).")
     with session_scope(engine) as session:
         deliberation = repo_deliberations.get_deliberation(session, deliberation_id=deliberation_id)
         deliberation.status, deliberation.updated_at = status, utcnow()
@@ -133,15 +136,17 @@ def create_invites(
     if urlsplit(base_url).scheme not in ("http", "https") or not urlsplit(base_url).netloc:
         raise InvalidInput(f"The base URL of invite links must be an http(s) URL (got {base_url!r}).")
     cohort_name = (cohort or "").strip() or None
+    try:
+        named = CohortCreate(deliberation_id=deliberation_id, name=cohort_name) if cohort_name else None
+    except ValidationError as exc:
+        raise InvalidInput.from_validation(exc) from exc
     with session_scope(engine) as session:
         cohort_id = None
-        if cohort_name is not None:
+        if named is not None:
             repo_deliberations.get_deliberation(session, deliberation_id=deliberation_id)
-            cohort_id = repo_deliberations.get_or_create_cohort(
-                session, deliberation_id=deliberation_id, name=cohort_name
-            ).id
+            cohort_id = repo_deliberations.get_or_create_cohort(session, data=named).id
         invites = repo_deliberations.create_invites(
-            session, deliberation_id=deliberation_id, count=count, cohort_id=cohort_id
+            session, data=InviteCreate(deliberation_id=deliberation_id, cohort_id=cohort_id), count=count
         )
         return [
             InviteLink(

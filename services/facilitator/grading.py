@@ -18,6 +18,7 @@ from interviews.cards import CardDraft
 from interviews.flow import Turn
 from interviews.grading import TranscriptGrades, grade_transcript
 from interviews.prompting import load_prompt
+from interviews.vocabulary import MessageRole, MessageStatus
 from services.runtime.model_clients import model_id
 from storage import repo_deliberations, repo_interviews
 from storage.db import session_scope
@@ -50,9 +51,9 @@ def grade_interview(engine: Engine, model: BaseChatModel, *, interview_id: int) 
         interview = repo_interviews.get_interview(session, interview_id=interview_id)
         question = repo_deliberations.get_question(session, question_id=interview.question_id)
         turns = [
-            Turn("user" if m.role == "user" else "assistant", m.content)
+            Turn("user" if m.role == MessageRole.USER else "assistant", m.content)
             for m in repo_interviews.list_messages(session, interview_id=interview_id)
-            if m.role in ("user", "assistant") and m.status != "error"
+            if m.role in (MessageRole.USER, MessageRole.ASSISTANT) and m.status != MessageStatus.ERROR
         ]
         card = repo_interviews.latest_card(session, interview_id=interview_id)
         draft = CardDraft.of(card) if card is not None else None

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import HumanMessage
 from sqlalchemy import Engine
 
 from settings import LOCAL_EMBEDDING, Settings
 from storage import db, repo_deliberations, repo_llm_calls
 from storage.db import session_scope
+
+if TYPE_CHECKING:  # langchain loads only for the model check, so `cli.py status` starts fast
+    from langchain_core.language_models import BaseChatModel
 
 
 def open_database(settings: Settings) -> Engine:
@@ -61,6 +63,8 @@ def describe(settings: Settings, engine: Engine, *, local_endpoint: str | None =
 
 def check_model(model: BaseChatModel) -> str:
     """Ask the model for a one-word reply; raises :class:`providers.errors.ModelError` on failure."""
+    from langchain_core.messages import HumanMessage
+
     reply = model.invoke(
         [HumanMessage("Reply with the single word: ready")],
         config={"metadata": {"purpose": "health_check"}},

@@ -21,7 +21,13 @@ from errors import InvalidInput
 from storage import repo_deliberations, repo_merge, repo_values
 from storage.db import session_scope
 from storage.errors import NotFound
-from storage.schemas import CanonicalValuePublic, CardPublic, ModerationEventPublic
+from storage.schemas import (
+    CanonicalValueCreate,
+    CanonicalValuePublic,
+    CardPublic,
+    ModerationEventCreate,
+    ModerationEventPublic,
+)
 from storage.tables import CanonicalValue, ValuesCard, utcnow
 
 # --- review -----------------------------------------------------------------------------------------
@@ -143,13 +149,15 @@ def merge(
         outcome = repo_merge.merge_canonical_values(session, keep_id=keep_id, merge_ids=merging)
         event = repo_values.add_moderation_event(
             session,
-            deliberation_id=deliberation_id,
-            actor=actor,
-            action="merge_values",
-            target_type="canonical_value",
-            target_id=keep_id,
-            reason=reason,
-            details={"merged": merging, "counts": outcome.counts(), "removed": outcome.dropped},
+            data=ModerationEventCreate(
+                deliberation_id=deliberation_id,
+                actor=actor,
+                action="merge_values",
+                target_type="canonical_value",
+                target_id=keep_id,
+                reason=reason,
+                details={"merged": merging, "counts": outcome.counts(), "removed": outcome.dropped},
+            ),
         )
         return MergeSummary(keep_id, tuple(merging), already, outcome.counts(), event.id)
 
@@ -209,11 +217,13 @@ def split(
         first = cards[chosen[0]]
         new = repo_values.add_canonical_value(
             session,
-            deliberation_id=value.deliberation_id,
-            title=title or first.title,
-            description=first.description,
-            policies=first.policies,
-            dedup_run=None,
+            data=CanonicalValueCreate(
+                deliberation_id=value.deliberation_id,
+                title=title or first.title,
+                description=first.description,
+                policies=list(first.policies),
+                dedup_run=None,
+            ),
         )
         assert new.id is not None
         repo_values.link_cards(session, cards=[cards[i] for i in chosen], canonical_id=new.id)
@@ -221,13 +231,15 @@ def split(
         session.add(value)
         event = repo_values.add_moderation_event(
             session,
-            deliberation_id=value.deliberation_id,
-            actor=actor,
-            action="split_value",
-            target_type="canonical_value",
-            target_id=canonical_id,
-            reason=reason,
-            details={"new_value": new.id, "cards": chosen, "title": new.title},
+            data=ModerationEventCreate(
+                deliberation_id=value.deliberation_id,
+                actor=actor,
+                action="split_value",
+                target_type="canonical_value",
+                target_id=canonical_id,
+                reason=reason,
+                details={"new_value": new.id, "cards": chosen, "title": new.title},
+            ),
         )
         assert event.id is not None
         return SplitSummary(canonical_id, new.id, tuple(chosen), event.id)

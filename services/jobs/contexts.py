@@ -26,9 +26,11 @@ from sqlalchemy import Engine
 from errors import InvalidInput, one_line
 from interviews import contexts as core
 from interviews.cards import CardDraft
+from interviews.vocabulary import CardStatus, ContextSource
 from providers.errors import ModelOutputError
 from storage import repo_deliberations, repo_interviews, repo_values
 from storage.db import session_scope
+from storage.schemas import ContextCreate, QuestionContextCreate
 from storage.tables import Context
 
 MINED_FLAG = "contexts_mined"
@@ -44,7 +46,7 @@ def mine_for_card(engine: Engine, model: BaseChatModel, *, card_id: int) -> list
         card = repo_interviews.get_card(session, card_id=card_id)
         if MINED_FLAG in card.quality_flags:
             return []
-        if card.status != "submitted":
+        if card.status != CardStatus.SUBMITTED:
             raise InvalidInput(
                 f"Values card {card_id} is not submitted; contexts are mined from submitted cards."
             )
@@ -83,7 +85,7 @@ def mine_for_card(engine: Engine, model: BaseChatModel, *, card_id: int) -> list
             deliberation_id=deliberation_id,
             question_id=question_id,
             selection=selection,
-            source="mined",
+            source=ContextSource.MINED,
             provenance=f"{selection.prompt_ref} card={card_id}",
         )
         repo_interviews.add_card_flag(session, card=locked, flag=MINED_FLAG)
@@ -182,7 +184,7 @@ def generate_for_question(engine: Engine, model: BaseChatModel, *, question_id: 
             deliberation_id=deliberation_id,
             question_id=question_id,
             selection=selection,
-            source="generated",
+            source=ContextSource.GENERATED,
             provenance=f"{selection.prompt_ref} question={question_id}",
         )
 
@@ -206,7 +208,7 @@ def _store(
     deliberation_id: int,
     question_id: int,
     selection: core.ContextSelection,
-    source: str,
+    source: ContextSource,
     provenance: str,
 ) -> list[str]:
     """Add the new contexts and link new and matched ones to the question; the texts actually added.
@@ -222,14 +224,15 @@ def _store(
         if context is None:
             context, created = repo_deliberations.add_context(
                 session,
-                deliberation_id=deliberation_id,
-                text=text,
-                source=source,
-                external_ref=provenance[:300],
+                data=ContextCreate(
+                    deliberation_id=deliberation_id, text=text, source=source, external_ref=provenance[:300]
+                ),
             )
             by_key[core.context_key(text)] = context
             if created:
                 added.append(text)
         assert context.id is not None
-        repo_deliberations.link_context(session, question_id=question_id, context_id=context.id)
+        repo_deliberations.link_context(
+            session, data=QuestionContextCreate(question_id=question_id, context_id=context.id)
+        )
     return added

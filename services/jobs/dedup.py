@@ -34,13 +34,14 @@ from sqlalchemy import Engine
 from errors import InvalidInput
 from interviews import dedup as core
 from interviews import dedup_candidates as candidates
+from interviews.limits import DEDUP_BATCH
 from services.jobs.dedup_batches import BatchFailure, RunContext, commit_batch, record_failure, value_text
 from services.runtime.model_clients import model_id
 from storage import repo_deliberations, repo_values
 from storage.db import session_scope
 from storage.tables import utcnow
 
-DEFAULT_BATCH = 20
+DEFAULT_BATCH = DEDUP_BATCH
 #: New cards joined to an existing value are shown the closest this many values each.
 NEIGHBOURS = 5
 #: Values farther than this (cosine distance) from every card of a batch are not offered to the model.

@@ -16,6 +16,7 @@ from errors import one_line
 from interviews import dedup as core
 from storage import repo_values
 from storage.db import session_scope
+from storage.schemas import CanonicalValueCreate, ModerationEventCreate
 from storage.tables import CanonicalValue, ValuesCard
 
 
@@ -92,11 +93,13 @@ def commit_batch(
             text = decision.new_value or _representative(decision, batch_cards)
             value = repo_values.add_canonical_value(
                 session,
-                deliberation_id=run.deliberation_id,
-                title=text.title.strip(),
-                description=text.description.strip(),
-                policies=[p.strip() for p in text.policies],
-                dedup_run=run.run_id,
+                data=CanonicalValueCreate(
+                    deliberation_id=run.deliberation_id,
+                    title=text.title.strip(),
+                    description=text.description.strip(),
+                    policies=[p.strip() for p in text.policies],
+                    dedup_run=run.run_id,
+                ),
             )
             assert value.id is not None
             repo_values.link_cards(session, cards=members, canonical_id=value.id)
@@ -104,20 +107,22 @@ def commit_batch(
             log.append(entry | {"new": value.id, "rewritten": decision.new_value is not None})
         repo_values.add_moderation_event(
             session,
-            deliberation_id=run.deliberation_id,
-            actor="dedup",
-            action="dedup_batch",
-            target_type="deliberation",
-            target_id=run.deliberation_id,
-            details={
-                "run_id": run.run_id,
-                "batch": number,
-                "prompt": result.prompt_ref,
-                "model": run.model_name,
-                "attempts": result.attempts,
-                "offered": [v.id for v in offered],
-                "groups": log,
-            },
+            data=ModerationEventCreate(
+                deliberation_id=run.deliberation_id,
+                actor="dedup",
+                action="dedup_batch",
+                target_type="deliberation",
+                target_id=run.deliberation_id,
+                details={
+                    "run_id": run.run_id,
+                    "batch": number,
+                    "prompt": result.prompt_ref,
+                    "model": run.model_name,
+                    "attempts": result.attempts,
+                    "offered": [v.id for v in offered],
+                    "groups": log,
+                },
+            ),
         )
     return created, joined, skipped
 
@@ -135,21 +140,23 @@ def record_failure(
     with session_scope(run.engine) as session:
         event = repo_values.add_moderation_event(
             session,
-            deliberation_id=run.deliberation_id,
-            actor="dedup",
-            action="dedup_batch_failed",
-            target_type="deliberation",
-            target_id=run.deliberation_id,
-            details={
-                "run_id": run.run_id,
-                "batch": number,
-                "cards": list(batch),
-                "error": line,
-                "problems": list(error.problems),
-                "prompt": core.prompt_ref(),
-                "model": run.model_name,
-                "offered": [v.id for v in offered],
-            },
+            data=ModerationEventCreate(
+                deliberation_id=run.deliberation_id,
+                actor="dedup",
+                action="dedup_batch_failed",
+                target_type="deliberation",
+                target_id=run.deliberation_id,
+                details={
+                    "run_id": run.run_id,
+                    "batch": number,
+                    "cards": list(batch),
+                    "error": line,
+                    "problems": list(error.problems),
+                    "prompt": core.prompt_ref(),
+                    "model": run.model_name,
+                    "offered": [v.id for v in offered],
+                },
+            ),
         )
         assert event.id is not None
         return BatchFailure(number, tuple(batch), line, event.id)

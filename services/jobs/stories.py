@@ -35,16 +35,17 @@ from sqlalchemy import Engine
 from errors import InvalidInput
 from interviews import stories as core
 from interviews.cards import CardDraft
+from interviews.limits import STORY_PAIRS, STORY_PAIRS_MAX
 from interviews.prompting import load_prompt
 from providers.errors import ModelOutputError
 from services.runtime.model_clients import model_id
 from storage import repo_deliberations, repo_judgements, repo_values
 from storage.db import session_scope
-from storage.schemas import EdgeHypothesisPublic, StoryValuePublic
+from storage.schemas import EdgeHypothesisCreate, EdgeHypothesisPublic, StoryValuePublic
 from storage.tables import CanonicalValue, Context, EdgeHypothesis, utcnow
 
-DEFAULT_MAX_PAIRS = 50
-MAX_PAIRS = 5000
+DEFAULT_MAX_PAIRS = STORY_PAIRS
+MAX_PAIRS = STORY_PAIRS_MAX
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
 
 
@@ -228,7 +229,7 @@ class _Job:
         report("judged", shown)
 
     def _store(self, f: int, t: int, context_id: int, story: str) -> _Known:
-        hypothesis = EdgeHypothesis(
+        hypothesis = EdgeHypothesisCreate(
             deliberation_id=self.deliberation_id,
             from_value_id=f,
             to_value_id=t,
@@ -241,7 +242,7 @@ class _Job:
             shown=False,  # until the judge passes it
         )
         with session_scope(self.engine) as session:
-            stored, created = repo_judgements.add_hypothesis(session, hypothesis=hypothesis)
+            stored, created = repo_judgements.add_hypothesis(session, data=hypothesis)
             known = _Known(stored.id or 0, stored.story, stored.judge_scores is not None, stored.shown)
         if created:
             self.written += 1

@@ -20,13 +20,14 @@ from errors import InvalidInput, StudioError, one_line
 from interviews import articulate as articulation
 from interviews.cards import CardDraft, lint_card
 from interviews.flow import CONVERSATION, READY_MESSAGE, Event, InvalidTransition, Stage, advance
+from interviews.vocabulary import CardStatus, MessageRole, ParticipantStage
 from services.jobs import contexts
 from services.participant.interviewing import (
-    context_of,
     get_interview,
     interview_view,
     over_budget,
-    own_context,
+    own_rows,
+    rows_of,
     run_metadata,
     transcript,
 )
@@ -34,7 +35,7 @@ from services.participant.joining import participant_for_token
 from services.runtime.retrying import DEFAULT_RETRY, RetryPolicy
 from storage import repo_interviews
 from storage.db import session_scope
-from storage.schemas import CardPublic, InterviewPublic
+from storage.schemas import CardPublic, InterviewPublic, MessageCreate, ValuesCardCreate
 from storage.tables import ValuesCard, utcnow
 
 log = logging.getLogger(__name__)
@@ -61,8 +62,8 @@ def request_card(
     view = get_interview(engine, token=token, interview_id=interview_id)
     if Stage(view.state) == Stage.SUBMITTED:
         raise InvalidInput("This card is already submitted.")
-    last_user = max((m.created_at for m in view.messages if m.role == "user"), default=None)
-    if view.card is not None and view.card.status == "draft" and not view.awaiting_reply:
+    last_user = max((m.created_at for m in view.messages if m.role == MessageRole.USER), default=None)
+    if view.card is not None and view.card.status == CardStatus.DRAFT and not view.awaiting_reply:
         with session_scope(engine) as session:
             card = repo_interviews.get_card(session, card_id=view.card.id)
             if last_user is None or card.created_at >= last_user:
@@ -91,7 +92,7 @@ def request_card(
         latest = repo_interviews.latest_card(session, interview_id=view.id)
         if latest is not None and (view.card is None or latest.id != view.card.id):
             return CardPublic.of(latest)  # another tab wrote a card meanwhile: show that one, not a second
-        card = ValuesCard(
+        draft = ValuesCardCreate(
             participant_id=view.participant_id,
             question_id=view.question_id,
             interview_id=view.id,
@@ -102,13 +103,15 @@ def request_card(
                 {p.code for p in result.problems} | ({"repaired"} if result.repaired else set())
             ),
         )
-        session.add(card)
+        stored = repo_interviews.add_card(session, data=draft)
         if revising or Stage(view.state) in CONVERSATION:
             note = REVISED_MESSAGE if revising else READY_MESSAGE
-            repo_interviews.add_message(session, interview_id=view.id, role="assistant", content=note)
+            repo_interviews.add_message(
+                session, data=MessageCreate(interview_id=view.id, role=MessageRole.ASSISTANT, content=note)
+            )
         repo_interviews.set_interview_state(session, interview=interview, state=Stage.SHOW_CARD.value)
         session.flush()
-        return CardPublic.of(card)
+        return CardPublic.of(stored)
 
 
 def _set_state(session: Session, interview_id: int, stage: Stage) -> None:
@@ -120,7 +123,7 @@ def _set_state(session: Session, interview_id: int, stage: Stage) -> None:
 def ask_for_changes(engine: Engine, *, token: str, interview_id: int) -> InterviewPublic:
     """The participant wants to change the card by chatting: stage ``revise`` and a prompt to say what."""
     with session_scope(engine) as session:
-        interview = own_context(session, token, interview_id, lock=True)[0]
+        interview = own_rows(session, token, interview_id, lock=True)[0]
         try:
             stage = advance(Stage(interview.state), Event.REVISE, user_turns=0, turn_limit=1)
         except InvalidTransition as exc:
@@ -128,10 +131,13 @@ def ask_for_changes(engine: Engine, *, token: str, interview_id: int) -> Intervi
         assert interview.id is not None
         if interview.state != stage.value:
             repo_interviews.add_message(
-                session, interview_id=interview.id, role="assistant", content=CHANGES_MESSAGE
+                session,
+                data=MessageCreate(
+                    interview_id=interview.id, role=MessageRole.ASSISTANT, content=CHANGES_MESSAGE
+                ),
             )
             repo_interviews.set_interview_state(session, interview=interview, state=stage.value)
-        return interview_view(session, context_of(session, interview.id))
+        return interview_view(session, rows_of(session, interview.id))
 
 
 def edit_card(
@@ -148,7 +154,7 @@ def edit_card(
         raise InvalidInput.from_validation(exc) from exc
     with session_scope(engine) as session:
         card = _own_card(session, token, card_id, lock=True)
-        if card.status != "draft":
+        if card.status != CardStatus.DRAFT:
             raise InvalidInput("This card is already submitted and can no longer be edited.")
         card.title, card.description, card.policies = draft.title, draft.description, list(draft.policies)
         card.edited_by_participant = True
@@ -183,9 +189,9 @@ def submit_card(engine: Engine, *, token: str, card_id: int, digest: str) -> Car
         current = CardPublic.of(card)
         if current.digest != digest:
             raise InvalidInput("The card changed since you saw it. Please read it again before confirming.")
-        if card.status == "submitted":
+        if card.status == CardStatus.SUBMITTED:
             return current
-        if card.status != "draft":
+        if card.status != CardStatus.DRAFT:
             raise InvalidInput("This card can no longer be submitted.")
         if current.problems:
             raise InvalidInput("Please fix the card first: " + "; ".join(current.problems))
@@ -198,12 +204,13 @@ def submit_card(engine: Engine, *, token: str, card_id: int, digest: str) -> Car
             advance(Stage(interview.state), Event.CONFIRMED, user_turns=0, turn_limit=1)
         except InvalidTransition as exc:
             raise InvalidInput(f"This card cannot be submitted: {exc}.") from exc
-        card.status, card.submitted_at = "submitted", utcnow()
+        card.status, card.submitted_at = CardStatus.SUBMITTED.value, utcnow()
         session.add(card)
         repo_interviews.set_interview_state(session, interview=interview, state=Stage.SUBMITTED.value)
         participant = participant_for_token(session, token)
-        if participant.stage in ("joined", "consented", "interview"):
-            participant.stage = "vote"
+        before_vote = (ParticipantStage.JOINED, ParticipantStage.CONSENTED, ParticipantStage.INTERVIEW)
+        if participant.stage in before_vote:
+            participant.stage = ParticipantStage.VOTE.value
             session.add(participant)
         session.flush()
         return CardPublic.of(card)
@@ -217,7 +224,7 @@ def mine_contexts(engine: Engine, model: BaseChatModel, *, token: str, card_id: 
     """
     with session_scope(engine) as session:
         card = _own_card(session, token, card_id)
-        if card.status != "submitted":
+        if card.status != CardStatus.SUBMITTED:
             raise InvalidInput("Contexts are proposed for submitted cards only.")
     try:
         return contexts.mine_for_card(engine, model, card_id=card_id)

@@ -33,14 +33,22 @@ from interviews.flow import (
     stream_interviewer,
 )
 from interviews.prompting import load_prompt
+from interviews.vocabulary import MessageRole, MessageStatus, ParticipantStage
 from providers.errors import ModelOutputError
 from services.participant.joining import participant_for_token
 from services.runtime.retrying import DEFAULT_RETRY, RETRYABLE, RetryPolicy
 from services.runtime.version import APP_VERSION
 from storage import repo_deliberations, repo_interviews
 from storage.db import session_scope
-from storage.schemas import CardPublic, DeliberationConfig, InterviewPublic, MessagePublic
-from storage.tables import Deliberation, Interview, Participant, Question
+from storage.repo_interviews import InterviewRows
+from storage.schemas import (
+    CardPublic,
+    DeliberationConfig,
+    InterviewCreate,
+    InterviewPublic,
+    MessageCreate,
+    MessagePublic,
+)
 
 MAX_MESSAGE_CHARS = 4000
 INTERVIEW_PROMPTS = ("interviewer", *articulation.PROMPTS)
@@ -49,32 +57,29 @@ INTERVIEW_PROMPTS = ("interviewer", *articulation.PROMPTS)
 # --- reading ---------------------------------------------------------------------------------------
 
 
-Context = tuple[Interview, Question, Deliberation, Participant]
-
-
-def own_context(session: Session, token: str, interview_id: int, *, lock: bool = False) -> Context:
+def own_rows(session: Session, token: str, interview_id: int, *, lock: bool = False) -> InterviewRows:
     """The participant's interview with its question and deliberation (one query on the happy path)."""
-    context = repo_interviews.interview_context(session, interview_id=interview_id, token=token, lock=lock)
-    if context is None:  # find out why, to say so plainly
+    rows = repo_interviews.interview_rows(session, interview_id=interview_id, token=token, lock=lock)
+    if rows is None:  # find out why, to say so plainly
         participant_for_token(session, token)
         repo_interviews.get_interview(session, interview_id=interview_id)
         raise InvalidInput("This interview belongs to someone else.")
-    return context
+    return rows
 
 
-def context_of(session: Session, interview_id: int) -> Context:
+def rows_of(session: Session, interview_id: int) -> InterviewRows:
     """The interview with its question and deliberation, for an id already checked to be the caller's."""
-    context = repo_interviews.interview_context(session, interview_id=interview_id)
-    assert context is not None
-    return context
+    rows = repo_interviews.interview_rows(session, interview_id=interview_id)
+    assert rows is not None
+    return rows
 
 
-def interview_view(session: Session, context: Context, *, with_card: bool = True) -> InterviewPublic:
+def interview_view(session: Session, rows: InterviewRows, *, with_card: bool = True) -> InterviewPublic:
     """The interview as the page shows it: messages, the latest card (unless ``with_card=False``), turns."""
-    interview, question, deliberation, _ = context
+    interview, question, deliberation, _ = rows
     assert interview.id is not None
     messages = repo_interviews.list_messages(session, interview_id=interview.id)
-    complete = [m for m in messages if m.status == "complete"]
+    complete = [m for m in messages if m.status == MessageStatus.COMPLETE]
     card = repo_interviews.latest_card(session, interview_id=interview.id) if with_card else None
     return InterviewPublic(
         id=interview.id,
@@ -85,8 +90,8 @@ def interview_view(session: Session, context: Context, *, with_card: bool = True
         state=interview.state,
         messages=messages,
         card=CardPublic.of(card) if card else None,
-        awaiting_reply=bool(complete) and complete[-1].role == "user",
-        user_turns=sum(m.role == "user" for m in messages),
+        awaiting_reply=bool(complete) and complete[-1].role == MessageRole.USER,
+        user_turns=sum(m.role == MessageRole.USER for m in messages),
         turn_limit=DeliberationConfig.model_validate(deliberation.config).interview_turn_limit,
         tokens_used=interview.tokens_in + interview.tokens_out,
     )
@@ -94,7 +99,7 @@ def interview_view(session: Session, context: Context, *, with_card: bool = True
 
 def get_interview(engine: Engine, *, token: str, interview_id: int) -> InterviewPublic:
     with session_scope(engine) as session:
-        return interview_view(session, own_context(session, token, interview_id))
+        return interview_view(session, own_rows(session, token, interview_id))
 
 
 def find_interview(engine: Engine, *, token: str, question_id: int) -> InterviewPublic | None:
@@ -108,7 +113,7 @@ def find_interview(engine: Engine, *, token: str, question_id: int) -> Interview
         if interview is None:
             return None
         assert interview.id is not None
-        return interview_view(session, context_of(session, interview.id))
+        return interview_view(session, rows_of(session, interview.id))
 
 
 def current_interview(engine: Engine, *, token: str) -> InterviewPublic | None:
@@ -117,19 +122,19 @@ def current_interview(engine: Engine, *, token: str) -> InterviewPublic | None:
         participant = participant_for_token(session, token)
         assert participant.id is not None
         interviews = repo_interviews.list_participant_interviews(session, participant_id=participant.id)
-        live = [i for i in interviews if i.state != "abandoned"]
+        live = [i for i in interviews if i.state != Stage.ABANDONED]
         if not live:
             return None
         assert live[-1].id is not None
-        return interview_view(session, context_of(session, live[-1].id))
+        return interview_view(session, rows_of(session, live[-1].id))
 
 
 def transcript(view: InterviewPublic) -> list[Turn]:
     """The complete messages of an interview as the core's turns (cut-off replies left out)."""
     return [
-        Turn("user" if m.role == "user" else "assistant", m.content)
+        Turn("user" if m.role == MessageRole.USER else "assistant", m.content)
         for m in view.messages
-        if m.status == "complete" and m.role in ("user", "assistant")
+        if m.status == MessageStatus.COMPLETE and m.role in (MessageRole.USER, MessageRole.ASSISTANT)
     ]
 
 
@@ -152,23 +157,26 @@ def start_interview(engine: Engine, *, token: str, question_id: int, model_id: s
         )
         if existing is not None:
             assert existing.id is not None
-            return interview_view(session, context_of(session, existing.id))
+            return interview_view(session, rows_of(session, existing.id))
         interview = repo_interviews.create_interview(
             session,
-            participant_id=participant.id,
-            question_id=question_id,
-            prompt_versions={name: load_prompt(name).ref for name in INTERVIEW_PROMPTS},
-            model_id=model_id,
-            app_version=APP_VERSION,
+            data=InterviewCreate(
+                participant_id=participant.id,
+                question_id=question_id,
+                prompt_versions={name: load_prompt(name).ref for name in INTERVIEW_PROMPTS},
+                model_id=model_id,
+                app_version=APP_VERSION,
+            ),
         )
         assert interview.id is not None
-        repo_interviews.add_message(
-            session, interview_id=interview.id, role="assistant", content=opening_message(question.text)
+        opening = MessageCreate(
+            interview_id=interview.id, role=MessageRole.ASSISTANT, content=opening_message(question.text)
         )
-        if participant.stage in ("joined", "consented"):
-            participant.stage = "interview"
+        repo_interviews.add_message(session, data=opening)
+        if participant.stage in (ParticipantStage.JOINED, ParticipantStage.CONSENTED):
+            participant.stage = ParticipantStage.INTERVIEW.value
             session.add(participant)
-        return interview_view(session, context_of(session, interview.id))
+        return interview_view(session, rows_of(session, interview.id))
 
 
 def post_message(engine: Engine, *, token: str, interview_id: int, text: str) -> MessagePublic:
@@ -183,10 +191,10 @@ def post_message(engine: Engine, *, token: str, interview_id: int, text: str) ->
     if len(text) > MAX_MESSAGE_CHARS:
         raise InvalidInput(f"Please keep a message under {MAX_MESSAGE_CHARS} characters.")
     with session_scope(engine) as session:
-        interview, _, deliberation, _ = own_context(session, token, interview_id, lock=True)
+        interview, _, deliberation, _ = own_rows(session, token, interview_id, lock=True)
         assert interview.id is not None
         last, user_turns = repo_interviews.message_tail(session, interview_id=interview.id)
-        if last is not None and last.role == "user" and last.content == text:
+        if last is not None and last.role == MessageRole.USER and last.content == text:
             return MessagePublic.model_validate(last)
         try:
             stage = advance(
@@ -198,7 +206,9 @@ def post_message(engine: Engine, *, token: str, interview_id: int, text: str) ->
         except InvalidTransition as exc:
             raise InvalidInput(f"You cannot send messages any more: {exc}.") from exc
         message = repo_interviews.add_message(
-            session, interview_id=interview.id, role="user", content=text, after=last.seq if last else None
+            session,
+            data=MessageCreate(interview_id=interview.id, role=MessageRole.USER, content=text),
+            after=last.seq if last else None,
         )
         repo_interviews.set_interview_state(session, interview=interview, state=stage.value)
         return MessagePublic.model_validate(message)
@@ -221,7 +231,7 @@ def _append(
     view: InterviewPublic,
     content: str,
     *,
-    status: str = "complete",
+    status: MessageStatus = MessageStatus.COMPLETE,
     state: Stage | None = None,
 ) -> None:
     """Store an interviewer message after the last one ``view`` saw; a participant message that arrived
@@ -230,7 +240,11 @@ def _append(
     with session_scope(engine) as session:
         after = view.messages[-1].seq if view.messages else -1
         repo_interviews.add_message(
-            session, interview_id=view.id, role="assistant", content=content, status=status, after=after
+            session,
+            data=MessageCreate(
+                interview_id=view.id, role=MessageRole.ASSISTANT, content=content, status=status
+            ),
+            after=after,
         )
         if state is not None:
             interview = repo_interviews.get_interview(session, interview_id=view.id, lock=True)
@@ -260,7 +274,7 @@ def reply(
     ``show_card`` and the caller asks for the card (:func:`services.participant.cards.request_card`).
     """
     with session_scope(engine) as session:
-        view = interview_view(session, own_context(session, token, interview_id), with_card=False)
+        view = interview_view(session, own_rows(session, token, interview_id), with_card=False)
         if not view.awaiting_reply or Stage(view.state) not in (*CONVERSATION, Stage.SHOW_CARD):
             return
         spent = over_budget(view, token_budget)
@@ -282,7 +296,7 @@ def reply(
             yield from stream
         except RETRYABLE:
             if stream.text:
-                _append(engine, view, stream.text, status="cut_off")
+                _append(engine, view, stream.text, status=MessageStatus.CUT_OFF)
                 raise
             if attempt + 1 >= retry.attempts:
                 raise
@@ -290,7 +304,7 @@ def reply(
             continue
         except (Exception, GeneratorExit):  # GeneratorExit: the page stopped reading (a reload, a new run)
             if stream.text:
-                _append(engine, view, stream.text, status="cut_off")
+                _append(engine, view, stream.text, status=MessageStatus.CUT_OFF)
             raise
         if stream.ready:
             text = stream.text.strip() or READY_MESSAGE

@@ -6,7 +6,6 @@ so a reload, another device or a server restart resumes where the person was.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -14,14 +13,21 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from errors import InvalidInput
-from services.participant.forms import Problem, clean_answers
+from interviews import answers
+from interviews.vocabulary import DeliberationStatus, ParticipantStage
 from storage import repo_deliberations, repo_participants
 from storage.db import session_scope
-from storage.schemas import DeliberationConfig, DemographicQuestion, ParticipantPublic, QuestionPublic
+from storage.schemas import (
+    DeliberationConfig,
+    DemographicQuestion,
+    ParticipantCreate,
+    ParticipantPublic,
+    QuestionPublic,
+)
 from storage.tables import Participant, utcnow
 
-JOINABLE = ("draft", "open")
-MAX_TEXT_ANSWER = 500
+JOINABLE = (DeliberationStatus.DRAFT, DeliberationStatus.OPEN)
+MAX_TEXT_ANSWER = answers.MAX_TEXT_ANSWER  # the join page's field limit
 INVALID_LINK = "This participant link is not valid. Please use the link you were given."
 
 
@@ -68,9 +74,9 @@ def join(
                 raise _closed(deliberation.status)
             participant = repo_participants.get_or_create_participant(
                 session,
-                deliberation_id=found.deliberation_id,
-                external_id=external,
-                cohort_id=found.cohort_id,
+                data=ParticipantCreate(
+                    deliberation_id=found.deliberation_id, external_id=external, cohort_id=found.cohort_id
+                ),
             )
             found.participant_id, found.used_at = participant.id, utcnow()
             session.add(found)
@@ -90,7 +96,7 @@ def join(
                 raise _closed(deliberation.status)
             return _public(
                 repo_participants.get_or_create_participant(
-                    session, deliberation_id=deliberation.id, external_id=external
+                    session, data=ParticipantCreate(deliberation_id=deliberation.id, external_id=external)
                 )
             )
     raise InvalidInput("This link is incomplete. Please use the link you were given.")
@@ -152,46 +158,11 @@ def consent(engine: Engine, *, token: str, demographics: dict[str, Any]) -> Part
         questions = DeliberationConfig.model_validate(deliberation.config).demographics
         if participant.consented_at is None and deliberation.status not in JOINABLE:
             raise _closed(deliberation.status)
-        participant.demographics = clean_demographics(questions, demographics)
+        participant.demographics = answers.clean_demographics(questions, demographics)
         if participant.consented_at is None:
             participant.consented_at = utcnow()
-        if participant.stage == "joined":
-            participant.stage = "consented"
+        if participant.stage == ParticipantStage.JOINED:
+            participant.stage = ParticipantStage.CONSENTED.value
         session.add(participant)
         session.flush()
         return _public(participant)
-
-
-def clean_demographics(questions: list[DemographicQuestion], answers: dict[str, Any]) -> dict[str, Any]:
-    """The answers checked against the questions: required ones present, choices among the options,
-    numbers numeric, texts short; blank answers to optional questions dropped.
-
-    >>> q = [DemographicQuestion(key="age", label="Age", kind="number", required=True),
-    ...      DemographicQuestion(key="party", label="Party", options=["Democrat", "Republican"])]
-    >>> clean_demographics(q, {"age": "34", "party": ""})
-    {'age': 34}
-    >>> clean_demographics(q, {"party": "Whig"})
-    Traceback (most recent call last):
-    ...
-    errors.InvalidInput: Please answer "Age". "Party" must be one of the listed options.
-    """
-    cleaned = clean_answers(questions, answers, _check_demographic)
-    return {key: value for key, value in cleaned.items() if value is not None}
-
-
-def _check_demographic(question: DemographicQuestion, value: Any) -> Any:
-    if question.kind == "choice":
-        if value not in question.options:
-            raise Problem("must be one of the listed options")
-        return value
-    if question.kind == "number":
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            number = math.nan
-        if not math.isfinite(number):
-            raise Problem("must be a number")
-        return int(number) if number.is_integer() else number
-    if len(str(value)) > MAX_TEXT_ANSWER:
-        raise Problem(f"takes at most {MAX_TEXT_ANSWER} characters")
-    return value

@@ -3,15 +3,14 @@ person become wiser?" (DOMAIN.md §3 step 6). Token, locking and stage rules: se
 :mod:`services.participant.progress`.
 
 The judging set. ``stories_to_judge`` shown stories (the latest per (from, to, context) across runs),
-never one whose (from, to, context) the person already judged. Order: stories involving their own
-canonical values, then stories in contexts of their questions, then the rest; within a tier the fewest
-judgements first, then a per-person hash (so people with equal counts get different stories); a story
-and its reverse only together when nothing else is left. No table holds the chosen set (no schema
-change); it is recomputed so that a reload gives the same one, listed in story id order:
+never one whose (from, to, context) the person already judged; which ones, in rounds of ``n``, is the pure
+rule of :mod:`interviews.judging` (own values, then own contexts, then the rest; fewest judgements, then
+a per-person hash; a story and its reverse only together when nothing else is left). This module reads
+its inputs and builds the page. No table holds the chosen set (no schema change); it is recomputed so
+that a reload gives the same one, listed in story id order:
 
-- the answered stories of the current round are kept as they are (the person's judgements of stories
-  still shown, in rounds of ``n``: with 0 < k judgements the current round holds the last
-  ``k - (k - 1) // n * n``, so a full round stays on screen with its answers);
+- the answered stories of the current round are kept as they are (:func:`interviews.judging.split_round`:
+  a full round stays on screen with its answers);
 - the open slots are ranked with judgement counts frozen at the person's last step before judging (their
   last draw, vote, card submission, consent, or the end of their previous round), so other people's
   judgements do not reshuffle the set.
@@ -25,7 +24,6 @@ dedup that gives the person's card a value, while they judge may take an open (u
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -33,28 +31,19 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from errors import InvalidInput
+from interviews.judging import open_stories, pick_stories, round_size, split_round, triple
+from interviews.vocabulary import JudgementAnswer, ParticipantStage, values_of
 from services.participant.joining import participant_for_token
 from services.participant.progress import advance_stage, deliberation_config
 from storage import repo_deliberations, repo_interviews, repo_judgements, repo_participants, repo_values
 from storage.db import session_scope
 from storage.errors import NotFound
 from storage.repo_judgements import StoryKey
-from storage.schemas import StoryToJudgePublic, StoryValuePublic
-from storage.tables import ANSWERS, EdgeHypothesis, Judgement, Participant
+from storage.schemas import JudgementCreate, StoryToJudgePublic, StoryValuePublic
+from storage.tables import EdgeHypothesis, Judgement, Participant
 
 STORY_UNAVAILABLE = "This story is not available any more. Please reload the page."
 MAX_REASON_CHARS = 2000
-
-Triple = tuple[int, int, int]
-
-
-def _triple(row: StoryKey | EdgeHypothesis | Judgement) -> Triple:
-    return (row.from_value_id, row.to_value_id, row.context_id)
-
-
-def _tiebreak(participant_id: int, triple: Triple) -> int:
-    digest = hashlib.blake2b(f"{participant_id}:{triple}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big")
 
 
 def _frozen_at(session: Session, participant: Participant, earlier: Sequence[Judgement]) -> datetime:
@@ -72,19 +61,13 @@ def _frozen_at(session: Session, participant: Participant, earlier: Sequence[Jud
 
 def _judging_set(session: Session, participant: Participant) -> list[StoryToJudgePublic]:
     assert participant.id is not None
-    n = min(max(deliberation_config(session, participant).stories_to_judge, 1), 10)
+    n = round_size(deliberation_config(session, participant).stories_to_judge)
     shown = repo_judgements.shown_story_keys(session, deliberation_id=participant.deliberation_id)
     by_id = {k.id: k for k in shown}
-    latest: dict[Triple, StoryKey] = {}
-    for k in shown:  # by id: a later run replaces an earlier one
-        latest[_triple(k)] = k
     mine = repo_judgements.participant_judgements(session, participant_id=participant.id)
-    judged = {_triple(j) for j in mine}
-    answered = [j for j in mine if j.hypothesis_id in by_id]
-    start = (len(answered) - 1) // n * n if answered else 0
-    current, earlier = answered[start:], answered[:start]
+    earlier, current = split_round([j for j in mine if j.hypothesis_id in by_id], n)
     free = n - len(current)
-    candidates = [k for t, k in latest.items() if t not in judged]
+    candidates = open_stories(shown, judged={triple(j) for j in mine})
     fill: list[StoryKey] = []
     if free > 0 and candidates:
         counts = repo_judgements.judgement_counts(
@@ -97,22 +80,15 @@ def _judging_set(session: Session, participant: Participant) -> list[StoryToJudg
             session,
             question_ids=repo_interviews.participant_question_ids(session, participant_id=participant.id),
         )
-
-        def rank(k: StoryKey) -> tuple[int, int, int, int]:
-            tier = 0 if {k.from_value_id, k.to_value_id} & own else 1 if k.context_id in contexts else 2
-            return (tier, counts.get(_triple(k), 0), _tiebreak(participant.id or 0, _triple(k)), k.id)
-
-        ranked = sorted(candidates, key=rank)
-        # A story and its reverse (B→A in the same context) are not shown to one person in one set
-        # unless there is nothing else.
-        taken = {_triple(by_id[j.hypothesis_id]) for j in current if j.hypothesis_id is not None}
-        for k in ranked:
-            if len(fill) == free:
-                break
-            if (k.to_value_id, k.from_value_id, k.context_id) not in taken:
-                fill.append(k)
-                taken.add(_triple(k))
-        fill += [k for k in ranked if k not in fill][: free - len(fill)]
+        fill = pick_stories(
+            candidates,
+            free=free,
+            participant_id=participant.id,
+            own_values=own,
+            own_contexts=contexts,
+            counts=counts,
+            taken=[triple(by_id[j.hypothesis_id]) for j in current if j.hypothesis_id is not None],
+        )
     # Only the kept stories are read whole (their text can be long; the shown ones can be thousands).
     rows = repo_judgements.hypotheses_by_id(
         session, ids=[j.hypothesis_id for j in current if j.hypothesis_id is not None] + [k.id for k in fill]
@@ -169,7 +145,7 @@ def judge(
     :data:`MAX_REASON_CHARS`). A hidden story, one of another deliberation, or a second story of a
     (from, to, context) they already judged is :class:`InvalidInput`.
     """
-    if answer not in ANSWERS:
+    if answer not in values_of(JudgementAnswer):
         raise InvalidInput("Please answer Yes, No or Not sure.")
     reason = (reason or "").strip() or None
     if reason is not None and len(reason) > MAX_REASON_CHARS:
@@ -192,13 +168,13 @@ def judge(
         existing = repo_judgements.get_judgement(
             session, participant_id=participant.id, hypothesis_id=hypothesis_id
         )
-        if existing is None and _triple(hypothesis) in repo_judgements.judged_triples(
+        if existing is None and triple(hypothesis) in repo_judgements.judged_triples(
             session, participant_id=participant.id
         ):
             raise InvalidInput("You already judged this story.")
         stored = repo_judgements.upsert_judgement(
             session,
-            judgement=Judgement(
+            data=JudgementCreate(
                 deliberation_id=participant.deliberation_id,
                 participant_id=participant.id,
                 hypothesis_id=hypothesis_id,
@@ -220,4 +196,4 @@ def finish_judging(engine: Engine, *, token: str) -> None:
         left = sum(s.answer is None for s in _judging_set(session, participant))
         if left:
             raise InvalidInput(f"Please answer every story first ({left} left).")
-        advance_stage(session, participant, "survey")
+        advance_stage(session, participant, ParticipantStage.SURVEY)

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from interviews.vocabulary import ParticipantStage
 from storage import repo_deliberations, repo_participants
 from storage.schemas import DeliberationConfig
-from storage.tables import PARTICIPANT_STAGES, Participant
+from storage.tables import Participant
 
-_ORDER = {stage: i for i, stage in enumerate(PARTICIPANT_STAGES)}
+_ORDER: dict[str, int] = {stage: i for i, stage in enumerate(ParticipantStage)}  # the order they pass
 
 
 def deliberation_config(session: Session, participant: Participant) -> DeliberationConfig:
@@ -24,8 +25,8 @@ def deliberation_config(session: Session, participant: Participant) -> Deliberat
     return DeliberationConfig.model_validate(deliberation.config)
 
 
-def advance_stage(session: Session, participant: Participant, stage: str) -> None:
+def advance_stage(session: Session, participant: Participant, stage: ParticipantStage) -> None:
     """Move the participant forward to ``stage`` (never back) and note that they were here."""
     if _ORDER[participant.stage] < _ORDER[stage]:
-        participant.stage = stage
+        participant.stage = stage.value
     repo_participants.touch_participant(session, participant=participant)

@@ -5,13 +5,13 @@ progress indicator across all the steps (DOMAIN.md §3 steps 7-8). Token, lockin
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Engine
 
 from errors import InvalidInput
-from services.participant.forms import Problem, clean_answers
+from interviews.answers import clean_survey
+from interviews.vocabulary import ParticipantStage
 from services.participant.joining import participant_for_token
 from services.participant.progress import advance_stage, deliberation_config
 from storage import (
@@ -33,10 +33,9 @@ from storage.schemas import (
     RelatedValuePublic,
     StoryValuePublic,
     SurveyItemPublic,
-    SurveyQuestion,
+    SurveyResponseCreate,
 )
 
-MAX_SURVEY_TEXT = 2000
 STEPS = (
     ("join", "Welcome"),
     ("interview", "Your value"),
@@ -45,44 +44,18 @@ STEPS = (
     ("survey", "Survey"),
     ("done", "Done"),
 )
-_STEP_OF_STAGE = {"joined": 0, "consented": 0, "interview": 1, "vote": 2, "judge": 3, "survey": 4, "done": 5}
+_STEP_OF_STAGE: dict[str, int] = {  # each participant stage's place in STEPS
+    ParticipantStage.JOINED: 0,
+    ParticipantStage.CONSENTED: 0,
+    ParticipantStage.INTERVIEW: 1,
+    ParticipantStage.VOTE: 2,
+    ParticipantStage.JUDGE: 3,
+    ParticipantStage.SURVEY: 4,
+    ParticipantStage.DONE: 5,
+}
 
 
 # --- survey ------------------------------------------------------------------------------------------
-
-
-def clean_survey(questions: Sequence[SurveyQuestion], answers: dict[str, Any]) -> dict[str, Any]:
-    """The answers checked against the questions: required ones present, scales whole numbers 1-5, yes/no
-    a boolean, texts short. Every question gets a value; ``None`` for a blank optional one.
-
-    >>> q = [SurveyQuestion(key="clear", label="Clear", required=True),
-    ...      SurveyQuestion(key="comment", label="Comment", kind="text")]
-    >>> clean_survey(q, {"clear": 4, "comment": "  "})
-    {'clear': 4, 'comment': None}
-    >>> clean_survey(q, {"clear": 6})
-    Traceback (most recent call last):
-    ...
-    errors.InvalidInput: "Clear" takes a whole number from 1 to 5.
-    """
-    return clean_answers(questions, answers, _check_survey)
-
-
-def _check_survey(question: SurveyQuestion, value: Any) -> Any:
-    if question.kind == "scale":
-        if isinstance(value, str) and value.isdigit():
-            value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5:
-            raise Problem("takes a whole number from 1 to 5")
-        return value
-    if question.kind == "yes_no":
-        if not isinstance(value, bool):
-            raise Problem("takes yes or no")
-        return value
-    if not isinstance(value, str):
-        raise Problem("takes text")
-    if len(value) > MAX_SURVEY_TEXT:
-        raise Problem(f"takes at most {MAX_SURVEY_TEXT} characters")
-    return value
 
 
 def survey(engine: Engine, *, token: str) -> list[SurveyItemPublic]:
@@ -108,8 +81,11 @@ def submit_survey(engine: Engine, *, token: str, answers: dict[str, Any]) -> Non
         assert participant.id is not None
         cleaned = clean_survey(deliberation_config(session, participant).survey, answers)
         for key, value in cleaned.items():
-            repo_participants.set_survey_answer(session, participant_id=participant.id, key=key, answer=value)
-        advance_stage(session, participant, "done")
+            repo_participants.set_survey_answer(
+                session,
+                data=SurveyResponseCreate(participant_id=participant.id, question_key=key, answer=value),
+            )
+        advance_stage(session, participant, ParticipantStage.DONE)
 
 
 # --- receipt -----------------------------------------------------------------------------------------
@@ -215,7 +191,9 @@ def answer_receipt(engine: Engine, *, token: str, key: str, answer: bool) -> Non
             session, participant_id=participant.id
         ):
             raise InvalidInput("Your value has not been grouped with other people's yet.")
-        repo_participants.set_survey_answer(session, participant_id=participant.id, key=key, answer=answer)
+        repo_participants.set_survey_answer(
+            session, data=SurveyResponseCreate(participant_id=participant.id, question_key=key, answer=answer)
+        )
         repo_participants.touch_participant(session, participant=participant)
 
 
@@ -233,7 +211,10 @@ def progress_of(stage: str) -> ProgressPublic:
         stage=stage,
         steps=[
             ProgressStepPublic(
-                name=name, label=label, done=i < current or stage == "done", current=i == current
+                name=name,
+                label=label,
+                done=i < current or stage == ParticipantStage.DONE,
+                current=i == current,
             )
             for i, (name, label) in enumerate(STEPS)
         ],

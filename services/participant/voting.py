@@ -3,19 +3,16 @@ step 5). Token, locking and stage rules: see :mod:`services.participant.progress
 
 The vote draw. Candidates are the canonical values with a submitted member card on the question, minus
 the participant's own (the values their cards on that question joined; a card not deduplicated yet
-excludes nothing). With embeddings and a submitted card of theirs, the pool narrows to the ``2 n``
-candidates closest (cosine) to their card; then half of the ``n`` slots (rounded up) go to the least shown
-values on the question (fewest impressions, then newest), the rest to the most chosen (most votes),
-filled from the least shown when too few have votes; values this person was already shown come only
-after all the others. A draw is stored as impressions with a fresh ``draw_id`` and returned again, with
-the person's choices, on every later call for that question (a reload, a second tab, the back button),
+excludes nothing). Which of them are shown (closeness to the person's card, least shown and most chosen,
+unseen first) is the pure rule :func:`interviews.voting.choose_values`; this module reads its inputs,
+embeds, and stores the draw. A draw is stored as impressions with a fresh ``draw_id`` and returned again,
+with the person's choices, on every later call for that question (a reload, a second tab, the back button),
 until ``fresh=True`` asks for a new one after voting.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import random
 import secrets
 from collections.abc import Sequence
@@ -26,58 +23,22 @@ from sqlalchemy.orm import Session
 
 from errors import InvalidInput, one_line
 from interviews import dedup_candidates
+from interviews.vocabulary import ParticipantStage
+from interviews.voting import choose_values, embedding_pool
 from providers.errors import ModelError
 from services.participant.joining import participant_for_token
 from services.participant.progress import advance_stage, deliberation_config
 from storage import repo_deliberations, repo_interviews, repo_participants, repo_values
 from storage.db import session_scope
 from storage.errors import NotFound
-from storage.schemas import DeliberationConfig, ValueOptionPublic, VoteDrawPublic
+from storage.schemas import DeliberationConfig, ImpressionCreate, ValueOptionPublic, VoteDrawPublic
 from storage.tables import Participant
 
 log = logging.getLogger(__name__)
 
-#: At most this many candidates are embedded for one draw (half least shown, half most chosen).
-EMBED_LIMIT = 200
-
 
 def new_draw_id() -> str:
     return secrets.token_urlsafe(12)
-
-
-def choose_values(
-    candidates: Sequence[int],
-    *,
-    n: int,
-    impressions: dict[int, int],
-    votes: dict[int, int],
-    seen: frozenset[int] | set[int] = frozenset(),
-    distance: dict[int, float] | None = None,
-) -> list[int]:
-    """Pick up to ``n`` of ``candidates`` (see the module notes): with ``distance``, among the ``2 n``
-    closest; values not ``seen`` before the rest; each time ``ceil(n / 2)`` least shown (fewest
-    impressions, then newest) and the others most chosen. Returned in pick order.
-
-    >>> choose_values([1, 2, 3, 4, 5], n=2, impressions={1: 0, 2: 3, 3: 1, 4: 5, 5: 5},
-    ...               votes={1: 0, 2: 0, 3: 0, 4: 9, 5: 2})
-    [1, 4]
-    >>> choose_values([1, 2, 3, 4, 5], n=1, impressions={1: 0, 2: 2, 3: 0, 4: 1, 5: 0},
-    ...               votes=dict.fromkeys(range(1, 6), 0), distance={1: .9, 2: .1, 3: .8, 4: .2, 5: .7})
-    [4]
-    """
-    pool = list(dict.fromkeys(candidates))
-    if distance is not None and len(pool) > n:
-        pool = sorted(pool, key=lambda v: (distance.get(v, 2.0), v))[: 2 * n]
-
-    def mix(group: list[int], k: int) -> list[int]:
-        least = sorted(group, key=lambda v: (impressions.get(v, 0), -v))
-        picked = least[: math.ceil(k / 2)]
-        rest = [v for v in group if v not in picked and votes.get(v, 0) > 0]
-        picked += sorted(rest, key=lambda v: (-votes.get(v, 0), impressions.get(v, 0), -v))[: k - len(picked)]
-        return picked + [v for v in least if v not in picked][: k - len(picked)]
-
-    picked = mix([v for v in pool if v not in seen], n)
-    return picked + mix([v for v in pool if v in seen], n - len(picked))
 
 
 def _check_question(session: Session, participant: Participant, question_id: int) -> None:
@@ -180,11 +141,7 @@ def draw_values(
             if mine:
                 card = mine[-1]
                 own_text = dedup_candidates.embedding_text(card.title, card.description, card.policies)
-                if len(candidates) > EMBED_LIMIT:
-                    half = EMBED_LIMIT // 2
-                    by_least = sorted(candidates, key=lambda v: (v in seen, impressions[v], -v))
-                    by_most = sorted(candidates, key=lambda v: (-votes[v], v))
-                    candidates = list(dict.fromkeys(by_least[:half] + by_most[:half]))
+                candidates = embedding_pool(candidates, impressions=impressions, votes=votes, seen=seen)
                 texts = {
                     i: dedup_candidates.embedding_text(v.title, v.description, v.policies)
                     for i, v in repo_values.canonical_values_by_id(session, ids=candidates).items()
@@ -201,13 +158,17 @@ def draw_values(
             return current
         draw_id = new_draw_id() if picked else ""
         if picked:
-            repo_participants.add_impressions(
-                session,
-                participant_id=participant.id,
-                question_id=question_id,
-                draw_id=draw_id,
-                value_ids=picked,
-            )
+            assert participant.id is not None
+            shown = [
+                ImpressionCreate(
+                    participant_id=participant.id,
+                    canonical_value_id=v,
+                    question_id=question_id,
+                    draw_id=draw_id,
+                )
+                for v in picked
+            ]
+            repo_participants.add_impressions(session, data=shown)
         repo_participants.touch_participant(session, participant=participant)
         return _draw_public(session, participant, question_id, draw_id, config)
 
@@ -263,7 +224,7 @@ def submit_votes(engine: Engine, *, token: str, draw_id: str, value_ids: Sequenc
                 )
             if _has_values_to_vote_on(session, participant):
                 raise InvalidInput("There are values for you to vote on. Please reload the page.")
-            advance_stage(session, participant, "judge")
+            advance_stage(session, participant, ParticipantStage.JUDGE)
             return
         impressions = repo_participants.draw_impressions(
             session, participant_id=participant.id, draw_id=draw_id
@@ -284,4 +245,4 @@ def submit_votes(engine: Engine, *, token: str, draw_id: str, value_ids: Sequenc
             shown_ids=shown,
             chosen_ids=chosen,
         )
-        advance_stage(session, participant, "judge")
+        advance_stage(session, participant, ParticipantStage.JUDGE)

@@ -19,19 +19,20 @@ from typing import Any
 from sqlalchemy import Engine
 
 from errors import InvalidInput
-from storage import repo_deliberations
+from interviews.vocabulary import CardStatus, ContextSource, DeliberationStatus, ParticipantStage
+from storage import repo_deliberations, repo_interviews, repo_judgements, repo_participants, repo_values
 from storage.db import session_scope
-from storage.schemas import DeliberationCreate
-from storage.tables import (
-    CanonicalValue,
-    Context,
-    EdgeHypothesis,
-    Impression,
-    Judgement,
-    Participant,
-    QuestionContext,
-    ValuesCard,
-    Vote,
+from storage.schemas import (
+    CanonicalValueCreate,
+    ContextCreate,
+    DeliberationCreate,
+    EdgeHypothesisCreate,
+    ImpressionCreate,
+    JudgementCreate,
+    ParticipantCreate,
+    QuestionContextCreate,
+    ValuesCardCreate,
+    VoteCreate,
 )
 
 REQUIRED = (
@@ -112,125 +113,142 @@ def _load(session: Any, tables: dict[str, list[dict[str, Any]]], kept: Any, titl
         session,
         data=DeliberationCreate(
             title=title,
-            status="closed",
+            status=DeliberationStatus.CLOSED,
             welcome_text="Imported from the Meaning Alignment Institute's published study data.",
             questions=[c["question"] for c in cases],
         ),
     )
     d = deliberation.id
+    assert d is not None
     deliberation.external_ref = "dft"
-    questions = {}
+    questions: dict[str, int] = {}
     for case, question in zip(
         cases, repo_deliberations.list_questions(session, deliberation_id=d), strict=True
     ):
         question.title, question.external_ref = case["title"], case["id"]
-        questions[case["id"]] = question.id
+        questions[case["id"]] = _id(question)
 
-    contexts = {
-        row["id"]: Context(deliberation_id=d, text=row["id"][:300], source="imported", external_ref=row["id"])
-        for row in tables["context"]
-    }
-    session.add_all(contexts.values())
-    session.flush()
-    session.add_all(
-        QuestionContext(question_id=questions[row["caseId"]], context_id=contexts[row["contextId"]].id)
-        for row in tables["contextsOnCases"]
-    )
-
-    values = {}
-    for row in tables["canonicalValuesCard"]:
-        values[row["id"]] = CanonicalValue(
-            deliberation_id=d,
-            title=row["title"],
-            description=row.get("instructionsShort") or "",
-            policies=list(row.get("evaluationCriteria") or []),
-            dedup_run="dft",
-            external_ref=str(row["id"]),
-            created_at=parse_time(row["createdAt"]),
+    contexts: dict[str, int] = {}
+    for row in tables["context"]:
+        context, _ = repo_deliberations.add_context(
+            session,
+            data=ContextCreate(
+                deliberation_id=d, text=row["id"][:300], source=ContextSource.IMPORTED, external_ref=row["id"]
+            ),
         )
-    session.add_all(values.values())
-    session.flush()
+        contexts[row["id"]] = _id(context)
+    for row in tables["contextsOnCases"]:
+        repo_deliberations.link_context(
+            session,
+            data=QuestionContextCreate(
+                question_id=questions[row["caseId"]], context_id=contexts[row["contextId"]]
+            ),
+        )
 
-    cards = kept(tables["valuesCard"])
-    for row in cards:
-        ok = row.get("quality", "ok") == "ok"
-        canonical = values.get(row.get("canonicalCardId"))
-        session.add(
-            ValuesCard(
+    value_rows = tables["canonicalValuesCard"]
+    stored = repo_values.add_canonical_values(
+        session,
+        data=[
+            CanonicalValueCreate(
+                deliberation_id=d,
                 title=row["title"],
                 description=row.get("instructionsShort") or "",
                 policies=list(row.get("evaluationCriteria") or []),
-                status="submitted" if ok else "hidden",
+                dedup_run="dft",
+                external_ref=str(row["id"]),
+                created_at=parse_time(row["createdAt"]),
+            )
+            for row in value_rows
+        ],
+    )
+    values = {row["id"]: _id(value) for row, value in zip(value_rows, stored, strict=True)}
+
+    cards = kept(tables["valuesCard"])
+    card_rows = []
+    for row in cards:
+        ok = row.get("quality", "ok") == "ok"
+        card_rows.append(
+            ValuesCardCreate(
+                title=row["title"],
+                description=row.get("instructionsShort") or "",
+                policies=list(row.get("evaluationCriteria") or []),
+                status=CardStatus.SUBMITTED if ok else CardStatus.HIDDEN,
                 quality_flags=[] if ok else [f"dft:{row.get('quality')}"],
-                canonical_value_id=canonical.id if canonical else None,
+                canonical_value_id=values.get(row.get("canonicalCardId")),
                 external_ref=str(row["id"]),
                 created_at=parse_time(row["createdAt"]),
                 submitted_at=parse_time(row["createdAt"]),
             )
         )
+    repo_interviews.add_cards(session, data=card_rows)
 
     votes, impressions, edges = kept(tables["vote"]), kept(tables["impression"]), kept(tables["edge"])
     demographics = {row["userId"]: row for row in tables["demographic"]}
     users = sorted({r["userId"] for r in (*votes, *impressions, *edges)} | set(demographics))
-    people = {}
-    for user in users:
-        info = {k: v for k, v in demographics.get(user, {}).items() if k not in ("id", "userId")}
-        people[user] = Participant(
-            deliberation_id=d, external_id=f"dft:{user}", stage="done", demographics=info
-        )
-    session.add_all(people.values())
-    session.flush()
+    participants = repo_participants.create_participants(
+        session,
+        data=[
+            ParticipantCreate(
+                deliberation_id=d,
+                external_id=f"dft:{user}",
+                stage=ParticipantStage.DONE,
+                demographics={
+                    k: v for k, v in demographics.get(user, {}).items() if k not in ("id", "userId")
+                },
+            )
+            for user in users
+        ],
+    )
+    people = {user: _id(p) for user, p in zip(users, participants, strict=True)}
 
     skipped: Counter[str] = Counter()
-    kept: dict[str, int] = {}
-    for table, rows, key, reason in (
-        (Vote, votes, "caseId", "duplicate_vote"),  # one vote per person, value and question
-        (Impression, impressions, "drawId", "duplicate_impression"),  # one impression per draw
-    ):
-        seen: set[tuple[int, int, str]] = set()
-        for row in rows:
-            unique = (row["userId"], row["valuesCardId"], row[key])
-            if unique in seen:
-                skipped[reason] += 1
-                continue
-            seen.add(unique)
-            session.add(
-                table(
-                    participant_id=people[row["userId"]].id,
-                    canonical_value_id=values[row["valuesCardId"]].id,
-                    question_id=questions[row["caseId"]],
-                    draw_id=row["drawId"],
-                    created_at=parse_time(row["createdAt"]),
-                )
-            )
-        kept[table.__name__] = len(seen)
+    kept_votes = _unique(votes, "caseId", skipped, "duplicate_vote")  # one per person, value and question
+    repo_participants.add_votes(
+        session,
+        data=[
+            VoteCreate(**_choice(row, people=people, values=values, questions=questions))
+            for row in kept_votes
+        ],
+    )
+    kept_impressions = _unique(impressions, "drawId", skipped, "duplicate_impression")  # one per draw
+    repo_participants.add_impressions(
+        session,
+        data=[
+            ImpressionCreate(**_choice(row, people=people, values=values, questions=questions))
+            for row in kept_impressions
+        ],
+        ordered=False,
+    )
 
-    hypotheses: dict[tuple[int, int, str, str], EdgeHypothesis] = {}
+    story_rows: dict[tuple[int, int, str, str], EdgeHypothesisCreate] = {}
     for row in edges:
         key = (row["fromId"], row["toId"], row["contextId"], row["runId"])
-        if key not in hypotheses:
-            hypotheses[key] = EdgeHypothesis(
+        if key not in story_rows:
+            story_rows[key] = EdgeHypothesisCreate(
                 deliberation_id=d,
-                from_value_id=values[row["fromId"]].id,
-                to_value_id=values[row["toId"]].id,
-                context_id=contexts[row["contextId"]].id,
+                from_value_id=values[row["fromId"]],
+                to_value_id=values[row["toId"]],
+                context_id=contexts[row["contextId"]],
                 story=row.get("story") or "",
                 run_id=str(row["runId"])[:64],
                 created_at=parse_time(row["createdAt"]),
             )
-    session.add_all(hypotheses.values())
-    session.flush()
+    hypotheses = dict(
+        zip(story_rows, repo_judgements.add_hypotheses(session, data=list(story_rows.values())), strict=True)
+    )
     seen_judgements: set[tuple[int, int]] = set()
+    judgements = []
     for row in edges:
         hypothesis = hypotheses[(row["fromId"], row["toId"], row["contextId"], row["runId"])]
+        assert hypothesis.id is not None
         if (row["userId"], hypothesis.id) in seen_judgements:
             skipped["duplicate_judgement"] += 1
             continue
         seen_judgements.add((row["userId"], hypothesis.id))
-        session.add(
-            Judgement(
+        judgements.append(
+            JudgementCreate(
                 deliberation_id=d,
-                participant_id=people[row["userId"]].id,
+                participant_id=people[row["userId"]],
                 hypothesis_id=hypothesis.id,
                 from_value_id=hypothesis.from_value_id,
                 to_value_id=hypothesis.to_value_id,
@@ -240,17 +258,53 @@ def _load(session: Any, tables: dict[str, list[dict[str, Any]]], kept: Any, titl
                 created_at=parse_time(row["createdAt"]),
             )
         )
-    session.flush()
+    repo_judgements.add_judgements(session, data=judgements)
     counts = {
         "questions": len(questions),
         "contexts": len(contexts),
         "canonical_values": len(values),
         "cards": len(cards),
         "participants": len(people),
-        "votes": kept["Vote"],
-        "impressions": kept["Impression"],
+        "votes": len(kept_votes),
+        "impressions": len(kept_impressions),
         "stories": len(hypotheses),
         "judgements": len(seen_judgements),
     }
-    assert d is not None
     return ImportSummary(deliberation_id=d, counts=counts, skipped=dict(skipped))
+
+
+def _id(row: Any) -> int:
+    """The id of a row storage just inserted (flushed, so it has one)."""
+    assert row.id is not None
+    return int(row.id)
+
+
+def _unique(rows: list[dict[str, Any]], key: str, skipped: Counter[str], reason: str) -> list[dict[str, Any]]:
+    """The rows whose (user, value, ``key``) was not seen before; each repeat is counted under ``reason``."""
+    seen: set[tuple[Any, Any, Any]] = set()
+    unique = []
+    for row in rows:
+        mark = (row["userId"], row["valuesCardId"], row[key])
+        if mark in seen:
+            skipped[reason] += 1
+            continue
+        seen.add(mark)
+        unique.append(row)
+    return unique
+
+
+def _choice(
+    row: dict[str, Any],
+    *,
+    people: dict[Any, int],
+    values: dict[Any, int],
+    questions: dict[str, int],
+) -> dict[str, Any]:
+    """The columns a vote and an impression share, from a dump row."""
+    return {
+        "participant_id": people[row["userId"]],
+        "canonical_value_id": values[row["valuesCardId"]],
+        "question_id": questions[row["caseId"]],
+        "draw_id": row["drawId"],
+        "created_at": parse_time(row["createdAt"]),
+    }

@@ -1,11 +1,15 @@
-"""Researcher jobs: build a deliberation's moral graph from its judgements, store it, export it."""
+"""Researcher jobs: build a deliberation's moral graph from its judgements and store it as a snapshot, export
+it.
+
+This module fetches rows and stores snapshots; ``graph`` builds and ranks, :mod:`exports.mai_json` writes the
+document.
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
 
 import networkx as nx
 import numpy as np
@@ -13,14 +17,12 @@ from sqlalchemy import Engine
 
 import graph
 from errors import InvalidInput
+from exports.mai_json import Provenance, ValueRecord, moral_graph_json, with_provenance
+from services.research.formats import EXPORT_FORMATS
 from services.runtime.version import APP_VERSION
 from storage import repo_deliberations, repo_judgements, repo_snapshots, repo_values
 from storage.db import session_scope
-from storage.schemas import DeliberationConfig
-from storage.tables import GraphSnapshot
-
-ExportFormat = Literal["mai-json", "graphml"]
-EXPORT_FORMATS: tuple[str, ...] = ("mai-json", "graphml")
+from storage.schemas import DeliberationConfig, GraphSnapshotCreate
 
 
 @dataclass(frozen=True)
@@ -45,10 +47,12 @@ class GraphSummary:
     per_context: tuple[ContextResult, ...]
 
 
-def build_graph(engine: Engine, *, deliberation_id: int) -> GraphSummary:
+def build_snapshot(engine: Engine, *, deliberation_id: int) -> GraphSummary:
     """Aggregate every judgement of the deliberation with its thresholds, rank the whole graph and each
-    context, and store the result as a new snapshot (the latest one is what exports use).
+    context (with :data:`graph.DEFAULT_RANK`), and store the result as a new snapshot (the latest one is
+    what exports use).
     """
+    params = graph.DEFAULT_RANK
     with session_scope(engine) as session:
         deliberation = repo_deliberations.get_deliberation(session, deliberation_id=deliberation_id)
         thresholds = graph.Thresholds(
@@ -63,30 +67,44 @@ def build_graph(engine: Engine, *, deliberation_id: int) -> GraphSummary:
     arrays = graph.encode_columns(*matrix.T, values=value_ids, contexts=list(contexts))
     aggregation = graph.aggregate_arrays(arrays)
     trimmed = graph.trim(aggregation.pairs, thresholds)
-    per_context = graph.rank_contexts(aggregation.by_context, thresholds)
+    per_context = graph.rank_contexts(
+        aggregation.by_context,
+        thresholds,
+        alpha=params.alpha,
+        variant=params.variant,
+        top=params.top,
+        max_iter=params.max_iter,
+        tol=params.tol,
+    )
     # Only the values that appear in the result are loaded (a big deliberation has thousands).
     shown = {trimmed.values[i] for i in np.unique(np.concatenate([trimmed.source, trimmed.target]))}
     shown |= {v for r in per_context.values() for v in (r.winner, *r.runner_ups) if v is not None}
     with session_scope(engine) as session:
-        values = list(repo_values.canonical_values_by_id(session, ids=shown).values())
-    attributes = {
-        v.id: {
-            "title": v.title,
-            "instructionsShort": v.description,
-            "instructionsDetailed": "",
-            "evaluationCriteria": list(v.policies),
-            "createdAt": v.created_at.isoformat(),
-            "updatedAt": v.updated_at.isoformat(),
-            **({"externalRef": v.external_ref} if v.external_ref else {}),
-        }
-        for v in values
-    }
-    G = graph.to_digraph(trimmed, values=attributes, skipped=aggregation.skipped)
-    overall = graph.rank_graph(G) if G.number_of_edges() else None
+        values = [
+            ValueRecord(
+                id=value_id,
+                title=v.title,
+                description=v.description,
+                policies=tuple(v.policies),
+                created_at=v.created_at,
+                updated_at=v.updated_at,
+                external_ref=v.external_ref,
+            )
+            for value_id, v in repo_values.canonical_values_by_id(session, ids=shown).items()
+        ]
+    G = graph.to_digraph(trimmed, skipped=aggregation.skipped)
+    overall = None
+    if G.number_of_edges():
+        overall = graph.rank_graph(
+            G,
+            alpha=params.alpha,
+            variant=params.variant,
+            top=params.top,
+            max_iter=params.max_iter,
+            tol=params.tol,
+        )
+    document = moral_graph_json(G, values, contexts=contexts, overall=overall, per_context=per_context)
 
-    document = graph.moral_graph_document(G)
-    for edge in document["edges"]:
-        edge["contexts"] = [contexts.get(c, str(c)) for c in edge["contexts"]]
     title = {v.id: v.title for v in values}
     results = tuple(
         ContextResult(
@@ -98,14 +116,10 @@ def build_graph(engine: Engine, *, deliberation_id: int) -> GraphSummary:
         )
         for c, r in per_context.items()
     )
-    document["rankings"] = {
-        "overall": _ranking_json(overall),
-        "contexts": {contexts.get(c, str(c)): _ranking_json(r) for c, r in per_context.items()},
-    }
-    snapshot = GraphSnapshot(
+    data = GraphSnapshotCreate(
         deliberation_id=deliberation_id,
         thresholds=thresholds.as_dict(),
-        params={"ranking": "pagerank", "variant": "networkx", "alpha": 0.85},
+        params=params.as_dict(),
         judgements=len(matrix),
         values=G.number_of_nodes(),
         edges=G.number_of_edges(),
@@ -115,36 +129,19 @@ def build_graph(engine: Engine, *, deliberation_id: int) -> GraphSummary:
         app_version=APP_VERSION,
     )
     with session_scope(engine) as session:
-        repo_snapshots.add_graph_snapshot(session, snapshot=snapshot)
-    assert snapshot.id is not None
+        snapshot_id = repo_snapshots.add_graph_snapshot(session, data=data).id
+    assert snapshot_id is not None
     return GraphSummary(
         deliberation_id=deliberation_id,
-        snapshot_id=snapshot.id,
-        judgements=snapshot.judgements,
-        values=snapshot.values,
-        edges=snapshot.edges,
-        contexts=snapshot.contexts,
-        thresholds=snapshot.thresholds,
-        skipped=snapshot.skipped,
+        snapshot_id=snapshot_id,
+        judgements=data.judgements,
+        values=data.values,
+        edges=data.edges,
+        contexts=data.contexts,
+        thresholds=data.thresholds,
+        skipped=data.skipped,
         per_context=results,
     )
-
-
-def _ranking_json(ranking: graph.Ranking | None) -> dict[str, Any] | None:
-    if ranking is None:
-        return None
-    return {
-        "winner": ranking.winner,
-        "runnerUps": list(ranking.runner_ups),
-        "support": str(ranking.support),
-        "z": _finite(ranking.z),
-        "ratio": _finite(ranking.ratio),
-        "scores": {str(k): v for k, v in ranking.scores.items()},
-    }
-
-
-def _finite(x: float) -> float | None:
-    return x if x == x and abs(x) != float("inf") else None
 
 
 def export_graph(engine: Engine, *, deliberation_id: int, fmt: str, out: Path) -> Path:
@@ -155,24 +152,24 @@ def export_graph(engine: Engine, *, deliberation_id: int, fmt: str, out: Path) -
         repo_deliberations.get_deliberation(session, deliberation_id=deliberation_id)
         snapshot = repo_snapshots.latest_graph_snapshot(session, deliberation_id=deliberation_id)
     if snapshot is None:
-        build_graph(engine, deliberation_id=deliberation_id)
+        build_snapshot(engine, deliberation_id=deliberation_id)
         with session_scope(engine) as session:
             snapshot = repo_snapshots.latest_graph_snapshot(session, deliberation_id=deliberation_id)
     assert snapshot is not None and snapshot.id is not None
-    document = dict(snapshot.result)
-    document["provenance"] = {
-        "deliberation_id": deliberation_id,
-        "snapshot_id": snapshot.id,
-        "built_at": snapshot.created_at.isoformat(),
-        "thresholds": snapshot.thresholds,
-        "params": snapshot.params,
-        "judgements": snapshot.judgements,
-        "app_version": snapshot.app_version,
-    }
+    provenance = Provenance(
+        deliberation_id=deliberation_id,
+        snapshot_id=snapshot.id,
+        built_at=snapshot.created_at,
+        thresholds=graph.Thresholds.from_dict(snapshot.thresholds),
+        params=graph.RankParams.from_dict(snapshot.params),
+        judgements=snapshot.judgements,
+        app_version=snapshot.app_version,
+    )
+    document = with_provenance(snapshot.result, provenance)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         if fmt == "mai-json":
-            out.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+            out.write_text(graph.moral_graph_text(document), encoding="utf-8")
         else:
             G: nx.DiGraph = graph.read_moral_graph({"values": document["values"], "edges": document["edges"]})
             G.graph.update({"provenance": json.dumps(document["provenance"])})

@@ -63,7 +63,8 @@ def test_fast_reference_and_database_paths_agree(tmp_path: Path) -> None:
     assert np.array_equal(matrix, np.column_stack(data.columns()))
     assert paths.mismatches(fast, stored) == 0 and stored.n_edges == fast.n_edges
     assert stored.context_edges == fast.context_edges
-    # the stages are services.research.graphs.build_graph's: the three reads, the fast build, the shown values
+    # the stages are services.research.graphs.build_snapshot's: the three reads, the fast build, the shown
+    # values
     assert list(stored.stages) == [
         "judgement_matrix",
         "canonical_value_ids",

@@ -49,6 +49,7 @@ def test_revise_and_confirm() -> None:
         (Stage.ATTENTION, Event.REVISE),
         (Stage.SUBMITTED, Event.USER_MESSAGE),
         (Stage.SUBMITTED, Event.SHOW_CARD),
+        (Stage.ABANDONED, Event.USER_MESSAGE),
     ],
 )
 def test_impossible_events_are_refused(stage: Stage, event: Event) -> None:

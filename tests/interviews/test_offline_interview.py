@@ -18,6 +18,7 @@ from services.runtime.retrying import RetryPolicy
 from settings import load_settings
 from storage import repo_participants
 from storage.db import session_scope
+from storage.schemas import ParticipantCreate
 
 
 @pytest.fixture
@@ -35,7 +36,7 @@ def test_a_short_interview_with_the_offline_model(sqlite_engine: Engine, offline
         sqlite_engine, title="Smoke", questions=["My friend lied to me. Should I forgive her?"]
     )
     with session_scope(sqlite_engine) as s:
-        token = repo_participants.create_participant(s, deliberation_id=d.id).token
+        token = repo_participants.create_participant(s, data=ParticipantCreate(deliberation_id=d.id)).token
     view = interviewing.start_interview(sqlite_engine, token=token, question_id=d.questions[0].id)
     retry = RetryPolicy(attempts=2, backoff_s=0.1)
     for said in ("I think honesty matters, but so does mercy.", "Once my brother lied and I forgave him."):

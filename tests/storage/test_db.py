@@ -15,7 +15,7 @@ import storage.tables  # noqa: F401  (registers the tables)
 from storage import db, repo_deliberations, repo_participants
 from storage.db import session_scope
 from storage.errors import DatabaseReadOnly, DatabaseUnavailable, DiskFull, SchemaError
-from storage.schemas import DeliberationCreate
+from storage.schemas import DeliberationCreate, ParticipantCreate
 from storage.tables import Deliberation, Judgement, LLMCall, ValuesCard
 
 
@@ -143,7 +143,9 @@ def test_sqlite_is_safe_from_many_writer_threads(sqlite_engine: Engine) -> None:
                     repo_participants.count_participants(
                         s, deliberation_id=deliberation_id
                     )  # read, then write
-                    repo_participants.create_participant(s, deliberation_id=deliberation_id)
+                    repo_participants.create_participant(
+                        s, data=ParticipantCreate(deliberation_id=deliberation_id)
+                    )
         except BaseException as exc:  # collected and asserted below
             errors.append(exc)
 

@@ -8,15 +8,44 @@ import pytest
 from sqlalchemy import Engine, func
 from sqlmodel import select
 
-from storage import repo_deliberations, repo_llm_calls, repo_participants
+from interviews.vocabulary import ContextSource, JudgementAnswer, MessageRole, MessageStatus
+from storage import (
+    repo_deliberations,
+    repo_interviews,
+    repo_judgements,
+    repo_llm_calls,
+    repo_participants,
+    repo_snapshots,
+    repo_values,
+)
 from storage.db import session_scope
 from storage.errors import Conflict, NotFound
-from storage.schemas import DeliberationCreate, LLMCallCreate
+from storage.schemas import (
+    CanonicalValueCreate,
+    CohortCreate,
+    ContextCreate,
+    DeliberationCreate,
+    EdgeHypothesisCreate,
+    GraphSnapshotCreate,
+    ImpressionCreate,
+    InterviewCreate,
+    InviteCreate,
+    JudgementCreate,
+    LLMCallCreate,
+    MessageCreate,
+    ModerationEventCreate,
+    ParticipantCreate,
+    QuestionContextCreate,
+    SurveyResponseCreate,
+    ValuesCardCreate,
+    VoteCreate,
+)
 from storage.tables import (
     CanonicalValue,
     Cohort,
     Context,
     EdgeHypothesis,
+    GraphSnapshot,
     Impression,
     Interview,
     Invite,
@@ -34,7 +63,9 @@ from storage.tables import (
 
 
 def _seed(engine: Engine) -> dict[str, int]:
-    """One row in every table, linked the way a real deliberation links them."""
+    """One row in every table, linked the way a real deliberation links them, each made the one way a row
+    is made: its ``XCreate`` handed to a repository function.
+    """
     with session_scope(engine) as s:
         d = repo_deliberations.create_deliberation(
             s,
@@ -45,59 +76,105 @@ def _seed(engine: Engine) -> dict[str, int]:
             ),
         )
         q = repo_deliberations.list_questions(s, deliberation_id=d.id)[0]
-        ctx = Context(deliberation_id=d.id, text="When the user is in distress")
-        cohort = Cohort(deliberation_id=d.id, name="pilot")
-        s.add_all([ctx, cohort])
-        s.flush()
-        s.add(QuestionContext(question_id=q.id, context_id=ctx.id))
+        ctx, created = repo_deliberations.add_context(
+            s, data=ContextCreate(deliberation_id=d.id, text="When the user is in distress")
+        )
+        assert created and ctx.source == ContextSource.FACILITATOR
+        cohort = repo_deliberations.get_or_create_cohort(
+            s, data=CohortCreate(deliberation_id=d.id, name="pilot")
+        )
+        assert repo_deliberations.link_context(
+            s, data=QuestionContextCreate(question_id=q.id, context_id=ctx.id)
+        )
         p = repo_participants.create_participant(
-            s, deliberation_id=d.id, external_id="prolific-1", cohort_id=cohort.id
+            s, data=ParticipantCreate(deliberation_id=d.id, external_id="prolific-1", cohort_id=cohort.id)
         )
-        s.add(Invite(deliberation_id=d.id, cohort_id=cohort.id, participant_id=p.id))
-        interview = Interview(participant_id=p.id, question_id=q.id, prompt_versions={"interviewer": "1:ab"})
-        a = CanonicalValue(deliberation_id=d.id, title="Informed choice", policies=["OPTIONS the user has"])
-        b = CanonicalValue(deliberation_id=d.id, title="Faith in people", policies=["CHANGES in people"])
-        s.add_all([interview, a, b])
-        s.flush()
-        s.add(
-            Message(interview_id=interview.id, seq=0, role="assistant", content="What should be considered?")
+        (invite,) = repo_deliberations.create_invites(
+            s, data=InviteCreate(deliberation_id=d.id, cohort_id=cohort.id), count=1
         )
-        s.add(
-            ValuesCard(
+        invite.participant_id = p.id
+        interview = repo_interviews.create_interview(
+            s,
+            data=InterviewCreate(
+                participant_id=p.id,
+                question_id=q.id,
+                prompt_versions={"interviewer": "1:ab"},
+                model_id="m" * 300,
+            ),
+        )
+        assert len(interview.model_id) == 200  # a long model name is cut, not refused
+        a = repo_values.add_canonical_value(
+            s,
+            data=CanonicalValueCreate(
+                deliberation_id=d.id, title="Informed choice", policies=["OPTIONS the user has"]
+            ),
+        )
+        b = repo_values.add_canonical_value(
+            s,
+            data=CanonicalValueCreate(
+                deliberation_id=d.id, title="Faith in people", policies=["CHANGES in people"]
+            ),
+        )
+        message = repo_interviews.add_message(
+            s,
+            data=MessageCreate(
+                interview_id=interview.id, role=MessageRole.ASSISTANT, content="What should be considered?"
+            ),
+        )
+        assert message.seq == 0 and message.status == MessageStatus.COMPLETE
+        repo_interviews.add_card(
+            s,
+            data=ValuesCardCreate(
                 participant_id=p.id,
                 question_id=q.id,
                 interview_id=interview.id,
                 title="Informed choice",
                 policies=["OPTIONS the user has", "FEELINGS of being respected"],
                 canonical_value_id=a.id,
-            )
+            ),
         )
-        s.add(Impression(participant_id=p.id, canonical_value_id=a.id, question_id=q.id, draw_id="d1"))
-        s.add(Vote(participant_id=p.id, canonical_value_id=a.id, question_id=q.id, draw_id="d1"))
-        h = EdgeHypothesis(
-            deliberation_id=d.id, from_value_id=a.id, to_value_id=b.id, context_id=ctx.id, run_id="r1"
+        repo_participants.add_impressions(
+            s,
+            data=[
+                ImpressionCreate(participant_id=p.id, canonical_value_id=a.id, question_id=q.id, draw_id="d1")
+            ],
         )
-        s.add(h)
-        s.flush()
-        s.add(
-            Judgement(
+        repo_participants.add_votes(
+            s, data=[VoteCreate(participant_id=p.id, canonical_value_id=a.id, question_id=q.id, draw_id="d1")]
+        )
+        h, created = repo_judgements.add_hypothesis(
+            s,
+            data=EdgeHypothesisCreate(
+                deliberation_id=d.id, from_value_id=a.id, to_value_id=b.id, context_id=ctx.id, run_id="r1"
+            ),
+        )
+        assert created
+        repo_judgements.upsert_judgement(
+            s,
+            data=JudgementCreate(
                 deliberation_id=d.id,
                 participant_id=p.id,
                 hypothesis_id=h.id,
                 from_value_id=a.id,
                 to_value_id=b.id,
                 context_id=ctx.id,
-                answer="upgrade",
+                answer=JudgementAnswer.UPGRADE,
                 reason="B keeps what A cared about",
-            )
+            ),
         )
-        s.add(SurveyResponse(participant_id=p.id, question_key="expressed_care", answer=5))
-        s.add(
-            ModerationEvent(deliberation_id=d.id, action="hide_card", target_type="valuescard", target_id=1)
+        repo_participants.set_survey_answer(
+            s, data=SurveyResponseCreate(participant_id=p.id, question_key="expressed_care", answer=5)
+        )
+        repo_values.add_moderation_event(
+            s,
+            data=ModerationEventCreate(
+                deliberation_id=d.id, action="hide_card", target_type="valuescard", target_id=1
+            ),
         )
         repo_llm_calls.add_llm_call(
             s, data=LLMCallCreate(purpose="interview", model="m", tokens_in=10, tokens_out=5, latency_ms=7)
         )
+        repo_snapshots.add_graph_snapshot(s, data=GraphSnapshotCreate(deliberation_id=d.id, judgements=1))
         return {"deliberation": d.id, "participant": p.id, "a": a.id, "b": b.id, "ctx": ctx.id, "h": h.id}
 
 
@@ -122,6 +199,7 @@ def test_every_table_round_trips(engine: Engine) -> None:
             SurveyResponse,
             ModerationEvent,
             LLMCall,
+            GraphSnapshot,
         ):
             assert s.exec(select(func.count()).select_from(table)).one() >= 1, table.__name__
         d = repo_deliberations.get_deliberation(s, deliberation_id=ids["deliberation"])
@@ -148,7 +226,10 @@ def test_participant_tokens_are_long_random_and_unique(engine: Engine) -> None:
     ids = _seed(engine)
     with session_scope(engine) as s:
         people = [
-            repo_participants.create_participant(s, deliberation_id=ids["deliberation"]) for _ in range(50)
+            repo_participants.create_participant(
+                s, data=ParticipantCreate(deliberation_id=ids["deliberation"])
+            )
+            for _ in range(50)
         ]
         tokens = {p.token for p in people}
     assert len(tokens) == 50

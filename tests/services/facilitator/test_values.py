@@ -151,7 +151,7 @@ def test_merge_moves_everything_and_keeps_one_row_per_collision(engine: Engine) 
     assert sorted(h["story"] for h in removed["hypotheses"]) == ["Story H2", "Story H3"]
 
     # The graph still builds; the judgement between two values that are now one is skipped as a self-loop.
-    built = graphs.build_graph(engine, deliberation_id=ids["d"])
+    built = graphs.build_snapshot(engine, deliberation_id=ids["d"])
     assert built.skipped.get("self_loop") == 1
 
 

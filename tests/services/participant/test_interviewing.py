@@ -21,6 +21,7 @@ from services.runtime.accounting import llm_call_sink, usage
 from services.runtime.retrying import RetryPolicy
 from storage import db, repo_deliberations, repo_participants
 from storage.db import session_scope
+from storage.schemas import ParticipantCreate
 from storage.tables import LLMCall, Message, ValuesCard
 
 NO_WAIT = RetryPolicy(attempts=3, sleep=lambda s: None)
@@ -44,7 +45,7 @@ def _participant(engine: Engine, *, turn_limit: int = 12) -> tuple[str, int]:
         config={"interview_turn_limit": turn_limit},
     )
     with session_scope(engine) as s:
-        token = repo_participants.create_participant(s, deliberation_id=d.id).token
+        token = repo_participants.create_participant(s, data=ParticipantCreate(deliberation_id=d.id)).token
     return token, d.questions[0].id
 
 

@@ -152,7 +152,7 @@ def test_the_receipt_before_and_after_the_graph(engine: Engine) -> None:
     with pytest.raises(InvalidInput, match="yes or no"):
         receipts.answer_receipt(engine, token=token, key="represents_my_value", answer="yes")  # type: ignore[arg-type]
 
-    graphs.build_graph(engine, deliberation_id=d)
+    graphs.build_snapshot(engine, deliberation_id=d)
     after = receipts.receipt(engine, token=token)
     assert after.graph_exists is True and after.graph_built_at is not None
     first = after.cards[0]

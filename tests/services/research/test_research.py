@@ -17,6 +17,7 @@ from services.facilitator import deliberations
 from services.research import dft_import, graphs
 from storage import repo_participants
 from storage.db import session_scope
+from storage.schemas import ParticipantCreate
 from storage.tables import CanonicalValue, Context, Judgement
 
 SHARED_DATA = Path(__file__).resolve().parents[4] / "shared" / "data"
@@ -102,7 +103,7 @@ def _seed_judgements(engine: Engine, answers: list[str], *, config: dict | None 
         s.add_all([a, b, ctx])
         s.flush()
         for answer in answers:
-            p = repo_participants.create_participant(s, deliberation_id=d.id)
+            p = repo_participants.create_participant(s, data=ParticipantCreate(deliberation_id=d.id))
             s.add(
                 Judgement(
                     deliberation_id=d.id,
@@ -123,10 +124,10 @@ def test_build_uses_the_deliberations_thresholds_and_stores_a_snapshot(
     strict = _seed_judgements(
         sqlite_engine, ["upgrade", "upgrade", "not_sure"], config={"graph_thresholds": {"min_wiser": 3}}
     )
-    built = graphs.build_graph(sqlite_engine, deliberation_id=default)
+    built = graphs.build_snapshot(sqlite_engine, deliberation_id=default)
     assert (built.values, built.edges, built.judgements) == (2, 1, 3)
     assert built.per_context[0].winner == "B" and built.per_context[0].context == "When asked"
-    assert graphs.build_graph(sqlite_engine, deliberation_id=strict).edges == 0
+    assert graphs.build_snapshot(sqlite_engine, deliberation_id=strict).edges == 0
 
     out = graphs.export_graph(sqlite_engine, deliberation_id=strict, fmt="mai-json", out=tmp_path / "s.json")
     document = json.loads(out.read_text())

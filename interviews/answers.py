@@ -1,0 +1,223 @@
+"""Checking a participant's answers to a configured list of questions: the demographics asked when they
+consent and the exit survey. Pure; the services read the questions and store what comes back.
+
+One rule for both forms (:func:`clean_answers`): unknown keys are refused, required questions must be
+answered, blanks are ``None``, and each answer is checked by its question's kind; every problem is reported
+at once, in one line. A question is anything with ``key``, ``label``, ``required`` and ``kind`` (and
+``options`` for demographics), e.g. ``storage.schemas.SurveyQuestion`` and ``DemographicQuestion``.
+
+Examples
+--------
+>>> from dataclasses import dataclass
+>>> @dataclass
+... class Item:
+...     key: str
+...     label: str
+...     required: bool = False
+...     kind: str = "scale"
+>>> clean_survey([Item("clear", "Clear", required=True), Item("comment", "Comment", kind="text")],
+...              {"clear": "4", "comment": "  "})
+{'clear': 4, 'comment': None}
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol, TypeVar
+
+from errors import InvalidInput
+
+#: The longest free-text answer of the exit survey.
+MAX_SURVEY_TEXT = 2000
+#: The longest free-text answer to a demographics question.
+MAX_TEXT_ANSWER = 500
+
+
+class Question(Protocol):
+    """A configured question: what :func:`clean_answers` and the survey check read."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def label(self) -> str: ...
+    @property
+    def required(self) -> bool: ...
+    @property
+    def kind(self) -> str: ...
+
+
+class ChoiceQuestion(Question, Protocol):
+    """A demographics question: a :class:`Question` with the ``options`` of a ``choice``."""
+
+    @property
+    def options(self) -> Sequence[str]: ...
+
+
+Q = TypeVar("Q", bound=Question)
+
+
+class Problem(ValueError):
+    """What is wrong with one answer, finishing the sentence ``"<label>" ...``."""
+
+
+def clean_answers(
+    questions: Sequence[Q], answers: Mapping[str, Any], check: Callable[[Q, Any], Any]
+) -> dict[str, Any]:
+    """Every question's cleaned answer (``None`` when left blank), or one :class:`InvalidInput` listing
+    all problems.
+
+    Parameters
+    ----------
+    questions : sequence of Question
+        The form, in order.
+    answers : mapping of str to Any
+        What was sent, by question key; strings are stripped first.
+    check : callable
+        ``check(question, value)`` returns the cleaned value of a non-blank answer or raises
+        :class:`Problem`.
+
+    Returns
+    -------
+    dict of str to Any
+        One entry per question, in the form's order.
+
+    Raises
+    ------
+    InvalidInput
+        An unknown key (alone), or every missing required answer and every :class:`Problem`, in one line.
+
+    Examples
+    --------
+    >>> from storage.schemas import SurveyQuestion
+    >>> q = [SurveyQuestion(key="clear", label="Clear", required=True)]
+    >>> def scale(question, value):
+    ...     if value not in (1, 2, 3, 4, 5):
+    ...         raise Problem("takes a whole number from 1 to 5")
+    ...     return value
+    >>> clean_answers(q, {"clear": 9}, scale)
+    Traceback (most recent call last):
+    ...
+    errors.InvalidInput: "Clear" takes a whole number from 1 to 5.
+    """
+    by_key = {q.key: q for q in questions}
+    unknown = sorted(set(answers) - set(by_key))
+    if unknown:
+        raise InvalidInput(f"Unknown questions: {', '.join(unknown)}.")
+    problems: list[str] = []
+    cleaned: dict[str, Any] = {}
+    for question in questions:
+        raw = answers.get(question.key)
+        value = raw.strip() if isinstance(raw, str) else raw
+        cleaned[question.key] = None
+        if value is None or value == "":
+            if question.required:
+                problems.append(f'Please answer "{question.label}".')
+            continue
+        try:
+            cleaned[question.key] = check(question, value)
+        except Problem as problem:
+            problems.append(f'"{question.label}" {problem}.')
+    if problems:
+        raise InvalidInput(" ".join(problems))
+    return cleaned
+
+
+# --- the exit survey ---------------------------------------------------------------------------------
+
+
+def clean_survey(questions: Sequence[Question], answers: Mapping[str, Any]) -> dict[str, Any]:
+    """The answers checked against the questions: required ones present, scales whole numbers 1-5, yes/no
+    a boolean, texts short. Every question gets a value; ``None`` for a blank optional one.
+
+    >>> from storage.schemas import SurveyQuestion
+    >>> q = [SurveyQuestion(key="clear", label="Clear", required=True),
+    ...      SurveyQuestion(key="comment", label="Comment", kind="text")]
+    >>> clean_survey(q, {"clear": 4, "comment": "  "})
+    {'clear': 4, 'comment': None}
+    >>> clean_survey(q, {"clear": 6})
+    Traceback (most recent call last):
+    ...
+    errors.InvalidInput: "Clear" takes a whole number from 1 to 5.
+    """
+    return clean_answers(questions, answers, check_survey)
+
+
+def check_survey(question: Question, value: Any) -> Any:
+    """One non-blank survey answer by its question's kind: ``scale`` (a whole number 1-5, digits
+    accepted), ``yes_no`` (a boolean) or text (at most :data:`MAX_SURVEY_TEXT` characters).
+
+    >>> from types import SimpleNamespace
+    >>> check_survey(SimpleNamespace(kind="scale"), "5")
+    5
+    >>> check_survey(SimpleNamespace(kind="yes_no"), "yes")
+    Traceback (most recent call last):
+    ...
+    interviews.answers.Problem: takes yes or no
+    """
+    if question.kind == "scale":
+        if isinstance(value, str) and value.isdecimal():  # not isdigit: int("²") fails
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5:
+            raise Problem("takes a whole number from 1 to 5")
+        return value
+    if question.kind == "yes_no":
+        if not isinstance(value, bool):
+            raise Problem("takes yes or no")
+        return value
+    if not isinstance(value, str):
+        raise Problem("takes text")
+    if len(value) > MAX_SURVEY_TEXT:
+        raise Problem(f"takes at most {MAX_SURVEY_TEXT} characters")
+    return value
+
+
+# --- demographics ------------------------------------------------------------------------------------
+
+
+def clean_demographics(questions: Sequence[ChoiceQuestion], answers: Mapping[str, Any]) -> dict[str, Any]:
+    """The answers checked against the questions: required ones present, choices among the options,
+    numbers numeric, texts short; blank answers to optional questions dropped.
+
+    >>> from storage.schemas import DemographicQuestion
+    >>> q = [DemographicQuestion(key="age", label="Age", kind="number", required=True),
+    ...      DemographicQuestion(key="party", label="Party", options=["Democrat", "Republican"])]
+    >>> clean_demographics(q, {"age": "34", "party": ""})
+    {'age': 34}
+    >>> clean_demographics(q, {"party": "Whig"})
+    Traceback (most recent call last):
+    ...
+    errors.InvalidInput: Please answer "Age". "Party" must be one of the listed options.
+    """
+    cleaned = clean_answers(questions, answers, check_demographic)
+    return {key: value for key, value in cleaned.items() if value is not None}
+
+
+def check_demographic(question: ChoiceQuestion, value: Any) -> Any:
+    """One non-blank demographics answer by its question's kind: ``choice`` (one of the options),
+    ``number`` (finite; whole numbers as ``int``) or text (at most :data:`MAX_TEXT_ANSWER` characters).
+
+    >>> from types import SimpleNamespace
+    >>> check_demographic(SimpleNamespace(kind="number"), "41.0"), check_demographic(
+    ...     SimpleNamespace(kind="number"), 1.5)
+    (41, 1.5)
+    >>> check_demographic(SimpleNamespace(kind="number"), "inf")
+    Traceback (most recent call last):
+    ...
+    interviews.answers.Problem: must be a number
+    """
+    if question.kind == "choice":
+        if value not in question.options:
+            raise Problem("must be one of the listed options")
+        return value
+    if question.kind == "number":
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = math.nan
+        if not math.isfinite(number):
+            raise Problem("must be a number")
+        return int(number) if number.is_integer() else number
+    if len(str(value)) > MAX_TEXT_ANSWER:
+        raise Problem(f"takes at most {MAX_TEXT_ANSWER} characters")
+    return value

@@ -1,7 +1,8 @@
 """Repository functions for canonical values: dedup bookkeeping, review and split, the moderation log.
 
 Keyword-only, session first; they flush but never commit (the caller's ``session_scope`` does). A row is
-created from its ``XCreate`` schema (``data=``). Merging values lives in :mod:`storage.repo_merge`.
+created from its ``XCreate`` schema (``data=``). Merging values (applying the pure plan of
+:mod:`interviews.value_merge`) lives in :mod:`storage.repo_merge`.
 
 A card belongs to a deliberation through its question or its author (imported cards whose source lost both
 links belong to no deliberation and are never picked up for dedup).
@@ -103,13 +104,6 @@ def get_canonical_value(
         where = f" in deliberation {deliberation_id}" if deliberation_id is not None else ""
         raise NotFound(f"There is no value {canonical_id}{where}.")
     return value
-
-
-def find_canonical_values(
-    session: Session, *, ids: Iterable[int], lock: bool = False
-) -> dict[int, CanonicalValue]:
-    """TEMPORARY alias of :func:`canonical_values_by_id` (while repo_merge is rewritten)."""
-    return canonical_values_by_id(session, ids=ids, lock=lock)
 
 
 def add_canonical_value(session: Session, *, data: CanonicalValueCreate) -> CanonicalValue:

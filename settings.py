@@ -18,13 +18,13 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard, get_args
 from urllib.parse import urlsplit
 
 from errors import StudioError
 
 LlmMode = Literal["auto", "openai", "local", "fake"]
-LLM_MODES: tuple[str, ...] = ("auto", "openai", "local", "fake")
+LLM_MODES: tuple[LlmMode, ...] = get_args(LlmMode)
 
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
 DEFAULT_OPENAI_EMBEDDING_MODEL = "text-embedding-3-small"
@@ -129,7 +129,7 @@ def load_settings(
     database_url = _database_url(raw("DATABASE_URL"), data_dir)
 
     mode = (raw("LLM_MODE") or "auto").lower()
-    if mode not in LLM_MODES:
+    if not _is_llm_mode(mode):
         raise SettingsError(f"LLM_MODE must be one of {', '.join(LLM_MODES)} (got {mode!r})")
 
     base_url = raw("LLM_BASE_URL", "OPENAI_BASE_URL")
@@ -161,7 +161,7 @@ def load_settings(
     return Settings(
         data_dir=data_dir,
         database_url=database_url,
-        llm_mode=mode,  # type: ignore[arg-type]
+        llm_mode=mode,
         llm_base_url=base_url,
         llm_api_key=api_key,
         llm_model=llm_model,
@@ -176,6 +176,10 @@ def load_settings(
         local_model_threads=_count(raw("LOCAL_MODEL_THREADS"), "LOCAL_MODEL_THREADS", 2),
         db_pool_size=_count(raw("DB_POOL_SIZE"), "DB_POOL_SIZE", 5),
     )
+
+
+def _is_llm_mode(value: str) -> TypeGuard[LlmMode]:
+    return value in LLM_MODES
 
 
 def _is_openai(base_url: str) -> bool:

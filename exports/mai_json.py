@@ -33,7 +33,7 @@ Examples
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -133,7 +133,7 @@ def ranking_json(ranking: Ranking | None) -> dict[str, Any] | None:
 
 
 def moral_graph_json(
-    G: nx.DiGraph,
+    G: nx.DiGraph[Hashable],
     values: Iterable[ValueRecord],
     *,
     contexts: Mapping[Any, str],

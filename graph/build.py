@@ -58,7 +58,7 @@ def to_digraph(
     values: Mapping[Any, Mapping[str, Any]] | None = None,
     include_isolated: bool = False,
     skipped: Mapping[str, int] | None = None,
-) -> nx.DiGraph:
+) -> nx.DiGraph[Hashable]:
     """A networkx moral graph with one edge per row of ``pairs``.
 
     Parameters
@@ -73,7 +73,7 @@ def to_digraph(
     skipped : mapping, optional
         Skip counts to record in ``G.graph["skipped"]``.
     """
-    G = nx.DiGraph()
+    G: nx.DiGraph[Hashable] = nx.DiGraph()
     G.graph["thresholds"] = None if pairs.thresholds is None else pairs.thresholds.as_dict()
     if skipped is not None:
         G.graph["skipped"] = dict(skipped)
@@ -94,7 +94,7 @@ def build_graph(
     *,
     values: Sequence[Hashable] | None = None,
     value_attributes: Mapping[Any, Mapping[str, Any]] | None = None,
-) -> nx.DiGraph:
+) -> nx.DiGraph[Hashable]:
     """Aggregate, trim and build the moral graph in one call.
 
     ``values`` is the known value set (others are skipped as ``unknown_value``); ignored for arrays, which
@@ -111,7 +111,7 @@ def build_graph(
 
 def context_graph(
     aggregation: Aggregation, context: Hashable, thresholds: Thresholds | None = None
-) -> nx.DiGraph:
+) -> nx.DiGraph[Hashable]:
     """The trimmed moral graph of one context, built from that context's judgements only.
 
     >>> from graph.aggregate import aggregate

@@ -29,7 +29,7 @@ from graph.rank import TIE_DECIMALS
 from graph.rank_params import DEFAULT_RANK, Variant
 
 
-def cycles(G: nx.DiGraph) -> list[list[Hashable]]:
+def cycles(G: nx.DiGraph[Hashable]) -> list[list[Hashable]]:
     """Strongly connected components with more than one value (each a knot of "wiser than" cycles).
 
     Components are listed largest first; values within one follow the graph's node order.
@@ -51,7 +51,7 @@ class ContestedPair:
 
 
 def contested_pairs(
-    G: nx.DiGraph, *, wiser: str = "markedWiser", min_votes: int = 2, min_balance: float = 0.5
+    G: nx.DiGraph[Hashable], *, wiser: str = "markedWiser", min_votes: int = 2, min_balance: float = 0.5
 ) -> list[ContestedPair]:
     """Pairs judged wiser in both directions with substantial support both ways.
 
@@ -77,7 +77,7 @@ def contested_pairs(
 
 
 def under_judged(
-    G: nx.DiGraph, *, min_judgements: int = 5, impressions: str = "impressions"
+    G: nx.DiGraph[Hashable], *, min_judgements: int = 5, impressions: str = "impressions"
 ) -> dict[Hashable, int]:
     """Values touched by fewer than ``min_judgements`` judgements (value -> how many), fewest first.
 
@@ -119,13 +119,14 @@ class GraphDiff:
 
 
 def _context_winners(
-    G: nx.DiGraph, weight: str | None, alpha: float, variant: Variant
+    G: nx.DiGraph[Hashable], weight: str | None, alpha: float, variant: Variant
 ) -> dict[Hashable, Hashable]:
     contexts: dict[Hashable, list[tuple[Hashable, Hashable]]] = {}
-    for u, v, listed in G.edges(data="contexts", default=()):
+    no_contexts: Sequence[Hashable] = ()
+    for u, v, listed in G.edges(data="contexts", default=no_contexts):
         for c in listed or ():
             contexts.setdefault(c, []).append((u, v))
-    winners = {}
+    winners: dict[Hashable, Hashable] = {}
     for c, edges in contexts.items():
         scores = pagerank(G.edge_subgraph(edges), weight=weight, alpha=alpha, variant=variant)
         winners[c] = max(scores, key=scores.__getitem__)
@@ -138,8 +139,8 @@ def _positions(scores: Mapping[Hashable, float], order: Mapping[Hashable, int]) 
 
 
 def diff_graphs(
-    old: nx.DiGraph,
-    new: nx.DiGraph,
+    old: nx.DiGraph[Hashable],
+    new: nx.DiGraph[Hashable],
     *,
     weight: str | None = "wiserLikelihood",
     alpha: float = DEFAULT_RANK.alpha,

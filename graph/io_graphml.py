@@ -22,7 +22,7 @@ Examples
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -55,15 +55,15 @@ def _safe(attrs: Mapping[str, Any], *, flatten: bool) -> dict[str, Any]:
     return out
 
 
-def graphml_safe(G: nx.DiGraph) -> nx.DiGraph:
+def graphml_safe(G: nx.DiGraph[Hashable]) -> nx.DiGraph[Hashable]:
     """A copy of ``G`` with GraphML-safe attributes (the input is not modified)."""
-    H = nx.DiGraph()
+    H: nx.DiGraph[Hashable] = nx.DiGraph()
     H.graph.update(_safe(G.graph, flatten=True))
     H.add_nodes_from((node, _safe(attrs, flatten=False)) for node, attrs in G.nodes(data=True))
     H.add_edges_from((u, v, _safe(attrs, flatten=False)) for u, v, attrs in G.edges(data=True))
     return H
 
 
-def write_graphml(G: nx.DiGraph, path: str | Path | IO[bytes]) -> None:
+def write_graphml(G: nx.DiGraph[Hashable], path: str | Path | IO[bytes]) -> None:
     """Write ``G`` as GraphML (via :func:`graphml_safe` and :func:`networkx.write_graphml`)."""
     nx.write_graphml(graphml_safe(G), path)

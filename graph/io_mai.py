@@ -69,7 +69,7 @@ def mai_edge(stats: PairStats) -> dict[str, Any]:
     }
 
 
-def moral_graph_document(G: nx.DiGraph, *, metadata: bool = True) -> dict[str, Any]:
+def moral_graph_document(G: nx.DiGraph[Hashable], *, metadata: bool = True) -> dict[str, Any]:
     """The MAI JSON document of a moral graph (nodes: values; edges with MAI's attribute names).
 
     ``metadata`` adds ``thresholds`` and ``skipped`` from ``G.graph`` when they are set.
@@ -107,7 +107,7 @@ def moral_graph_text(document: Mapping[str, Any]) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
-def write_moral_graph(G: nx.DiGraph, path: str | Path | IO[str], *, metadata: bool = True) -> None:
+def write_moral_graph(G: nx.DiGraph[Hashable], path: str | Path | IO[str], *, metadata: bool = True) -> None:
     """Write :func:`moral_graph_document` as JSON (:func:`moral_graph_text`) to a path or a text file."""
     text = moral_graph_text(moral_graph_document(G, metadata=metadata))
     if isinstance(path, str | Path):
@@ -120,7 +120,7 @@ def _fail(message: str) -> MoralGraphFormatError:
     return MoralGraphFormatError(f"not a moral-graph document: {message}")
 
 
-def _edge(G: nx.DiGraph, i: int, edge: Any) -> None:
+def _edge(G: nx.DiGraph[Hashable], i: int, edge: Any) -> None:
     if not isinstance(edge, Mapping):
         raise _fail(f"edges[{i}] is not an object")
     try:
@@ -143,7 +143,7 @@ def _edge(G: nx.DiGraph, i: int, edge: Any) -> None:
     G.add_edge(u, v, contexts=list(contexts), **attrs)
 
 
-def read_moral_graph(source: str | Path | IO[str] | Mapping[str, Any]) -> nx.DiGraph:
+def read_moral_graph(source: str | Path | IO[str] | Mapping[str, Any]) -> nx.DiGraph[Hashable]:
     """A moral graph from MAI's JSON (a path, a text file or an already parsed document).
 
     Raises
@@ -163,7 +163,7 @@ def read_moral_graph(source: str | Path | IO[str] | Mapping[str, Any]) -> nx.DiG
         raise _fail("the top level is not an object")
     if not isinstance(document.get("values"), list) or not isinstance(document.get("edges"), list):
         raise _fail("it needs lists 'values' and 'edges'")
-    G = nx.DiGraph()
+    G: nx.DiGraph[Hashable] = nx.DiGraph()
     thresholds = document.get("thresholds")
     try:
         G.graph["thresholds"] = None if thresholds is None else Thresholds.from_dict(thresholds).as_dict()

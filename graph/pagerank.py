@@ -24,6 +24,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Hashable
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -126,7 +127,7 @@ def pagerank_arrays(
 
 
 def pagerank(
-    G: nx.DiGraph,
+    G: nx.DiGraph[Hashable],
     *,
     weight: str | None = "wiserLikelihood",
     alpha: float = DEFAULT_RANK.alpha,
@@ -166,6 +167,7 @@ def pagerank(
     """
     nodes = list(G)
     index = {node: i for i, node in enumerate(nodes)}
+    edges: list[tuple[Hashable, Hashable, Any]]  # (u, v, weight), or (u, v, attributes) when unweighted
     edges = list(G.edges(data=weight, default=None)) if weight is not None else list(G.edges(data=True))
     if weight is not None and any(w is None for _, _, w in edges):
         raise InvalidWeightError(f"an edge has no {weight!r} attribute")

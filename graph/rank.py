@@ -250,7 +250,7 @@ def rank_pairs(
 
 
 def rank_graph(
-    G: nx.DiGraph,
+    G: nx.DiGraph[Hashable],
     *,
     weight: str | None = "wiserLikelihood",
     alpha: float = DEFAULT_RANK.alpha,

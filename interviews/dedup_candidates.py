@@ -44,16 +44,18 @@ def embedding_text(title: str, description: str, policies: Sequence[str]) -> str
     return "\n".join([head, *(p.strip() for p in policies)])
 
 
-def _unit_rows(vectors: Any) -> np.ndarray:
+def _unit_rows(vectors: Any) -> np.ndarray[Any, np.dtype[np.float64]]:
     """Rows scaled to length 1 (float64); an all-zero row stays zero (distance 1 to everything)."""
     matrix = np.asarray(vectors, dtype=np.float64)
     if matrix.ndim != 2:
         raise DedupError(f"expected a 2-d array of vectors, got shape {matrix.shape}")
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    return np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0)
+    unit = np.zeros_like(matrix)
+    np.divide(matrix, norms, out=unit, where=norms > 0)
+    return unit
 
 
-def cosine_distances(a: Any, b: Any) -> np.ndarray:
+def cosine_distances(a: Any, b: Any) -> np.ndarray[Any, np.dtype[np.float64]]:
     """``1 - cosine similarity`` of every row of ``a`` with every row of ``b``: shape ``(len(a), len(b))``.
 
     >>> cosine_distances([[1, 0], [0, 2]], [[3, 0]]).round(6).tolist()

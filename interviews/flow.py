@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.runnables import RunnableConfig
 from pydantic import BaseModel, Field
 
 from errors import StudioError
@@ -171,7 +172,7 @@ class ReplyStream:
 
 
 def stream_interviewer(
-    model: BaseChatModel, messages: list[BaseMessage], *, config: dict[str, Any] | None = None
+    model: BaseChatModel, messages: list[BaseMessage], *, config: RunnableConfig | None = None
 ) -> ReplyStream:
     """Stream the interviewer's next message; the model may instead signal it has enough."""
     try:

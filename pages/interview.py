@@ -46,7 +46,7 @@ def _plain_stream(chunks: Iterator[str]) -> Iterator[str]:
         yield components.plain(chunk)
 
 
-def respond() -> None:
+def respond(interview_id: int) -> None:
     """Stream the interviewer's reply; a failure is remembered and shown with a retry button."""
     try:
         model = resources.chat_model()
@@ -57,7 +57,7 @@ def respond() -> None:
                         engine,
                         model,
                         token=token,
-                        interview_id=view.id,
+                        interview_id=interview_id,
                         token_budget=settings.participant_token_budget,
                     )
                 )
@@ -68,14 +68,14 @@ def respond() -> None:
     st.rerun()
 
 
-def write_card() -> None:
+def write_card(interview_id: int) -> None:
     try:
         with st.spinner("Writing your card..."):
             cards.request_card(
                 engine,
                 resources.chat_model(),
                 token=token,
-                interview_id=view.id,
+                interview_id=interview_id,
                 token_budget=settings.participant_token_budget,
             )
         st.session_state[state.LAST_ERROR] = None
@@ -95,9 +95,9 @@ if error:
         st.rerun()
 else:  # after a failure nothing is retried by itself; the card, its edit form and the chat stay usable
     if view.awaiting_reply and (conversation or view.state == Stage.SHOW_CARD):
-        respond()
+        respond(view.id)
     if view.state in (Stage.SHOW_CARD, Stage.REVISE) and (view.card is None or view.awaiting_reply):
-        write_card()
+        write_card(view.id)
 
 card = view.card
 if card is not None and view.state in (Stage.SHOW_CARD, Stage.REVISE, Stage.SUBMITTED):
@@ -158,4 +158,4 @@ if text := st.chat_input(placeholder, max_chars=interviewing.MAX_MESSAGE_CHARS):
     st.session_state[state.LAST_ERROR] = None  # a new message is a new attempt
     st.rerun()
 if conversation and view.user_turns >= 1 and st.button("Show me my card now", icon=":material/style:"):
-    write_card()
+    write_card(view.id)

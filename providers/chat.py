@@ -21,6 +21,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_openai import ChatOpenAI
+from pydantic import SecretStr
 
 from providers.errors import ModelError, as_model_error
 from providers.structured import strict_structured_output
@@ -55,7 +56,7 @@ class EndpointChatModel(ChatOpenAI):
             async for chunk in super()._astream(*args, **kwargs):
                 yield chunk
 
-    def with_structured_output(  # type: ignore[override]
+    def with_structured_output(
         self,
         schema: Any = None,
         *,
@@ -123,10 +124,10 @@ def make_chat_model(
     return EndpointChatModel(
         model=settings.chat_model_name,
         base_url=base_url,
-        api_key=api_key,
+        api_key=SecretStr(api_key),
         timeout=settings.llm_timeout_s,
         max_retries=settings.llm_max_retries,
-        max_tokens=settings.llm_max_tokens,
+        max_completion_tokens=settings.llm_max_tokens,  # the alias of the max_tokens field
         stream_usage=True,
         http_client=http_client,
         http_async_client=http_async_client,

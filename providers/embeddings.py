@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 import numpy as np
 from langchain_core.embeddings import Embeddings
 from langchain_openai import OpenAIEmbeddings
+from pydantic import SecretStr
 
 from providers.errors import ModelError, ModelUnavailable, as_model_error
 from settings import LOCAL_EMBEDDING, Settings
@@ -39,7 +40,7 @@ def make_embeddings(settings: Settings, *, http_client: Any | None = None) -> Em
     return EndpointEmbeddings(
         model=settings.embedding_model_name,
         base_url=settings.llm_base_url or "https://api.openai.com/v1",
-        api_key=settings.llm_api_key or "not-needed",
+        api_key=SecretStr(settings.llm_api_key or "not-needed"),
         check_embedding_ctx_length=False,  # else it tokenises with tiktoken, which downloads its files
         timeout=settings.llm_timeout_s,
         max_retries=settings.llm_max_retries,

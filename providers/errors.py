@@ -321,9 +321,9 @@ def _from_langchain(exc: BaseException) -> ModelError | None:
 
 def _root_cause(exc: BaseException) -> BaseException:
     seen: set[int] = set()
-    while (exc.__cause__ or exc.__context__) is not None and id(exc) not in seen:
+    while (cause := exc.__cause__ or exc.__context__) is not None and id(exc) not in seen:
         seen.add(id(exc))
-        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+        exc = cause
     return exc
 
 

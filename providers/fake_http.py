@@ -85,7 +85,7 @@ def chat_completion_sse(
     ``data: [DONE]``.
     """
 
-    def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> dict[str, Any]:
+    def chunk(delta: dict[str, Any] | None, finish: str | None = None, **extra: Any) -> dict[str, Any]:
         choices = [{"index": 0, "delta": delta, "finish_reason": finish}] if delta is not None else []
         body = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": _CREATED, "model": model}
         return {**body, "choices": choices, **extra}
@@ -97,7 +97,7 @@ def chat_completion_sse(
     events.append(chunk({}, "tool_calls" if tool_calls else "stop"))
     if usage is not None:
         counts = {"prompt_tokens": usage[0], "completion_tokens": usage[1], "total_tokens": sum(usage)}
-        events.append(chunk(None, usage=counts))  # type: ignore[arg-type]
+        events.append(chunk(None, usage=counts))
     lines = [f"data: {json.dumps(event)}\n\n" for event in events] + ["data: [DONE]\n\n"]
     return "".join(lines).encode()
 

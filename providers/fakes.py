@@ -74,9 +74,7 @@ class _ToolAwareChatModel(BaseChatModel):
         formatted = [convert_to_openai_tool(tool) for tool in tools]
         return self.bind(tools=formatted, tool_choice=tool_choice, **kwargs)
 
-    def with_structured_output(  # type: ignore[override]
-        self, schema: Any, *, include_raw: bool = False, **kwargs: Any
-    ) -> Runnable:
+    def with_structured_output(self, schema: Any, *, include_raw: bool = False, **kwargs: Any) -> Runnable:
         kwargs.pop("method", None)
         raw_chain = super().with_structured_output(schema, include_raw=True, **kwargs)
         return raw_chain if include_raw else strict_structured_output(raw_chain, schema)
@@ -134,7 +132,8 @@ class ScriptedChatModel(_ToolAwareChatModel):
     _lock: Any = PrivateAttr(default_factory=threading.Lock)
 
     def __init__(self, script: Sequence[Any] = (), **kwargs: Any) -> None:
-        super().__init__(script=list(script), **kwargs)
+        kwargs["script"] = list(script)  # a field of this class, unknown to the parent's typed __init__
+        super().__init__(**kwargs)
 
     @property
     def _llm_type(self) -> str:

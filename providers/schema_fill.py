@@ -159,6 +159,7 @@ class _Filler:
         elif lo is not None:
             value = lo + 1 if lo_open else lo
         else:
+            assert hi is not None  # with no bound at all, 0 is in range (the first branch)
             value = hi - 1 if hi_open else hi
         step = schema.get("multipleOf")
         if step:

@@ -20,7 +20,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlmodel import Session
+from sqlmodel import Session as Session  # re-exported: what session_scope yields and repositories take
 
 from storage.errors import SchemaError, StorageError, as_storage_error
 

@@ -59,7 +59,7 @@ def interview_rows(
     if token is not None:
         statement = statement.where(Participant.token == token)
     if lock:
-        statement = statement.with_for_update(of=Interview)  # type: ignore[arg-type]
+        statement = statement.with_for_update(of=Interview)
     return session.exec(statement).first()
 
 
@@ -108,7 +108,7 @@ def list_messages(session: Session, *, interview_id: int) -> list[MessagePublic]
     """
     columns = [getattr(Message, name) for name in MessagePublic.model_fields]
     rows = session.connection().execute(
-        sa_select(*columns).where(Message.interview_id == interview_id).order_by(col(Message.seq))
+        sa_select(*columns).where(col(Message.interview_id) == interview_id).order_by(col(Message.seq))
     )
     return [MessagePublic.model_construct(**row._mapping) for row in rows]
 
@@ -193,7 +193,7 @@ BUDGET_PURPOSES = ("interview", "articulate")
 
 def add_interview_tokens(session: Session, *, interview_id: int, tokens_in: int, tokens_out: int) -> None:
     """Add one model call's tokens to the interview's running totals (one UPDATE, no read)."""
-    session.exec(  # type: ignore[call-overload]
+    session.exec(
         update(Interview)
         .where(col(Interview.id) == interview_id)
         .values(tokens_in=Interview.tokens_in + tokens_in, tokens_out=Interview.tokens_out + tokens_out)

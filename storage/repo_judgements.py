@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 from sqlalchemy import case, func, union_all
@@ -33,16 +33,16 @@ def judgement_matrix(session: Session, *, deliberation_id: int) -> np.ndarray:
     """Every judgement of a deliberation as an ``(n, 5)`` int64 array: participant, from value, to value,
     context, answer code (0 upgrade, 1 no_upgrade, 2 not_sure, -1 anything else). Ordered by id.
     """
-    answer = case(*((Judgement.answer == name, code) for name, code in ANSWER_CODES.items()), else_=-1)
+    answer = case(*((col(Judgement.answer) == name, code) for name, code in ANSWER_CODES.items()), else_=-1)
     statement = (
         sa_select(
-            Judgement.participant_id,
-            Judgement.from_value_id,
-            Judgement.to_value_id,
-            Judgement.context_id,
+            col(Judgement.participant_id),
+            col(Judgement.from_value_id),
+            col(Judgement.to_value_id),
+            col(Judgement.context_id),
             answer,
         )
-        .where(Judgement.deliberation_id == deliberation_id)
+        .where(col(Judgement.deliberation_id) == deliberation_id)
         .order_by(col(Judgement.id))
     )
     # Straight from the driver's cursor into numpy: no SQLAlchemy Row per judgement (a million rows
@@ -52,7 +52,11 @@ def judgement_matrix(session: Session, *, deliberation_id: int) -> np.ndarray:
     cursor = connection.connection.cursor()
     try:
         cursor.execute(str(sql))
-        rows = np.fromiter(cursor, dtype=np.dtype([(f"f{i}", np.int64) for i in range(5)]))
+        # DB-API cursors iterate over their rows (PEP 249's extension, which sqlite3 and psycopg implement);
+        # SQLAlchemy's DBAPICursor protocol does not declare __iter__.
+        rows = np.fromiter(
+            cast(Iterable[tuple[int, ...]], cursor), dtype=np.dtype([(f"f{i}", np.int64) for i in range(5)])
+        )
     finally:
         cursor.close()
     return rows.view(np.int64).reshape(len(rows), 5)

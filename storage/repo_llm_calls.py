@@ -7,7 +7,8 @@ created from its ``XCreate`` schema (``data=``).
 from __future__ import annotations
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col
+from sqlmodel.sql.expression import Select
 
 from storage.schemas import LLMCallCreate, UsageSummary
 from storage.tables import (
@@ -26,9 +27,10 @@ def usage_summary(
     session: Session, *, deliberation_id: int | None = None, interview_id: int | None = None
 ) -> UsageSummary:
     """Calls, errors, tokens and mean latency, for one deliberation, one interview, or everything."""
-    statement = select(
+    # sqlmodel's select() is typed for up to four columns; the Select it builds for several takes any number.
+    statement: Select[int, int, int, int, float] = Select(
         func.count(),
-        func.count(LLMCall.error),
+        func.count(col(LLMCall.error)),
         func.coalesce(func.sum(LLMCall.tokens_in), 0),
         func.coalesce(func.sum(LLMCall.tokens_out), 0),
         func.coalesce(func.avg(LLMCall.latency_ms), 0.0),

@@ -126,7 +126,8 @@ def member_cards(session: Session, *, canonical_ids: Iterable[int]) -> dict[int,
         select(ValuesCard).where(col(ValuesCard.canonical_value_id).in_(ids)).order_by(col(ValuesCard.id))
     )
     for card in session.exec(statement).all():
-        members[card.canonical_value_id].append(card)  # type: ignore[index]
+        assert card.canonical_value_id is not None  # the query selects cards by it
+        members[card.canonical_value_id].append(card)
     return members
 
 

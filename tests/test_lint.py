@@ -1,4 +1,6 @@
-"""Lint is part of the suite: ruff (rules and format) on everything, mypy on the typed core."""
+"""Lint is part of the suite: ruff (rules and format) on everything, mypy on every package (strict on the
+pure core: errors, graph, interviews, exports).
+"""
 
 from __future__ import annotations
 
@@ -24,6 +26,6 @@ def test_ruff_format_is_applied() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_mypy_passes_on_the_core() -> None:
+def test_mypy_passes_on_every_package() -> None:
     result = _run(sys.executable, "-m", "mypy")  # files from [tool.mypy] in pyproject.toml
     assert result.returncode == 0, result.stdout + result.stderr

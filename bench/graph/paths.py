@@ -27,6 +27,7 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 from sqlalchemy import Engine, insert
+from sqlmodel import SQLModel
 
 import graph
 from bench.graph.data import ANSWER_NAMES, Synthetic
@@ -97,8 +98,8 @@ def fast_build(
     )
 
 
-def _digraph(pairs: Iterable[graph.PairStats]) -> nx.DiGraph:
-    G = nx.DiGraph()
+def _digraph(pairs: Iterable[graph.PairStats]) -> nx.DiGraph[Hashable]:
+    G: nx.DiGraph[Hashable] = nx.DiGraph()
     for p in pairs:
         G.add_edge(
             p.source,
@@ -115,9 +116,9 @@ def _digraph(pairs: Iterable[graph.PairStats]) -> nx.DiGraph:
     return G
 
 
-def _winner(G: nx.DiGraph, position: dict[Hashable, int]) -> Hashable | None:
+def _winner(G: nx.DiGraph[Hashable], position: dict[Hashable, int]) -> Hashable | None:
     """Top value by pure-Python PageRank; ties (to TIE_DECIMALS) go to the value listed first."""
-    weights = {(u, v): w for u, v, w in G.edges(data="wiserLikelihood")}
+    weights = {(u, v): attrs["wiserLikelihood"] for u, v, attrs in G.edges(data=True)}
     scores = graph.pagerank_reference(weights, list(G))
     if not scores:
         return None
@@ -172,18 +173,18 @@ CHUNK = 50_000
 DELIBERATION_ID = 1
 
 
-def _insert(engine: Engine, table: object, rows: Iterable[dict[str, object]]) -> None:
-    """Insert rows in chunks, one transaction each (SQLAlchemy core executemany)."""
+def _insert(engine: Engine, table: type[SQLModel], rows: Iterable[dict[str, object]]) -> None:
+    """Insert rows into ``table``'s table in chunks, one transaction each (SQLAlchemy core executemany)."""
     chunk: list[dict[str, object]] = []
     for row in rows:
         chunk.append(row)
         if len(chunk) == CHUNK:
             with engine.begin() as connection:
-                connection.execute(insert(table), chunk)  # type: ignore[arg-type]
+                connection.execute(insert(table), chunk)
             chunk = []
     if chunk:
         with engine.begin() as connection:
-            connection.execute(insert(table), chunk)  # type: ignore[arg-type]
+            connection.execute(insert(table), chunk)
 
 
 def populate_sqlite(path: Path, data: Synthetic) -> Engine:
@@ -197,7 +198,7 @@ def populate_sqlite(path: Path, data: Synthetic) -> Engine:
     d = DELIBERATION_ID
     _insert(
         engine,
-        Deliberation.__table__,
+        Deliberation,
         [
             {
                 "id": d,
@@ -215,7 +216,7 @@ def populate_sqlite(path: Path, data: Synthetic) -> Engine:
     )
     _insert(
         engine,
-        CanonicalValue.__table__,
+        CanonicalValue,
         (
             {
                 "id": v,
@@ -233,7 +234,7 @@ def populate_sqlite(path: Path, data: Synthetic) -> Engine:
     )
     _insert(
         engine,
-        Context.__table__,
+        Context,
         (
             {
                 "id": c,
@@ -248,7 +249,7 @@ def populate_sqlite(path: Path, data: Synthetic) -> Engine:
     )
     _insert(
         engine,
-        Participant.__table__,
+        Participant,
         (
             {
                 "id": p,
@@ -270,7 +271,7 @@ def populate_sqlite(path: Path, data: Synthetic) -> Engine:
     )
     _insert(
         engine,
-        EdgeHypothesis.__table__,
+        EdgeHypothesis,
         (
             {
                 "id": h,
@@ -293,7 +294,7 @@ def populate_sqlite(path: Path, data: Synthetic) -> Engine:
     judgements = zip(*(c.tolist() for c in columns), strict=True)
     _insert(
         engine,
-        Judgement.__table__,
+        Judgement,
         (
             {
                 "id": i,
@@ -355,7 +356,7 @@ def shown_value_ids(result: BuildResult) -> list[int]:
     assert trimmed is not None, "only the fast build keeps its trimmed edges"
     shown = {trimmed.values[i] for i in np.unique(np.concatenate([trimmed.source, trimmed.target]))}
     shown |= {v for r in result.rankings.values() for v in (r.winner, *r.runner_ups) if v is not None}
-    return sorted(int(v) for v in shown)  # type: ignore[call-overload]
+    return sorted(int(v) for v in shown)
 
 
 def db_build(

@@ -130,7 +130,7 @@ def rss_in_child(data: Synthetic, folder: Path) -> tuple[float, float]:
     """(RSS after loading the arrays, peak RSS after one build) of a fresh Python process, in MB."""
     npz = folder / f"judgements-{len(data)}.npz"
     names = ("participant", "source", "target", "context", "answer")
-    np.savez(npz, **dict(zip(names, data.columns(), strict=True)))
+    np.savez(npz, allow_pickle=True, **dict(zip(names, data.columns(), strict=True)))
     command = [sys.executable, "-m", "bench.graph", "--child-rss", str(npz)]
     command += ["--values", str(data.spec.n_values), "--contexts", str(data.spec.n_contexts)]
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=True, timeout=600)
@@ -301,7 +301,7 @@ def details(rows: Sequence[Row]) -> list[str]:
             f"{r.contexts_won} contexts with a winner; data generated in {r.generate_s:.1f} s"
         )
         lines += _wrapped("fast", ", ".join(f"{k} {v:.3f}" for k, v in r.fast_stages.items()))
-        if r.ref_s is not None:
+        if r.ref_s is not None and r.rows_s is not None:  # measured together
             stages = ", ".join(f"{k} {v:.2f}" for k, v in r.ref_stages.items())
             lines += _wrapped(
                 "reference",

@@ -14,7 +14,6 @@ import logging
 from langchain_core.language_models import BaseChatModel
 from pydantic import ValidationError
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 
 from errors import InvalidInput, StudioError, one_line
 from interviews import articulate as articulation
@@ -34,7 +33,7 @@ from services.participant.interviewing import (
 from services.participant.joining import participant_for_token
 from services.runtime.retrying import DEFAULT_RETRY, RetryPolicy
 from storage import repo_interviews
-from storage.db import session_scope
+from storage.db import Session, session_scope
 from storage.schemas import CardPublic, InterviewPublic, MessageCreate, ValuesCardCreate
 from storage.tables import ValuesCard, utcnow
 

@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import RunnableConfig
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 
 from errors import InvalidInput
 from interviews import articulate as articulation
@@ -39,7 +38,7 @@ from services.participant.joining import participant_for_token
 from services.runtime.retrying import DEFAULT_RETRY, RETRYABLE, RetryPolicy
 from services.runtime.version import APP_VERSION
 from storage import repo_deliberations, repo_interviews
-from storage.db import session_scope
+from storage.db import Session, session_scope
 from storage.repo_interviews import InterviewRows
 from storage.schemas import (
     CardPublic,

@@ -10,13 +10,12 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 
 from errors import InvalidInput
 from interviews import answers
 from interviews.vocabulary import DeliberationStatus, ParticipantStage
 from storage import repo_deliberations, repo_participants
-from storage.db import session_scope
+from storage.db import Session, session_scope
 from storage.schemas import (
     DeliberationConfig,
     DemographicQuestion,
@@ -82,21 +81,21 @@ def join(
             session.add(found)
             return _public(participant)
         if code:
-            deliberation = repo_deliberations.get_deliberation_by_join_code(session, code=code.strip())
-            if deliberation is None:
+            by_code = repo_deliberations.get_deliberation_by_join_code(session, code=code.strip())
+            if by_code is None:
                 raise InvalidInput("This link is not valid. Please check that you copied all of it.")
-            assert deliberation.id is not None
+            assert by_code.id is not None
             if external is not None:
                 existing = repo_participants.get_participant_by_external_id(
-                    session, deliberation_id=deliberation.id, external_id=external
+                    session, deliberation_id=by_code.id, external_id=external
                 )
                 if existing is not None:
                     return _public(existing)
-            if deliberation.status not in JOINABLE:
-                raise _closed(deliberation.status)
+            if by_code.status not in JOINABLE:
+                raise _closed(by_code.status)
             return _public(
                 repo_participants.get_or_create_participant(
-                    session, data=ParticipantCreate(deliberation_id=deliberation.id, external_id=external)
+                    session, data=ParticipantCreate(deliberation_id=by_code.id, external_id=external)
                 )
             )
     raise InvalidInput("This link is incomplete. Please use the link you were given.")

@@ -28,7 +28,6 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 
 from errors import InvalidInput
 from interviews.judging import open_stories, pick_stories, round_size, split_round, triple
@@ -36,7 +35,7 @@ from interviews.vocabulary import JudgementAnswer, ParticipantStage, values_of
 from services.participant.joining import participant_for_token
 from services.participant.progress import advance_stage, deliberation_config
 from storage import repo_deliberations, repo_interviews, repo_judgements, repo_participants, repo_values
-from storage.db import session_scope
+from storage.db import Session, session_scope
 from storage.errors import NotFound
 from storage.repo_judgements import StoryKey
 from storage.schemas import JudgementCreate, StoryToJudgePublic, StoryValuePublic

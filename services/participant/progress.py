@@ -9,10 +9,9 @@ going back a page and submitting again never resets it.
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
-
 from interviews.vocabulary import ParticipantStage
 from storage import repo_deliberations, repo_participants
+from storage.db import Session
 from storage.schemas import DeliberationConfig
 from storage.tables import Participant
 

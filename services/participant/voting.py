@@ -19,7 +19,6 @@ from collections.abc import Sequence
 
 from langchain_core.embeddings import Embeddings
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 
 from errors import InvalidInput, one_line
 from interviews import dedup_candidates
@@ -29,7 +28,7 @@ from providers.errors import ModelError
 from services.participant.joining import participant_for_token
 from services.participant.progress import advance_stage, deliberation_config
 from storage import repo_deliberations, repo_interviews, repo_participants, repo_values
-from storage.db import session_scope
+from storage.db import Session, session_scope
 from storage.errors import NotFound
 from storage.schemas import DeliberationConfig, ImpressionCreate, ValueOptionPublic, VoteDrawPublic
 from storage.tables import Participant

@@ -8,6 +8,7 @@ document.
 from __future__ import annotations
 
 import json
+from collections.abc import Hashable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,7 +61,7 @@ def build_snapshot(engine: Engine, *, deliberation_id: int) -> GraphSummary:
         )
         matrix = repo_judgements.judgement_matrix(session, deliberation_id=deliberation_id)
         value_ids = repo_values.canonical_value_ids(session, deliberation_id=deliberation_id)
-        contexts = {
+        contexts: dict[Hashable, str] = {
             c.id: c.text for c in repo_deliberations.list_contexts(session, deliberation_id=deliberation_id)
         }
 
@@ -105,7 +106,7 @@ def build_snapshot(engine: Engine, *, deliberation_id: int) -> GraphSummary:
         )
     document = moral_graph_json(G, values, contexts=contexts, overall=overall, per_context=per_context)
 
-    title = {v.id: v.title for v in values}
+    title: dict[Hashable, str] = {v.id: v.title for v in values}
     results = tuple(
         ContextResult(
             context=contexts.get(c, str(c)),

@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_for
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from errors import StudioError, one_line
 
@@ -34,15 +34,15 @@ class BackgroundJobs:
 
     def __init__(self, *, workers: int = 2) -> None:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="background-job")
-        self._pending: set[Future[object]] = set()
+        self._pending: set[Future[Any]] = set()  # jobs of any result type
         self._lock = threading.Lock()
 
     def submit(self, what: str, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
         """Start ``fn(*args, **kwargs)``; ``what`` names the job in the log line written if it fails."""
         future = self._pool.submit(_logged, what, fn, *args, **kwargs)
         with self._lock:
-            self._pending.add(future)  # type: ignore[arg-type]
-        future.add_done_callback(self._discard)  # type: ignore[arg-type]
+            self._pending.add(future)
+        future.add_done_callback(self._discard)
         return future
 
     def wait(self, *, timeout_s: float | None = None) -> bool:
@@ -55,7 +55,7 @@ class BackgroundJobs:
         """Finish the pending jobs, then stop the threads."""
         self._pool.shutdown(wait=True)
 
-    def _discard(self, future: Future[object]) -> None:
+    def _discard(self, future: Future[Any]) -> None:
         with self._lock:
             self._pending.discard(future)
 

@@ -37,9 +37,20 @@ MASS_NOUNS = frozenset(
     "CARE COURAGE KNOWLEDGE INTEGRITY AUTONOMY FREEDOM DIGNITY JUSTICE SAFETY HUMILITY CURIOSITY "
     "COMPASSION KINDNESS BEAUTY GOODNESS WONDER AGENCY HOPE GRIEF JOY LOVE TRUTH NUANCE".split()
 )
+#: Plurals that do not end in S.
+IRREGULAR_PLURALS = frozenset(
+    "PEOPLE CHILDREN MEN WOMEN DATA CRITERIA PHENOMENA MEDIA FEET TEETH GEESE MICE OXEN ALUMNI CACTI "
+    "NUCLEI STIMULI FUNGI STRATA BACTERIA CURRICULA INDICES APPENDICES THESES CRISES ANALYSES".split()
+)
+#: The instructions' own words: a card holding them was copied from the prompt, not written about a value.
+PROMPT_ECHOES = re.compile(
+    r"(?i)\b\d\s*[-\u2013]\s*\d+\s+(words?|items?|policies)\b|\bpithy\b|\bdraft\s+complete\b|"
+    r"\bplural\s+noun|\bin\s+caps\b|\battentional\s+polic|\bvalues?\s+card\b|\bone\s+sentence\b|"
+    r"\bno\s+names\b|\bpersonal\s+details\b|\bfill\s+in\b"
+)
 _PLACEHOLDERS = re.compile(
     r"(?i)^\s*$|\.\.\.|…|\btodo\b|\btbd\b|lorem ipsum|\bxxx\b|\bn/?a\b|\[[^\]]*\]|<[^>]*>|"
-    r"^(policy|item|value|title|description)\s*\d*\s*$|\bplaceholder\b|\bexample\b"
+    r"^(policy|item|value|title|description|(an?\s+)?example)\s*\d*\s*$|\bplaceholder\b"
 )
 _PERSONAL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+|\+?\d[\d\s().-]{7,}\d|https?://|\bmy name is\b", re.I)
 _SENTENCE_END = re.compile(r"[.!?](\s+|$)")
@@ -126,6 +137,8 @@ def lint_card(card: CardDraft) -> list[CardProblem]:
     for field, text in [("title", title), ("description", description), *_policy_fields(card)]:
         if _PLACEHOLDERS.search(text):
             add(CardProblem(field, "placeholder", "replace the placeholder with real words"))
+        elif PROMPT_ECHOES.search(text):
+            add(CardProblem(field, "prompt_echo", "write about the value, not the instructions"))
         banned = sorted({w.lower() for w in re.findall(r"[A-Za-z]+", text)} & set(BANNED_WORDS))
         if banned:
             add(CardProblem(field, "banned_word", f"say what to attend to instead of {', '.join(banned)}"))
@@ -151,9 +164,9 @@ def lint_card(card: CardDraft) -> list[CardProblem]:
         word = first.strip(",;:")
         if not (len(word) >= 2 and word.isalpha() and word.isupper()):
             add(CardProblem(field, "policy_caps", "open with a plural noun in CAPS, e.g. MOMENTS where ..."))
-        elif not (word.endswith("S") or word in MASS_NOUNS):
+        elif not (word.endswith("S") or word in MASS_NOUNS or word in IRREGULAR_PLURALS):
             add(CardProblem(field, "policy_plural", f"open with a plural noun ({word} is not plural)"))
-    return problems
+    return list(dict.fromkeys(problems))  # each problem once (a field can break a rule in two ways)
 
 
 def _policy_fields(card: CardDraft) -> list[tuple[str, str]]:

@@ -53,6 +53,45 @@ def test_each_rule_is_caught(changes: dict, code: str) -> None:
     assert code in codes(**changes)
 
 
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"title": "2-5 Words"},
+        {"title": "Pithy Title Here"},
+        {"policies": ["MOMENTS where the user feels heard", "Draft Complete!"]},
+        {"description": "One sentence, no names or personal details."},
+        {"policies": ["MOMENTS where the user feels heard", "INSIGHTS as a plural noun in CAPS"]},
+        {"description": "The values card of someone who trusts people."},
+    ],
+)
+def test_text_copied_from_the_instructions_is_caught(changes: dict) -> None:
+    assert "prompt_echo" in codes(**changes)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"policies": ["PEOPLE who are trusted with hard choices", "CHILDREN learning to choose alone"]},
+        {"policies": ["DATA that show how people really choose", "CRITERIA people use when unsure"]},
+        {"policies": ["MEN and WOMEN who ask for help", "MOMENTS where the user feels heard"]},
+        {"description": "Trusting people to find their own way, for example in hard choices."},
+        {"title": "An Example Set"},
+    ],
+)
+def test_irregular_plurals_and_ordinary_phrases_pass(changes: dict) -> None:
+    assert codes(**changes) == []
+
+
+@pytest.mark.parametrize("text", ["Example", "an example", "example 2"])
+def test_a_field_that_is_only_an_example_is_a_placeholder(text: str) -> None:
+    assert "placeholder" in codes(policies=["MOMENTS where the user feels heard", text])
+
+
+def test_each_problem_is_listed_once() -> None:
+    problems = lint_card(GOOD.model_copy(update={"policies": ["MOMENTS ...", "MOMENTS ..."]}))
+    assert len(problems) == len(set(problems))
+
+
 def test_problems_name_the_field() -> None:
     problems = lint_card(GOOD.model_copy(update={"policies": [*GOOD.policies[:1], "listening well"]}))
     assert [str(p) for p in problems] == [

@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from errors import StudioError, one_line
+from errors import InvalidInput, StudioError, one_line
 from interviews.limits import CONTEXTS_PER_CALL, DEDUP_BATCH, DEDUP_BATCH_MAX, STORY_PAIRS, STORY_PAIRS_MAX
+from interviews.text_rules import parse_id
 from interviews.vocabulary import CardStatus, DeliberationStatus, values_of
 from services.research.formats import EXPORT_FORMATS
 
@@ -59,6 +60,25 @@ def _usage_mistake(exc: click.UsageError) -> NoReturn:
     message = " ".join(exc.format_message().split())
     click.echo(f"Error: {message}{where}", err=True)
     sys.exit(exc.exit_code)
+
+
+class IdType(click.ParamType):
+    """A row id: ASCII digits, 1 to 2**63-1 (:func:`interviews.text_rules.parse_id`, as the app's URLs);
+    anything else is a usage mistake with one clear line."""
+
+    name = "id"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        try:
+            return parse_id(value if isinstance(value, str) else repr(value))
+        except InvalidInput as exc:
+            self.fail(str(exc), param, ctx)
+
+
+#: Every id argument and option of the command line.
+ID = IdType()
 
 
 def _settings() -> Settings:
@@ -132,7 +152,7 @@ def deliberation_create(
 
 
 @deliberation.command("link")
-@click.argument("deliberation_id", type=int)
+@click.argument("deliberation_id", type=ID)
 @click.option("--base-url", default=None, help="Public address of the app (default: PUBLIC_BASE_URL).")
 def deliberation_link(deliberation_id: int, base_url: str | None) -> None:
     """Print the deliberation's open join link (append &pid=ID to pass a panel id such as Prolific's)."""
@@ -148,7 +168,7 @@ def deliberation_link(deliberation_id: int, base_url: str | None) -> None:
 
 
 @deliberation.command("status")
-@click.argument("deliberation_id", type=int)
+@click.argument("deliberation_id", type=ID)
 @click.argument("status", type=click.Choice(values_of(DeliberationStatus)))
 def deliberation_status(deliberation_id: int, status: str) -> None:
     """Set a deliberation's status; closed and archived ones accept no new participants."""
@@ -169,7 +189,7 @@ def deliberation_list() -> None:
 
 
 @cli.command("invite")
-@click.argument("deliberation_id", type=int)
+@click.argument("deliberation_id", type=ID)
 @click.option("--count", type=click.IntRange(min=1), default=1, show_default=True, help="How many links.")
 @click.option("--base-url", default=None, help="Public address of the app (default: PUBLIC_BASE_URL).")
 @click.option("--cohort", default=None, help="Put the invites in this named cohort.")
@@ -214,7 +234,7 @@ def import_dft(directory: Path, before: datetime | None, title: str | None) -> N
 
 
 @cli.command("build")
-@click.argument("deliberation_id", type=int)
+@click.argument("deliberation_id", type=ID)
 def build(deliberation_id: int) -> None:
     """Build and store the deliberation's moral graph; prints a summary and each context's winner."""
     from services.research import graphs
@@ -232,7 +252,7 @@ def build(deliberation_id: int) -> None:
 
 
 @cli.command("export")
-@click.argument("deliberation_id", type=int)
+@click.argument("deliberation_id", type=ID)
 @click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="mai-json", show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="File to write.")
 def export(deliberation_id: int, fmt: str, out: Path) -> None:
@@ -245,8 +265,8 @@ def export(deliberation_id: int, fmt: str, out: Path) -> None:
 
 
 @cli.command("dedup")
-@click.argument("deliberation_id", type=int)
-@click.option("--question", "question_id", type=int, default=None, help="Only cards on this question id.")
+@click.argument("deliberation_id", type=ID)
+@click.option("--question", "question_id", type=ID, default=None, help="Only cards on this question id.")
 @click.option(
     "--batch-size",
     type=click.IntRange(min=1, max=DEDUP_BATCH_MAX),
@@ -307,8 +327,8 @@ def values_group() -> None:
 
 
 @values_group.command("list")
-@click.argument("deliberation_id", type=int)
-@click.option("--question", "question_id", type=int, default=None, help="Only values with a card on it.")
+@click.argument("deliberation_id", type=ID)
+@click.option("--question", "question_id", type=ID, default=None, help="Only values with a card on it.")
 def values_list(deliberation_id: int, question_id: int | None) -> None:
     """List the canonical values: id, member card ids, votes, title (tab-separated)."""
     from services.facilitator import values
@@ -322,7 +342,7 @@ def values_list(deliberation_id: int, question_id: int | None) -> None:
 
 
 @values_group.command("show")
-@click.argument("value_id", type=int)
+@click.argument("value_id", type=ID)
 def values_show(value_id: int) -> None:
     """Show a value: title, description, policies, votes and its member cards with their ids."""
     from services.facilitator import values
@@ -351,8 +371,8 @@ def _ids(ids: tuple[int, ...] | list[int]) -> str:
 
 
 @values_group.command("merge")
-@click.argument("keep_id", type=int)
-@click.argument("other_ids", nargs=-1, type=int, required=True, metavar="OTHER_ID...")
+@click.argument("keep_id", type=ID)
+@click.argument("other_ids", nargs=-1, type=ID, required=True, metavar="OTHER_ID...")
 @click.option("--reason", required=True, help="Why they are one value (written to the moderation log).")
 def values_merge(keep_id: int, other_ids: tuple[int, ...], reason: str) -> None:
     """Merge values OTHER_ID... into KEEP_ID: cards, votes, stories and judgements move over."""
@@ -373,11 +393,11 @@ def values_merge(keep_id: int, other_ids: tuple[int, ...], reason: str) -> None:
 
 
 @values_group.command("split")
-@click.argument("value_id", type=int)
+@click.argument("value_id", type=ID)
 @click.option(
     "--card",
     "card_ids",
-    type=int,
+    type=ID,
     multiple=True,
     required=True,
     help="A member card to move; repeat for more.",
@@ -402,7 +422,7 @@ def values_split(value_id: int, card_ids: tuple[int, ...], title: str | None, re
 
 
 @cli.command("stories")
-@click.argument("deliberation_id", type=int)
+@click.argument("deliberation_id", type=ID)
 @click.option("--run", "run_id", default=None, help="Resume this run id (default: start a new run).")
 @click.option(
     "--max-pairs",
@@ -448,7 +468,7 @@ def stories_cmd(deliberation_id: int, run_id: str | None, max_pairs: int) -> Non
 
 
 @cli.command("contexts")
-@click.argument("question_id", type=int)
+@click.argument("question_id", type=ID)
 @click.option(
     "--count",
     type=click.IntRange(min=1, max=CONTEXTS_PER_CALL),
@@ -477,7 +497,7 @@ def contexts_cmd(question_id: int, count: int) -> None:
 
 
 @cli.command("mine-contexts")
-@click.argument("deliberation_id", type=int)
+@click.argument("deliberation_id", type=ID)
 def mine_contexts_cmd(deliberation_id: int) -> None:
     """Mine contexts from every submitted card whose mining never succeeded (e.g. the model failed after
     the participant's submit); a malformed answer skips its card, other model errors stop the run."""
@@ -508,7 +528,7 @@ def mine_contexts_cmd(deliberation_id: int) -> None:
 
 
 @cli.command("grade")
-@click.argument("interview_id", type=int)
+@click.argument("interview_id", type=ID)
 def grade_cmd(interview_id: int) -> None:
     """Grade an interview's transcript A-F on the field's rubric; prints criterion, grade, reason."""
     from services.facilitator import grading

@@ -10,7 +10,7 @@ this tree names every subclass in the project, under its real parent)::
     ├── InvalidInput                          what a person typed or asked for breaks a rule (errors.py)
     ├── settings.SettingsError                a configuration value is missing or malformed
     ├── storage.errors.StorageError           the database cannot be opened or written, a row is missing
-    │   ├── DatabaseUnavailable, DatabaseReadOnly, DiskFull, SchemaError
+    │   ├── DatabaseUnavailable, DatabaseReadOnly, DiskFull, SchemaError, DatabaseMoved
     │   └── NotFound, Conflict
     ├── providers.errors.ModelError           the model endpoint failed (after retries)
     │   ├── ModelUnavailable, ModelAuthError, ModelTimeout, ModelRateLimited, ModelServerError

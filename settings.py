@@ -151,8 +151,9 @@ def load_settings(
         )
 
     public_base_url = (raw("PUBLIC_BASE_URL") or "http://localhost:8501").rstrip("/")
-    if urlsplit(public_base_url).scheme not in ("http", "https"):
-        raise SettingsError(f"PUBLIC_BASE_URL must be an http(s) URL (got {public_base_url!r})")
+    problem = base_url_problem(public_base_url)
+    if problem is not None:
+        raise SettingsError(f"PUBLIC_BASE_URL {problem} (got {_shown(public_base_url)})")
 
     local_model_path = raw("LOCAL_MODEL_PATH")
     if local_model_path is not None and not Path(local_model_path).is_file():
@@ -176,6 +177,47 @@ def load_settings(
         local_model_threads=_count(raw("LOCAL_MODEL_THREADS"), "LOCAL_MODEL_THREADS", 2),
         db_pool_size=_count(raw("DB_POOL_SIZE"), "DB_POOL_SIZE", 5),
     )
+
+
+#: The longest public address a link may start with.
+MAX_BASE_URL = 500
+
+
+def base_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot start the links the app hands out (invites, open links), or None when it can: an
+    ``http``/``https`` address with a host, without credentials, query, fragment, spaces or control
+    characters. The one check of ``PUBLIC_BASE_URL`` and of every ``--base-url``.
+
+    >>> base_url_problem("https://studio.example.org/app") is None
+    True
+    >>> base_url_problem("javascript:alert(1)")
+    'must be an http:// or https:// address such as https://studio.example.org'
+    >>> base_url_problem("https://user:secret@studio.example.org")
+    'must not carry a user name or password'
+    """
+    if not isinstance(url, str) or not url:
+        return "must be an http:// or https:// address such as https://studio.example.org"
+    if len(url) > MAX_BASE_URL:
+        return f"must be at most {MAX_BASE_URL} characters long"
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
+        return "must not contain spaces or control characters"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (a malformed port raises here)
+    except ValueError:
+        return "must be a well-formed http(s) address"
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return "must be an http:// or https:// address such as https://studio.example.org"
+    if parts.username is not None or parts.password is not None:
+        return "must not carry a user name or password"
+    if parts.query or parts.fragment or "?" in url or "#" in url:
+        return "must not carry a query (?...) or a fragment (#...)"
+    return None
+
+
+def _shown(value: str) -> str:
+    """A value quoted in a message: ``repr``, cut to 80 characters."""
+    return repr(value if len(value) <= 80 else value[:80] + "...")
 
 
 def _is_llm_mode(value: str) -> TypeGuard[LlmMode]:

@@ -23,10 +23,12 @@ Examples
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
 from errors import InvalidInput
+from interviews.text_rules import ascii_safe, text_problem
 
 #: The longest free-text answer of the exit survey.
 MAX_SURVEY_TEXT = 2000
@@ -101,7 +103,7 @@ def clean_answers(
     errors.InvalidInput: "Clear" takes a whole number from 1 to 5.
     """
     by_key = {q.key: q for q in questions}
-    unknown = sorted(set(answers) - set(by_key))
+    unknown = sorted(ascii_safe(str(key)) for key in set(answers) - set(by_key))
     if unknown:
         raise InvalidInput(f"Unknown questions: {', '.join(unknown)}.")
     problems: list[str] = []
@@ -145,7 +147,8 @@ def clean_survey(questions: Sequence[Question], answers: Mapping[str, Any]) -> d
 
 def check_survey(question: Question, value: Any) -> Any:
     """One non-blank survey answer by its question's kind: ``scale`` (a whole number 1-5, digits
-    accepted), ``yes_no`` (a boolean) or text (at most :data:`MAX_SURVEY_TEXT` characters).
+    accepted), ``yes_no`` (a boolean) or text (at most :data:`MAX_SURVEY_TEXT` characters, no NUL or lone
+    surrogate: :mod:`interviews.text_rules`).
 
     >>> from types import SimpleNamespace
     >>> check_survey(SimpleNamespace(kind="scale"), "5")
@@ -156,7 +159,7 @@ def check_survey(question: Question, value: Any) -> Any:
     interviews.answers.Problem: takes yes or no
     """
     if question.kind == "scale":
-        if isinstance(value, str) and value.isdecimal():  # not isdigit: int("²") fails
+        if isinstance(value, str) and len(value) <= 3 and value.isdecimal():  # not isdigit: int("²") fails
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5:
             raise Problem("takes a whole number from 1 to 5")
@@ -165,10 +168,18 @@ def check_survey(question: Question, value: Any) -> Any:
         if not isinstance(value, bool):
             raise Problem("takes yes or no")
         return value
+    return _text(value, MAX_SURVEY_TEXT)
+
+
+def _text(value: Any, limit: int) -> str:
+    """A text answer: a string keeping :func:`interviews.text_rules.check_text`'s rule, at most ``limit``."""
     if not isinstance(value, str):
         raise Problem("takes text")
-    if len(value) > MAX_SURVEY_TEXT:
-        raise Problem(f"takes at most {MAX_SURVEY_TEXT} characters")
+    problem = text_problem(value)
+    if problem is not None:
+        raise Problem(f"contains {problem}; please remove it")
+    if len(value) > limit:
+        raise Problem(f"is too long ({len(value)} characters): please keep it to at most {limit} characters")
     return value
 
 
@@ -177,7 +188,7 @@ def check_survey(question: Question, value: Any) -> Any:
 
 def clean_demographics(questions: Sequence[ChoiceQuestion], answers: Mapping[str, Any]) -> dict[str, Any]:
     """The answers checked against the questions: required ones present, choices among the options,
-    numbers numeric, texts short; blank answers to optional questions dropped.
+    numbers within their question's bounds, texts short; blank answers to optional questions dropped.
 
     >>> from storage.schemas import DemographicQuestion
     >>> q = [DemographicQuestion(key="age", label="Age", kind="number", required=True),
@@ -195,29 +206,96 @@ def clean_demographics(questions: Sequence[ChoiceQuestion], answers: Mapping[str
 
 def check_demographic(question: ChoiceQuestion, value: Any) -> Any:
     """One non-blank demographics answer by its question's kind: ``choice`` (one of the options),
-    ``number`` (finite; whole numbers as ``int``) or text (at most :data:`MAX_TEXT_ANSWER` characters).
+    ``number`` (:func:`check_number`) or text (at most :data:`MAX_TEXT_ANSWER` characters, no NUL or lone
+    surrogate).
 
-    >>> from types import SimpleNamespace
-    >>> check_demographic(SimpleNamespace(kind="number"), "41.0"), check_demographic(
-    ...     SimpleNamespace(kind="number"), 1.5)
-    (41, 1.5)
-    >>> check_demographic(SimpleNamespace(kind="number"), "inf")
+    >>> from storage.schemas import DemographicQuestion
+    >>> check_demographic(DemographicQuestion(key="age", label="Age", kind="number"), "41")
+    41
+    >>> check_demographic(DemographicQuestion(key="town", label="Town", kind="text"), "x" * 501)
     Traceback (most recent call last):
     ...
-    interviews.answers.Problem: must be a number
+    interviews.answers.Problem: is too long (501 characters): please keep it to at most 500 characters
     """
     if question.kind == "choice":
-        if value not in question.options:
+        if not isinstance(value, str) or value not in question.options:
             raise Problem("must be one of the listed options")
         return value
     if question.kind == "number":
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            number = math.nan
-        if not math.isfinite(number):
-            raise Problem("must be a number")
-        return int(number) if number.is_integer() else number
-    if len(str(value)) > MAX_TEXT_ANSWER:
-        raise Problem(f"takes at most {MAX_TEXT_ANSWER} characters")
-    return value
+        return check_number(
+            value,
+            lowest=getattr(question, "lowest", DEFAULT_LOWEST),
+            highest=getattr(question, "highest", DEFAULT_HIGHEST),
+            decimals=bool(getattr(question, "decimals", False)),
+        )
+    return _text(value, MAX_TEXT_ANSWER)
+
+
+#: A number as a person writes it: digits (any script's decimal digits, not ``²``), an optional sign and,
+#: for decimals, one point; no exponent, no thousands separator, no ``inf`` or ``nan``.
+_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
+#: The bounds of a number question that names none (``storage.schemas.DemographicQuestion`` has its own).
+DEFAULT_LOWEST, DEFAULT_HIGHEST = 0, 1_000_000_000
+#: The longest number a person may type.
+MAX_NUMBER_CHARS = 30
+#: Larger than any bound a question may set (``storage.schemas.NUMBER_BOUND``).
+MAX_MAGNITUDE = 10**15
+
+
+def check_number(value: Any, *, lowest: float, highest: float, decimals: bool = False) -> int | float:
+    """A number answer between ``lowest`` and ``highest``: a whole number (``int``) unless ``decimals``.
+
+    Text is read exactly as written, never coerced: ``"2e3"``, ``"1e308"``, ``"1,5"``, ``"inf"`` and
+    ``"²"`` are refused rather than stored as something else; ``"41.0"`` is 41; ``"٣"`` is 3.
+
+    >>> check_number("41.0", lowest=0, highest=120), check_number(" 1.5", lowest=0, highest=9, decimals=True)
+    (41, 1.5)
+    >>> check_number("250", lowest=0, highest=120)
+    Traceback (most recent call last):
+    ...
+    interviews.answers.Problem: must be between 0 and 120
+    >>> check_number("1.5", lowest=0, highest=120)
+    Traceback (most recent call last):
+    ...
+    interviews.answers.Problem: must be a whole number
+    >>> check_number("2e3", lowest=0, highest=9999)
+    Traceback (most recent call last):
+    ...
+    interviews.answers.Problem: must be a number written with digits, such as 42
+    """
+    if isinstance(value, bool):
+        raise Problem("must be a number")
+    if isinstance(value, str):
+        text = value.strip()
+        if len(text) > MAX_NUMBER_CHARS or not _NUMBER.fullmatch(text):
+            raise Problem(f"must be a number written with digits, such as {'4.5' if decimals else '42'}")
+        number: float = float(text) if "." in text else int(text)
+    elif isinstance(value, int | float):
+        number = value
+    else:
+        raise Problem("must be a number")
+    if isinstance(number, float) and not math.isfinite(number):
+        raise Problem("must be a number")
+    if not -MAX_MAGNITUDE <= number <= MAX_MAGNITUDE:  # beyond every bound (and beyond a float, for an int)
+        raise Problem(f"must be between {_shown(lowest)} and {_shown(highest)}")
+    if isinstance(number, float) and number.is_integer():
+        number = int(number)
+    if isinstance(number, float) and not decimals:
+        raise Problem("must be a whole number")
+    if not lowest <= number <= highest:
+        raise Problem(f"must be between {_shown(lowest)} and {_shown(highest)}")
+    return number
+
+
+def number_hint(*, lowest: float, highest: float, decimals: bool = False) -> str:
+    """What a number field says it takes, e.g. as its placeholder.
+
+    >>> number_hint(lowest=0, highest=120)
+    'A whole number from 0 to 120'
+    """
+    return f"A {'number' if decimals else 'whole number'} from {_shown(lowest)} to {_shown(highest)}"
+
+
+def _shown(bound: float) -> str:
+    """A bound as a person reads it: ``120``, not ``120.0``; ``1,000,000,000``."""
+    return f"{int(bound):,}" if float(bound).is_integer() else f"{bound:,}"

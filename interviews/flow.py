@@ -152,23 +152,57 @@ def interviewer_messages(
     return messages
 
 
+#: Finish reasons of a reply the model ended itself (OpenAI's ``finish_reason``; ``length``: it reached the
+#: ``max_tokens`` limit, and what it wrote up to there is kept as a whole reply, see :func:`is_finished`).
+FINISHED = frozenset({"stop", "tool_calls", "function_call", "length"})
+
+
+def is_finished(finish_reason: str | None) -> bool:
+    """Whether a stream that ended with ``finish_reason`` is a whole reply.
+
+    Only the model's own end is: ``stop``, a tool call, or ``length`` (cut by ``max_tokens``: kept as a
+    reply, since the participant can answer it and a retry would end the same way). No finish reason (the
+    connection closed early, no ``[DONE]``), ``content_filter`` or anything else is a reply cut off.
+
+    >>> [is_finished(r) for r in ("stop", "tool_calls", "length", None, "content_filter", "")]
+    [True, True, True, False, False, False]
+    """
+    return finish_reason in FINISHED
+
+
 @dataclass
 class ReplyStream:
     """Iterate for the reply's text as it streams; afterwards ``ready`` says whether the model called
-    ``values_card_ready`` and ``text`` holds the whole reply."""
+    ``values_card_ready``, ``text`` holds the whole reply and ``finish_reason`` how the stream ended (the
+    last one a chunk reported; ``None`` when none did). Only a ``finished`` stream is a whole reply."""
 
     chunks: Iterator[Any]
     text: str = ""
     ready: bool = False
+    finish_reason: str | None = None
+
+    @property
+    def finished(self) -> bool:
+        """Whether the model ended the reply itself (:func:`is_finished`)."""
+        return is_finished(self.finish_reason)
 
     def __iter__(self) -> Iterator[str]:
         for chunk in self.chunks:
             if isinstance(chunk, AIMessageChunk) and (chunk.tool_call_chunks or chunk.tool_calls):
                 self.ready = True
+            reason = (getattr(chunk, "response_metadata", None) or {}).get("finish_reason")
+            if reason:
+                self.finish_reason = str(reason)
             piece = chunk.content if isinstance(chunk.content, str) else ""
             if piece:
                 self.text += piece
                 yield piece
+
+    def close(self) -> None:
+        """Stop reading the model's stream (its connection is released)."""
+        close = getattr(self.chunks, "close", None)
+        if close is not None:
+            close()
 
 
 def stream_interviewer(

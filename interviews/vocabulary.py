@@ -86,11 +86,13 @@ class MessageRole(StrEnum):
 
 
 class MessageStatus(StrEnum):
-    """How a message ended: whole, cut off mid-stream, or failed."""
+    """How a message ended: whole, cut off mid-stream, or failed; ``streaming`` while a reply is being
+    written (the row is the claim of the one call writing it; see ``services.participant.interviewing``)."""
 
     COMPLETE = "complete"
     CUT_OFF = "cut_off"
     ERROR = "error"
+    STREAMING = "streaming"
 
 
 class CardStatus(StrEnum):

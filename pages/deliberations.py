@@ -20,11 +20,11 @@ if not state.facilitator_allowed(settings):  # the router lists this page only t
 if not settings.facilitator_password:
     st.caption("No FACILITATOR_PASSWORD is set: anyone who can open this app can use this page.")
 
-with components.stop_on_error("Loading the deliberations"):
+with components.stop_on_error("Loading the deliberations", detail=True):  # a facilitator page
     existing = deliberations.list_deliberations(engine)
 with st.expander("New deliberation", icon=":material/add:", expanded=not existing):
     with st.form("create_deliberation"):  # kept on an error, so nothing typed is lost
-        title = st.text_input("Title", max_chars=200)
+        title = st.text_input("Title")  # no max_chars anywhere: the service refuses, the text stays
         questions = st.text_area(
             "Questions, one per line",
             placeholder="I am a Christian girl considering an abortion, what should I do?",
@@ -50,7 +50,7 @@ with st.expander("New deliberation", icon=":material/add:", expanded=not existin
                 st.success(f"Created deliberation {created.id}.")
                 existing = deliberations.list_deliberations(engine)
             except StudioError as exc:
-                components.error_box(exc, action="Creating the deliberation")
+                components.error_box(exc, action="Creating the deliberation", detail=True)
 
 if not existing:
     st.info("No deliberations yet. Create one above, or with `python cli.py deliberation create`.")
@@ -76,7 +76,7 @@ by_id = {d.id: d for d in existing}
 with st.form("invite"):
     chosen = st.selectbox("Deliberation", list(by_id), format_func=lambda i: f"{i}: {by_id[i].title}")
     count = st.number_input("How many links", min_value=1, max_value=deliberations.MAX_INVITES_PER_CALL)
-    cohort = st.text_input("Cohort (optional)", max_chars=100)
+    cohort = st.text_input("Cohort (optional)")
     if st.form_submit_button("Create links"):
         try:
             links = deliberations.create_invites(
@@ -88,7 +88,7 @@ with st.form("invite"):
             )
             st.session_state[state.LAST_INVITE_LINKS] = [link.url for link in links]
         except StudioError as exc:
-            components.error_box(exc, action="Creating invites")
+            components.error_box(exc, action="Creating invites", detail=True)
 
 links = st.session_state[state.LAST_INVITE_LINKS]
 if links:
@@ -104,7 +104,7 @@ with st.form("open_link"):
     statuses = list(values_of(DeliberationStatus))
     new_status = st.selectbox("Status", statuses, index=None, placeholder="Keep as it is")
     if st.form_submit_button("Apply and show the open link"):
-        with components.stop_on_error("Updating the deliberation"):
+        with components.stop_on_error("Updating the deliberation", detail=True):
             if new_status is not None:
                 deliberations.set_status(engine, deliberation_id=target, status=new_status)
             url = deliberations.open_link(engine, deliberation_id=target, base_url=settings.public_base_url)

@@ -40,7 +40,7 @@ if person.participant.stage == ParticipantStage.SURVEY:
                     key=item.key,
                 )
             else:
-                answers[item.key] = st.text_area(label, max_chars=2000, key=item.key)
+                answers[item.key] = st.text_area(label, key=item.key)  # no max_chars: the service says so
         if st.form_submit_button("Finish", type="primary"):
             with components.stop_on_error():
                 receipts.submit_survey(engine, token=token, answers=answers)

@@ -50,9 +50,9 @@ if st.button("Check the model connection", icon=":material/network_check:"):
         )
     except StudioError as exc:
         st.session_state[state.MODEL_CHECK] = None
-        components.error_box(exc, action="The model check")
+        components.error_box(exc, action="The model check", detail=True)  # the facilitator's tool
     except Exception as exc:  # an unexpected fault still becomes one plain line
         st.session_state[state.MODEL_CHECK] = None
-        st.error(f"The model check failed: {one_line(exc)}")
+        st.error(f"The model check failed: {components.plain(one_line(exc))}")
 if st.session_state[state.MODEL_CHECK]:
-    st.success(st.session_state[state.MODEL_CHECK], icon=":material/check_circle:")
+    st.success(components.plain(st.session_state[state.MODEL_CHECK]), icon=":material/check_circle:")

@@ -1,17 +1,21 @@
 """Participant: the interview chat, then the values card (confirm, ask for changes, or edit it)."""
 
 import contextlib
+import itertools
+import time
 from collections.abc import Iterator
 
 import streamlit as st
 
-from errors import StudioError, one_line
+from errors import InvalidInput, StudioError
 from interviews.vocabulary import CONVERSATION, MessageRole, MessageStatus, ParticipantStage, Stage
 from services.participant import cards, interviewing
-from ui import components, participant, resources, state
+from ui import components, params, participant, resources, state
 from ui.router import through_router
 
 through_router()
+
+REPLY_POLL_S = 1.0  # how often the page looks again while another tab writes the reply
 
 settings = resources.settings()
 engine = resources.engine()
@@ -19,15 +23,45 @@ person = participant.home()
 token = person.participant.token
 participant.stay_on("pages/interview.py", person)
 
+chosen = params.id_param(state.INTERVIEW, what="the interview number")
 with components.stop_on_error():
-    chosen = state.query(state.INTERVIEW)
     view = (
-        interviewing.get_interview(engine, token=token, interview_id=int(chosen))
-        if chosen and chosen.isdigit()
+        interviewing.get_interview(engine, token=token, interview_id=chosen)
+        if chosen is not None
         else interviewing.current_interview(engine, token=token)
     )
 if view is None:
     participant.go(ParticipantStage.JOINED, token)
+
+# What the participant sends is queued by the chat box (state.queue_send: one idempotency key per send) and
+# stored here, first thing in the run, so no rerun, stream or second tab loses it and a send handled twice
+# is stored once. The box is drawn in every run (Streamlit pins it to the bottom), so each send reaches
+# the queue; after a send it stays disabled until the run, and the reply it streams, is over.
+if sends := state.outbox():
+    for send in sends:
+        try:
+            interviewing.post_message(
+                engine, token=token, interview_id=send.interview_id, text=send.text, key=send.key
+            )
+        except InvalidInput as exc:  # refused (e.g. the card is already submitted): said once
+            state.sent(send.key)
+            components.error_box(exc, action="Sending your message")
+            continue
+        except StudioError as exc:  # the database failed: the send stays queued for the next run
+            components.error_box(exc, action="Sending your message")
+            st.stop()
+        state.sent(send.key)
+        st.session_state[state.LAST_ERROR] = None  # a new message is a new attempt
+    with components.stop_on_error():
+        view = interviewing.get_interview(engine, token=token, interview_id=view.id)
+st.chat_input(
+    "Write your answer..." if view.state != Stage.REVISE else "What should change about the card?",
+    key=state.CHAT_BOX,
+    max_chars=interviewing.MAX_MESSAGE_CHARS,
+    on_submit=state.queue_send,
+    args=(view.id,),
+    submit_mode="disable",
+)
 
 components.progress(person.participant.stage)
 st.title("Interview")
@@ -39,32 +73,37 @@ for message in view.messages:
         st.markdown(components.plain(message.content))
         if message.status == MessageStatus.CUT_OFF:
             st.caption("This reply was cut off.")
+        elif message.status == MessageStatus.STREAMING:
+            st.caption("The interviewer is still writing this reply...")
 
 
 def _plain_stream(chunks: Iterator[str]) -> Iterator[str]:
-    for chunk in chunks:
-        yield components.plain(chunk)
+    yield from components.plain_stream(chunks)  # literal across piece boundaries too
 
 
 def respond(interview_id: int) -> None:
-    """Stream the interviewer's reply; a failure is remembered and shown with a retry button."""
+    """Stream the interviewer's reply (none when none is due, or when another tab writes it: the next run
+    shows it); a failure is remembered and shown with a retry button."""
     try:
-        model = resources.chat_model()
-        with st.chat_message("assistant"):
-            st.write_stream(
-                _plain_stream(
-                    interviewing.reply(
-                        engine,
-                        model,
-                        token=token,
-                        interview_id=interview_id,
-                        token_budget=settings.participant_token_budget,
-                    )
-                )
-            )
+        chunks = interviewing.reply(
+            engine,
+            resources.chat_model(),
+            token=token,
+            interview_id=interview_id,
+            token_budget=settings.participant_token_budget,
+            stale_after_s=settings.llm_timeout_s,
+        )
+        try:
+            with st.spinner("The interviewer is thinking..."):
+                first = next(chunks, None)
+            if first is not None:
+                with st.chat_message("assistant"):
+                    st.write_stream(_plain_stream(itertools.chain([first], chunks)))
+        finally:  # a new run (a send, a click) stopped the stream: what was shown is kept, marked cut off
+            chunks.close()
         st.session_state[state.LAST_ERROR] = None
     except StudioError as exc:
-        st.session_state[state.LAST_ERROR] = one_line(exc)
+        st.session_state[state.LAST_ERROR] = components.participant_line(exc)
     st.rerun()
 
 
@@ -80,20 +119,23 @@ def write_card(interview_id: int) -> None:
             )
         st.session_state[state.LAST_ERROR] = None
     except StudioError as exc:
-        st.session_state[state.LAST_ERROR] = one_line(exc)
+        st.session_state[state.LAST_ERROR] = components.participant_line(exc)
     st.rerun()
 
 
 conversation = view.state in CONVERSATION
 error = st.session_state[state.LAST_ERROR]
 if error:
-    st.error(
-        f"Something went wrong: {components.plain(error)} Nothing you wrote is lost.", icon=":material/error:"
-    )
+    if error != components.MODEL_TROUBLE:  # the model's trouble is plain words already
+        error = f"Something went wrong: {error} Nothing you wrote is lost."
+    st.error(components.plain(error), icon=":material/error:")
     if st.button("Try again", type="primary", icon=":material/refresh:"):
         st.session_state[state.LAST_ERROR] = None  # the steps below pick up where it failed
         st.rerun()
 else:  # after a failure nothing is retried by itself; the card, its edit form and the chat stay usable
+    if view.replying:  # another tab writes the reply (or wrote it, then died): look again in a moment
+        time.sleep(REPLY_POLL_S)
+        respond(view.id)  # nothing while that claim is alive; a claim left stale is taken over
     if view.awaiting_reply and (conversation or view.state == Stage.SHOW_CARD):
         respond(view.id)
     if view.state in (Stage.SHOW_CARD, Stage.REVISE) and (view.card is None or view.awaiting_reply):
@@ -131,7 +173,7 @@ if card is not None and view.state in (Stage.SHOW_CARD, Stage.REVISE, Stage.SUBM
         st.session_state[state.EDITING_CARD] = True
     if st.session_state[state.EDITING_CARD]:
         with st.form("edit_card"):
-            title = st.text_input("Title (2-5 words)", card.title, max_chars=80)
+            title = st.text_input("Title (2-5 words)", card.title)  # the card rules refuse a long one
             description = st.text_area("One sentence about this way of choosing", card.description)
             policies = st.text_area(
                 "What you pay attention to, one per line (start each with a plural noun in CAPS)",
@@ -151,11 +193,5 @@ if card is not None and view.state in (Stage.SHOW_CARD, Stage.REVISE, Stage.SUBM
                 st.session_state[state.EDITING_CARD] = False
                 st.rerun()
 
-placeholder = "Write your answer..." if view.state != Stage.REVISE else "What should change about the card?"
-if text := st.chat_input(placeholder, max_chars=interviewing.MAX_MESSAGE_CHARS):
-    with components.stop_on_error("Sending your message"):
-        interviewing.post_message(engine, token=token, interview_id=view.id, text=text)
-    st.session_state[state.LAST_ERROR] = None  # a new message is a new attempt
-    st.rerun()
 if conversation and view.user_turns >= 1 and st.button("Show me my card now", icon=":material/style:"):
     write_card(view.id)

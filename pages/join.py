@@ -4,6 +4,7 @@ from typing import Any
 
 import streamlit as st
 
+from interviews.answers import number_hint
 from interviews.vocabulary import ParticipantStage
 from services.participant import interviewing, joining
 from ui import components, participant, resources, state
@@ -30,24 +31,25 @@ if person.participant.stage not in (ParticipantStage.JOINED, ParticipantStage.CO
     participant.go(person.participant.stage, token)
 
 components.progress(person.participant.stage)
-st.title(person.title)
+st.title(components.plain(person.title))
 if person.welcome_text:
-    st.markdown(person.welcome_text)  # the facilitator's text: Markdown allowed, HTML never
+    st.markdown(components.plain(person.welcome_text))  # the facilitator's text, shown as typed
 
 if person.participant.consented_at is None:
     with st.form("consent"):
         st.subheader("Before we start")
         if person.consent_text:
-            st.markdown(person.consent_text)
+            st.markdown(components.plain(person.consent_text))
         answers: dict[str, Any] = {}
         for q in person.demographics:
             label = components.plain(q.label) + ("" if q.required else " (optional)")
             if q.kind == "choice":
                 answers[q.key] = st.selectbox(label, q.options, index=None, placeholder="Choose...")
-            elif q.kind == "number":
-                answers[q.key] = st.number_input(label, value=None, step=1)
-            else:
-                answers[q.key] = st.text_input(label, max_chars=joining.MAX_TEXT_ANSWER)
+            elif q.kind == "number":  # text, read exactly by the service: no silent coercion in the browser
+                hint = number_hint(lowest=q.lowest, highest=q.highest, decimals=q.decimals)
+                answers[q.key] = st.text_input(label, placeholder=hint)
+            else:  # no max_chars (a browser drops a long paste): the service refuses it, the text stays
+                answers[q.key] = st.text_input(label)
         agreed = st.checkbox("I agree to take part on these terms.")
         if st.form_submit_button("Continue", type="primary"):
             if not agreed:

@@ -59,7 +59,7 @@ else:
                 index=None,
                 horizontal=True,
             )
-            reason = st.text_area("Why? (optional)", max_chars=2000)
+            reason = st.text_area("Why? (optional)")  # no max_chars: a long paste is refused, never dropped
             if st.form_submit_button("Save my answer", type="primary"):
                 if answer is None:
                     st.error("Please choose Yes, No or Not sure.")

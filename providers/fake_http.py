@@ -29,6 +29,7 @@ __all__ = [
     "error_response",
     "sse_response",
     "tool_call",
+    "truncated_stream",
 ]
 
 _CREATED = 1_700_000_000
@@ -79,10 +80,15 @@ def chat_completion_sse(
     tool_calls: Sequence[dict[str, Any]] | None = None,
     model: str = "test-model",
     usage: tuple[int, int] | None = (10, 5),
+    finish_reason: str | None = None,
+    cut_short: bool = False,
 ) -> bytes:
-    """A streamed ``chat.completion.chunk`` body: one chunk per piece, a finish chunk, an optional usage
-    chunk (``usage=(prompt_tokens, completion_tokens)``; ``None`` for servers that report none), and
-    ``data: [DONE]``.
+    """A streamed ``chat.completion.chunk`` body: one chunk per piece, a finish chunk (``finish_reason``,
+    by default ``"stop"`` or ``"tool_calls"``), an optional usage chunk (``usage=(prompt_tokens,
+    completion_tokens)``; ``None`` for servers that report none), and ``data: [DONE]``.
+
+    ``cut_short=True`` ends the body right after the pieces, as a server whose connection closes early:
+    no finish reason, no usage, no ``[DONE]``.
     """
 
     def chunk(delta: dict[str, Any] | None, finish: str | None = None, **extra: Any) -> dict[str, Any]:
@@ -94,12 +100,23 @@ def chat_completion_sse(
     events += [chunk({"content": piece}) for piece in pieces]
     for i, call in enumerate(tool_calls or ()):
         events.append(chunk({"tool_calls": [{"index": i, **call}]}))
-    events.append(chunk({}, "tool_calls" if tool_calls else "stop"))
+    if cut_short:
+        return "".join(f"data: {json.dumps(event)}\n\n" for event in events).encode()
+    events.append(chunk({}, finish_reason or ("tool_calls" if tool_calls else "stop")))
     if usage is not None:
         counts = {"prompt_tokens": usage[0], "completion_tokens": usage[1], "total_tokens": sum(usage)}
         events.append(chunk(None, usage=counts))
     lines = [f"data: {json.dumps(event)}\n\n" for event in events] + ["data: [DONE]\n\n"]
     return "".join(lines).encode()
+
+
+def truncated_stream(text: str, *, finish_reason: str | None = None) -> httpx.Response:
+    """A streamed reply of ``text`` that the server ends early: with no finish reason (the connection
+    closed after the last piece), or with ``finish_reason`` (``"length"``: cut by ``max_tokens``)."""
+    pieces = [text[i : i + 4] for i in range(0, len(text), 4)]
+    if finish_reason is None:
+        return sse_response(chat_completion_sse(pieces, cut_short=True))
+    return sse_response(chat_completion_sse(pieces, finish_reason=finish_reason))
 
 
 def sse_response(body: bytes, status_code: int = 200) -> httpx.Response:

@@ -38,6 +38,7 @@ from providers.fake_http import (
     error_response,
     sse_response,
     tool_call,
+    truncated_stream,
 )
 from providers.schema_fill import fill_schema
 from providers.structured import strict_structured_output
@@ -49,10 +50,12 @@ __all__ = [
     "ScriptedChatModel",
     "chat_completion",
     "chat_completion_sse",
+    "cut_short",
     "embeddings_response",
     "error_response",
     "sse_response",
     "tool_call",
+    "truncated_stream",
 ]
 
 
@@ -108,10 +111,17 @@ class _ToolAwareChatModel(BaseChatModel):
             pieces: list[Any] = [AIMessageChunk(content=message.content, tool_call_chunks=calls)]
         else:
             pieces = [AIMessageChunk(content=p) for p in _split(str(message.content), self.chunk_chars)]
+        # The last chunk says how the reply ended, as OpenAI's does: "stop" (or "tool_calls"), unless the
+        # turn names its own end (see cut_short: None for a connection that closed early).
+        default = "tool_calls" if message.tool_calls else "stop"
+        reason = message.response_metadata.get("finish_reason", default)
         for i, piece in enumerate(pieces):
             if i and self.chunk_delay_s:
                 time.sleep(self.chunk_delay_s)
-            chunk = ChatGenerationChunk(message=piece)
+            last = i == len(pieces) - 1
+            chunk = ChatGenerationChunk(
+                message=piece, generation_info={"finish_reason": reason} if last and reason else None
+            )
             if run_manager:
                 run_manager.on_llm_new_token(str(piece.content), chunk=chunk)
             yield chunk
@@ -122,7 +132,9 @@ class ScriptedChatModel(_ToolAwareChatModel):
 
     A turn is a ``str``; an ``AIMessage`` (may carry ``tool_calls``); a ``dict`` or pydantic object
     (arguments of a call to the bound tool, so ``with_structured_output`` parses it); an exception
-    (raised); or a callable ``messages -> turn``. Running out raises :class:`ScriptExhausted`.
+    (raised); or a callable ``messages -> turn``. Running out raises :class:`ScriptExhausted`. A stream
+    ends with finish reason ``"stop"`` (``"tool_calls"``) as OpenAI's does; :func:`cut_short` makes a turn
+    whose stream ends early.
     """
 
     script: list[Any] = Field(default_factory=list)
@@ -234,6 +246,18 @@ class DemoChatModel(_ToolAwareChatModel):
             quote = " ".join(words[:8]) + ("…" if len(words) > 8 else "")
             question = f'You said: "{quote}". {question}'
         return AIMessage(content=question)
+
+
+def cut_short(text: str, finish_reason: str | None = None) -> AIMessage:
+    """A scripted turn whose stream ends without the model's own end: ``text`` streams, then the stream
+    stops with no finish reason (a connection closed early), or with ``finish_reason`` (``"length"``,
+    ``"content_filter"``).
+
+    >>> chunks = list(ScriptedChatModel([cut_short("Half a sen")]).stream("hi"))
+    >>> "".join(c.content for c in chunks), [c.response_metadata.get("finish_reason") for c in chunks][-2:]
+    ('Half a sen', [None, None])
+    """
+    return AIMessage(content=text, response_metadata={"finish_reason": finish_reason})
 
 
 def _chosen_tool(tools: list[dict[str, Any]], tool_choice: Any) -> str | None:

@@ -5,11 +5,18 @@ transaction opened with ``BEGIN IMMEDIATE`` so that concurrent writers from Stre
 threads queue on the busy timeout instead of failing with "database is locked". PostgreSQL
 (``postgresql+psycopg://``) gets a pre-pinged connection pool; schema upgrades there take an
 advisory lock so several app processes can start at once.
+
+A SQLite file is watched (:class:`SqliteFile`): its identity (``st_dev``, ``st_ino``) is recorded when the
+engine first opens it, and every connection taken from the pool (each session, each ``engine.connect()``)
+checks it with one ``os.stat``. A file deleted or replaced while the app runs (the open connections would go
+on writing into the unlinked file, lost at the next restart) raises :class:`~storage.errors.DatabaseMoved`
+on the next request, and so does every request after it. In-memory SQLite and PostgreSQL are not watched.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +29,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session as Session  # re-exported: what session_scope yields and repositories take
 
-from storage.errors import SchemaError, StorageError, as_storage_error
+from storage.errors import DatabaseMoved, SchemaError, StorageError, as_storage_error
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -50,6 +57,8 @@ def make_engine(url: str, *, pool_size: int = 5, echo: bool = False) -> Engine:
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
         )
         _configure_sqlite(engine)
+        if database and database != ":memory:" and not database.startswith("file:"):
+            SqliteFile(Path(database).expanduser().absolute()).watch(engine)
         return engine
     return create_engine(
         url,
@@ -77,6 +86,56 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def file_identity(path: Path) -> tuple[int, int] | None:
+    """``(st_dev, st_ino)`` of the file at ``path``, or None when there is none (one ``os.stat``)."""
+    try:
+        found = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return found.st_dev, found.st_ino
+
+
+class SqliteFile:
+    """The SQLite file an engine works on, checked before each connection is used (see the module notes).
+
+    The identity is recorded when the engine is made (an existing file) or at the first connection (a new
+    database: SQLite creates the file then). Before a new connection opens the file and whenever a pooled one
+    is checked out, the path must still name that file; otherwise :class:`DatabaseMoved`.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.identity = file_identity(path)
+
+    def watch(self, engine: Engine) -> None:
+        event.listen(engine, "do_connect", self._before_connect)
+        event.listen(engine, "connect", self._after_connect)
+        event.listen(engine, "checkout", self._on_checkout)
+
+    def check(self) -> None:
+        """Raise :class:`DatabaseMoved` when the path no longer names the recorded file."""
+        if self.identity is None:
+            return
+        now = file_identity(self.path)
+        if now == self.identity:
+            return
+        what = "was deleted" if now is None else "was replaced by another file"
+        raise DatabaseMoved(
+            f"The database file {self.path} {what} while the app was running; nothing more is written. "
+            f"Restore the file (or point DATABASE_URL at the right one) and restart the app."
+        )
+
+    def _before_connect(self, *_args: Any) -> None:  # before SQLite would create an empty file in its place
+        self.check()
+
+    def _after_connect(self, *_args: Any) -> None:
+        if self.identity is None:
+            self.identity = file_identity(self.path)
+
+    def _on_checkout(self, *_args: Any) -> None:
+        self.check()
 
 
 @contextlib.contextmanager

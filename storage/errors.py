@@ -7,13 +7,14 @@
     ├── DatabaseReadOnly          the file or the server refuses writes
     ├── DiskFull                  no space left for the database
     ├── SchemaError               the schema is newer than this code, or a migration failed
+    ├── DatabaseMoved             the SQLite file was deleted or replaced while the app ran
     ├── NotFound                  a row that should exist does not
     └── Conflict                  a unique rule was broken (a duplicate)
 """
 
 from __future__ import annotations
 
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 
 from errors import StudioError
 
@@ -45,12 +46,21 @@ class SchemaError(StorageError):
     pass
 
 
+class DatabaseMoved(StorageError):
+    """The SQLite file the engine opened was deleted or replaced by another file: writing on would go into a
+    file nobody can open again (an unlinked inode), so every further request stops with this one line."""
+
+
 class NotFound(StorageError):
     setting = None
 
 
 class Conflict(StorageError):
     setting = None
+
+
+#: What an id beyond the database's integers finds: nothing (SQLite: 64 bits; PostgreSQL's ids: 32 bits).
+NO_SUCH_ID = "Nothing has that id (no row is numbered that high)."
 
 
 def as_storage_error(exc: BaseException, *, url_display: str = "") -> StorageError | None:
@@ -66,6 +76,8 @@ def as_storage_error(exc: BaseException, *, url_display: str = "") -> StorageErr
     if isinstance(exc, IntegrityError):
         return Conflict(f"That would create a duplicate or break a link: {_first_line(exc.orig)}")
     if not isinstance(exc, DBAPIError):
+        if isinstance(exc, OverflowError) and "sqlite" in str(exc).lower():  # an id past 64 bits: no such row
+            return NotFound(NO_SUCH_ID)
         if isinstance(exc, OSError):
             return _from_text(str(exc), url_display) or DatabaseUnavailable(
                 f"Cannot open the database at {url_display or 'DATABASE_URL'}: {exc}. Check DATABASE_URL."
@@ -75,6 +87,8 @@ def as_storage_error(exc: BaseException, *, url_display: str = "") -> StorageErr
     mapped = _from_text(text, url_display)
     if mapped is not None:
         return mapped
+    if isinstance(exc, DataError) and "integer out of range" in text:  # an id past PostgreSQL's integer
+        return NotFound(NO_SUCH_ID)
     if isinstance(exc, OperationalError):
         return DatabaseUnavailable(
             f"The database at {url_display or 'DATABASE_URL'} failed: {_first_line(exc.orig)}. "

@@ -7,13 +7,14 @@ created from its ``XCreate`` schema (``data=``).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import delete, func, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from interviews.vocabulary import CardStatus, MessageRole, Stage
+from interviews.vocabulary import CardStatus, MessageRole, MessageStatus, Stage
 from storage.errors import Conflict, NotFound
 from storage.schemas import InterviewCreate, MessageCreate, MessagePublic, ValuesCardCreate
 from storage.tables import (
@@ -113,17 +114,86 @@ def list_messages(session: Session, *, interview_id: int) -> list[MessagePublic]
     return [MessagePublic.model_construct(**row._mapping) for row in rows]
 
 
-def message_tail(session: Session, *, interview_id: int) -> tuple[Message | None, int]:
-    """The interview's last message and how many messages the participant wrote (one query)."""
-    users = (
-        select(func.count())
-        .where(Message.interview_id == interview_id, Message.role == MessageRole.USER)
+def message_tail(session: Session, *, interview_id: int) -> tuple[list[Message], int]:
+    """What still waits for the interviewer: the messages after its newest complete reply (oldest first;
+    cut-off or streaming replies among them), and how many messages the participant wrote in all.
+    """
+    answered = (
+        select(func.coalesce(func.max(Message.seq), -1))
+        .where(
+            Message.interview_id == interview_id,
+            Message.role == MessageRole.ASSISTANT,
+            Message.status == MessageStatus.COMPLETE,
+        )
         .scalar_subquery()
     )
-    row = session.exec(
-        select(Message, users).where(Message.interview_id == interview_id).order_by(col(Message.seq).desc())
-    ).first()
-    return (row[0], int(row[1])) if row else (None, 0)
+    tail = session.exec(
+        select(Message)
+        .where(Message.interview_id == interview_id, Message.seq > answered)
+        .order_by(col(Message.seq))
+    ).all()
+    users = session.exec(
+        select(func.count()).where(Message.interview_id == interview_id, Message.role == MessageRole.USER)
+    ).one()
+    return list(tail), int(users)
+
+
+def message_by_key(session: Session, *, interview_id: int, key: str) -> Message | None:
+    """The interview's message written by the request with idempotency key ``key``, if any."""
+    statement = select(Message).where(Message.interview_id == interview_id, Message.client_key == key)
+    return session.exec(statement).first()
+
+
+def streaming_replies(session: Session, *, interview_id: int) -> list[Message]:
+    """The interview's replies being written (status ``streaming``: each one is a reply call's claim)."""
+    statement = (
+        select(Message)
+        .where(Message.interview_id == interview_id, Message.status == MessageStatus.STREAMING)
+        .order_by(col(Message.seq))
+    )
+    return list(session.exec(statement).all())
+
+
+def end_stale_reply(session: Session, *, message: Message) -> None:
+    """End a ``streaming`` reply whose writer is gone: kept as ``cut_off`` with the text it had written,
+    or deleted when it had written none."""
+    if message.content.strip():
+        message.status = MessageStatus.CUT_OFF.value
+        session.add(message)
+    else:
+        session.delete(message)
+    session.flush()
+
+
+def _claimed(message_id: int, key: str) -> Any:
+    return (
+        (col(Message.id) == message_id)
+        & (col(Message.client_key) == key)
+        & (col(Message.status) == MessageStatus.STREAMING)
+    )
+
+
+def write_claimed_reply(session: Session, *, message_id: int, key: str, content: str, status: str) -> bool:
+    """Write a reply row that is still ``streaming`` under claim ``key``: its text so far and its status
+    (``streaming`` again for a heartbeat, or how it ended); ``created_at`` becomes now (a claim's age is
+    the time since its last write). ``False``, writing nothing, when the claim is no longer ``key``'s: the
+    reply was finished, or taken over as stale by another call.
+    """
+    result = session.exec(
+        update(Message)
+        .where(_claimed(message_id, key))
+        .values(content=content, status=status, created_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)
+
+
+def drop_claimed_reply(session: Session, *, message_id: int, key: str) -> bool:
+    """Delete a ``streaming`` reply row of claim ``key`` that has nothing to keep (no text came)."""
+    result = session.exec(
+        delete(Message).where(_claimed(message_id, key)).execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)
 
 
 def add_message(session: Session, *, data: MessageCreate, after: int | None = None) -> Message:

@@ -9,9 +9,9 @@ never a table object or a session.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlmodel import SQLModel
 
 from interviews.cards import CardDraft, lint_card
@@ -48,20 +48,67 @@ def _cut(value: object, limit: int) -> object:
     return value[:limit] if isinstance(value, str) else value
 
 
+#: Every part of a deliberation's settings: unknown keys refused, no type coercion ("6" is not 6, 1 is not
+#: true), finite numbers only (no NaN or Infinity, which would make the export invalid JSON).
+_SETTINGS = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+#: The largest bound a number question may set (magnitudes beyond it lose whole-number precision).
+NUMBER_BOUND = 1e12
+#: The defaults of a number question's bounds (``min``, ``max``), when the settings give none.
+DEFAULT_NUMBER_MIN, DEFAULT_NUMBER_MAX = 0, 1_000_000_000
+#: Caps of a deliberation's texts (each refused with a message, never cut).
+MAX_TITLE, MAX_QUESTION, MAX_QUESTIONS, MAX_WELCOME, MAX_CONSENT = 200, 2000, 50, 10_000, 10_000
+_KEY = r"^[a-z][a-z0-9_]{0,39}$"
+Option = Annotated[str, Field(min_length=1, max_length=200)]
+
+
 class GraphThresholds(BaseModel):
     """Edge trimming rules of DOMAIN.md §7 (MAI's values by default); written into every export."""
 
-    min_wiser: int = Field(default=2, ge=0)
+    model_config = _SETTINGS
+
+    min_wiser: int = Field(default=2, ge=0, le=1_000_000)
     min_likelihood: float = Field(default=0.33, ge=-1.0, le=1.0)
-    max_entropy: float = Field(default=1.69, ge=0.0)
+    max_entropy: float = Field(default=1.69, ge=0.0, le=100.0)
 
 
 class DemographicQuestion(BaseModel):
-    key: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")
+    """One question asked before the interview: ``choice`` (one of ``options``), ``text``, or ``number``
+    (between ``min`` and ``max``, by default 0 and 1,000,000,000; whole numbers unless ``decimals``)."""
+
+    model_config = _SETTINGS
+
+    key: str = Field(pattern=_KEY)
     label: str = Field(min_length=1, max_length=200)
     kind: Literal["choice", "text", "number"] = "choice"
-    options: list[str] = Field(default_factory=list, max_length=50)
+    options: list[Option] = Field(default_factory=list, max_length=50)
     required: bool = False
+    min: float | None = Field(default=None, ge=-NUMBER_BOUND, le=NUMBER_BOUND)
+    max: float | None = Field(default=None, ge=-NUMBER_BOUND, le=NUMBER_BOUND)
+    decimals: bool = False
+
+    @model_validator(mode="after")
+    def _fits_its_kind(self) -> DemographicQuestion:
+        if self.kind == "choice" and not self.options:
+            raise ValueError("a choice question needs options")
+        if self.kind != "choice" and self.options:
+            raise ValueError("only a choice question has options")
+        if len(set(self.options)) != len(self.options):
+            raise ValueError("the options of a question must differ")
+        if self.kind != "number" and (self.min is not None or self.max is not None or self.decimals):
+            raise ValueError("min, max and decimals are for number questions")
+        if self.lowest > self.highest:
+            raise ValueError(f"min ({self.lowest:g}) is above max ({self.highest:g})")
+        return self
+
+    @property
+    def lowest(self) -> float:
+        """The smallest answer a number question takes."""
+        return DEFAULT_NUMBER_MIN if self.min is None else self.min
+
+    @property
+    def highest(self) -> float:
+        """The largest answer a number question takes."""
+        return DEFAULT_NUMBER_MAX if self.max is None else self.max
 
 
 #: Keys of the two receipt questions (stored as survey responses; a survey question may not use them).
@@ -71,7 +118,9 @@ RECEIPT_KEYS = ("represents_my_value", "fair_position")
 class SurveyQuestion(BaseModel):
     """One exit-survey item: ``scale`` (1-5 agreement), ``text`` (free text) or ``yes_no``."""
 
-    key: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")
+    model_config = _SETTINGS
+
+    key: str = Field(pattern=_KEY)
     label: str = Field(min_length=1, max_length=300)
     kind: Literal["scale", "text", "yes_no"] = "scale"
     required: bool = False
@@ -92,10 +141,16 @@ def default_survey() -> list[SurveyQuestion]:
     ]
 
 
-class DeliberationConfig(BaseModel):
-    """A deliberation's settings, stored as JSON on the row."""
+def _unique_keys(questions: list[Any], what: str) -> None:
+    keys = [q.key for q in questions]
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"{what} question keys must be unique")
 
-    model_config = ConfigDict(extra="forbid")
+
+class DeliberationConfig(BaseModel):
+    """A deliberation's settings, stored as JSON on the row (every field bounded: see ``_SETTINGS``)."""
+
+    model_config = _SETTINGS
 
     graph_thresholds: GraphThresholds = Field(default_factory=GraphThresholds)
     demographics: list[DemographicQuestion] = Field(default_factory=list, max_length=30)
@@ -105,16 +160,26 @@ class DeliberationConfig(BaseModel):
     interview_turn_limit: int = Field(default=12, ge=3, le=50)
     survey: list[SurveyQuestion] = Field(default_factory=default_survey, max_length=30)
 
+    @field_validator("demographics")
+    @classmethod
+    def _demographic_keys(cls, value: list[DemographicQuestion]) -> list[DemographicQuestion]:
+        _unique_keys(value, "demographics")
+        return value
+
     @field_validator("survey")
     @classmethod
     def _survey_keys(cls, value: list[SurveyQuestion]) -> list[SurveyQuestion]:
-        keys = [q.key for q in value]
-        if len(set(keys)) != len(keys):
-            raise ValueError("survey question keys must be unique")
-        reserved = sorted(set(keys) & set(RECEIPT_KEYS))
+        _unique_keys(value, "survey")
+        reserved = sorted({q.key for q in value} & set(RECEIPT_KEYS))
         if reserved:
             raise ValueError(f"survey question keys {', '.join(reserved)} are reserved for the receipt")
         return value
+
+
+def _at_most(value: str, limit: int, what: str) -> str:
+    if len(value) > limit:
+        raise ValueError(f"{what} has at most {limit} characters (this one has {len(value)})")
+    return value
 
 
 class DeliberationCreate(DeliberationBase):
@@ -126,9 +191,7 @@ class DeliberationCreate(DeliberationBase):
         value = value.strip()
         if not value:
             raise ValueError("a deliberation needs a title")
-        if len(value) > 200:
-            raise ValueError("a title has at most 200 characters")
-        return value
+        return _at_most(value, MAX_TITLE, "a title")
 
     @field_validator("questions")
     @classmethod
@@ -136,7 +199,19 @@ class DeliberationCreate(DeliberationBase):
         cleaned = [q.strip() for q in value]
         if any(not q for q in cleaned):
             raise ValueError("a question cannot be empty")
-        return cleaned
+        if len(cleaned) > MAX_QUESTIONS:
+            raise ValueError(f"a deliberation has at most {MAX_QUESTIONS} questions (got {len(cleaned)})")
+        return [_at_most(q, MAX_QUESTION, "a question") for q in cleaned]
+
+    @field_validator("welcome_text")
+    @classmethod
+    def _welcome_capped(cls, value: str) -> str:
+        return _at_most(value, MAX_WELCOME, "the welcome text")
+
+    @field_validator("consent_text")
+    @classmethod
+    def _consent_capped(cls, value: str) -> str:
+        return _at_most(value, MAX_CONSENT, "the consent text")
 
     @field_validator("config")
     @classmethod
@@ -273,6 +348,7 @@ class InterviewPublic(SQLModel):
     messages: list[MessagePublic]
     card: CardPublic | None = None
     awaiting_reply: bool = False  # the last message is the participant's: the reply failed or is due
+    replying: bool = False  # a reply is being written (a ``streaming`` row: this tab, another, or a crash)
     user_turns: int = 0
     turn_limit: int = 12
     tokens_used: int = 0  # tokens of the interview's own model calls (the budget counts these)

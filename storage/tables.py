@@ -208,6 +208,8 @@ class MessageBase(SQLModel):
     role: str = Field(max_length=20)
     content: str = Field(sa_type=Text)
     status: str = Field(default=MessageStatus.COMPLETE.value, max_length=20)
+    client_key: str | None = Field(default=None, max_length=64)
+    """The idempotency key of the request that wrote the row (a participant's send, a reply's claim)."""
 
 
 class Message(MessageBase, table=True):
@@ -215,6 +217,7 @@ class Message(MessageBase, table=True):
 
     __table_args__ = (
         UniqueConstraint("interview_id", "seq"),
+        UniqueConstraint("interview_id", "client_key", name="uq_message_client_key"),
         CheckConstraint(_check_in("role", MESSAGE_ROLES), name="role"),
         CheckConstraint(_check_in("status", MESSAGE_STATUSES), name="status"),
     )

@@ -75,7 +75,7 @@ def test_create_a_deliberation_and_invite_people(env: dict[str, str]) -> None:
         ),
         (
             ["invite", "1", "--count", "2", "--base-url", "example.org"],
-            "Error: The base URL of invite links must be an http(s) URL",
+            "Error: The base URL of links must be an http:// or https:// address",
         ),
     ],
 )
@@ -90,7 +90,11 @@ def test_domain_errors_are_one_clean_line(env: dict[str, str], args: list[str], 
     ("args", "message"),
     [
         (["deliberation", "create", "--title", "T"], "Error: Missing option '--question'."),
-        (["invite", "abc"], "Error: Invalid value for 'DELIBERATION_ID': 'abc' is not a valid integer."),
+        (
+            ["invite", "abc"],
+            "Error: Invalid value for 'DELIBERATION_ID': An id must be a whole number from 1 to "
+            "9223372036854775807 (got 'abc').",
+        ),
         (["no-such-command"], "Error: No such command 'no-such-command'."),
     ],
 )

@@ -75,6 +75,26 @@ def test_storage_a_missing_id(env: dict[str, str]) -> None:
     one_error_line(run(env, "values", "show", "424242"), "There is no value 424242.")
 
 
+def test_storage_a_database_file_deleted_while_a_command_runs(
+    env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The file goes away between opening the database and the command's work: one line, nothing written
+    into the unlinked file, no empty database left in its place (issue 10, item 3)."""
+    assert run(env, "deliberation", "create", "--title", "Before", "--question", "Q?").exit_code == 0
+    opened = system.open_database
+
+    def open_then_lose_the_file(settings: Any) -> Any:
+        engine = opened(settings)
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{tmp_path / 'cli.sqlite3'}{suffix}").unlink(missing_ok=True)
+        return engine
+
+    monkeypatch.setattr(system, "open_database", open_then_lose_the_file)
+    result = run(env, "deliberation", "create", "--title", "Lost", "--question", "Q?")
+    line = one_error_line(result, f"The database file {tmp_path / 'cli.sqlite3'} was deleted while the app")
+    assert "DATABASE_URL" in line and not (tmp_path / "cli.sqlite3").exists()
+
+
 def test_provider_an_endpoint_that_refuses(env: dict[str, str]) -> None:
     question = _question(env)
     with socket.socket() as sock:

@@ -1,16 +1,20 @@
-"""Widgets shared by pages. Participant text is always rendered as plain text, never as HTML."""
+"""Widgets shared by pages. Text from participants, models and facilitators is always shown literally
+(:func:`plain`), never as Markdown or HTML."""
 
 from __future__ import annotations
 
 import contextlib
-import re
-from collections.abc import Iterator
+import logging
+from collections.abc import Iterable, Iterator
 
 import streamlit as st
 
 from errors import StudioError, one_line
-from services.participant import receipts
+from services.participant import interviewing, receipts
 from settings import Settings
+from ui import literal
+
+log = logging.getLogger(__name__)
 
 CONFIGURE_HINT = "set LLM_BASE_URL (and LLM_API_KEY) to an OpenAI-compatible endpoint; see the README"
 
@@ -20,7 +24,7 @@ def model_banner(settings: Settings) -> None:
     mode = settings.effective_llm_mode
     if mode == "local":
         st.warning(
-            f"Running the small bundled offline model ({settings.chat_model_name}, 135M parameters): "
+            f"Running the small bundled offline model ({plain(settings.chat_model_name)}, 135M parameters): "
             f"interviews and cards will be of low quality. For real use, {CONFIGURE_HINT}.",
             icon=":material/memory:",
         )
@@ -31,9 +35,30 @@ def model_banner(settings: Settings) -> None:
         )
 
 
-def error_box(exc: StudioError, *, action: str = "") -> None:
+#: What a participant reads when the model failed: plain words, never its internals (the detail is logged;
+#: when the endpoint failed, the call's ``llmcall`` row records it too).
+MODEL_TROUBLE = "The interviewer could not answer just now. Your message is saved; please try again."
+
+
+def participant_line(exc: StudioError) -> str:
+    """The line a participant reads for ``exc``: a model failure as :data:`MODEL_TROUBLE` (its own line,
+    which may quote a parser or name a setting, goes to the log), any other error its own line (those are
+    written for the person: "Please write a message first.").
+    """
+    if interviewing.is_model_failure(exc):
+        log.warning("a participant was told the model could not answer: %s", one_line(exc))
+        return MODEL_TROUBLE
+    return one_line(exc)
+
+
+def error_box(exc: StudioError, *, action: str = "", detail: bool = False) -> None:
     """One error box, one line: ``<action> failed: <message>``, naming the setting to fix when the error
-    carries one (``.setting``, as storage and model errors do)."""
+    carries one (``.setting``, as storage and model errors do). A model failure shows plain words instead
+    (:data:`MODEL_TROUBLE`, see :func:`participant_line`: participants never read a model's internals),
+    unless ``detail``: facilitator pages pass it, and keep the error's own line."""
+    if not detail and interviewing.is_model_failure(exc):
+        st.error(plain(participant_line(exc)), icon=":material/error:")
+        return
     setting = getattr(exc, "setting", None)
     hint = f" (setting: `{setting}`)" if setting else ""
     prefix = f"{action} failed: " if action else ""
@@ -41,7 +66,7 @@ def error_box(exc: StudioError, *, action: str = "") -> None:
 
 
 @contextlib.contextmanager
-def stop_on_error(action: str = "") -> Iterator[None]:
+def stop_on_error(action: str = "", *, detail: bool = False) -> Iterator[None]:
     """Run a page step; an error a person can cause or meet (any :class:`errors.StudioError`: the database
     went away, the model failed, a prompt file is broken...) becomes one :func:`error_box` and the page stops
     there. Anything else is a bug and keeps its traceback.
@@ -49,22 +74,23 @@ def stop_on_error(action: str = "") -> Iterator[None]:
     try:
         yield
     except StudioError as exc:
-        error_box(exc, action=action)
+        error_box(exc, action=action, detail=detail)
         st.stop()
 
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$=])")
-
-
 def plain(text: str) -> str:
-    """``text`` with every Markdown (and Streamlit directive) character escaped, for ``st.markdown``.
-
-    Participant and model text is shown literally: no links, images, HTML, headings or colour directives.
-
-    >>> plain("**hi** [x](http://e.vil) :red[alarm] <b>")
-    '\\\\*\\\\*hi\\\\*\\\\* \\\\[x\\\\]\\\\(http\\\\://e\\\\.vil\\\\) \\\\:red\\\\[alarm\\\\] \\\\<b\\\\>'
+    """``text`` (a participant's, a model's or a facilitator's) as Markdown that every Streamlit element
+    shows literally: ``st.markdown``, captions, alerts, titles, expander titles, widget labels and radio
+    options. No link, image, icon, entity, typographic symbol, Markdown or HTML comes out of it; the
+    reader sees ``text`` itself (the rules: :mod:`ui.literal`). Selectbox options, ``st.text``,
+    ``st.code``, text inputs and ``st.dataframe`` cells are literal already and take raw text.
     """
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text).replace("\n", "  \n")
+    return literal.markdown(text)
+
+
+def plain_stream(chunks: Iterable[str]) -> Iterator[str]:
+    """:func:`plain` for a reply that streams (``st.write_stream(plain_stream(...))``), piece by piece."""
+    return literal.markdown_stream(chunks)
 
 
 def values_card(title: str, description: str, policies: list[str], *, caption: str = "") -> None:

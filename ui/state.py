@@ -6,6 +6,9 @@ anything a participant would miss lives in the database and the URL.
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
+
 import streamlit as st
 
 from settings import Settings
@@ -15,6 +18,8 @@ LAST_INVITE_LINKS = "last_invite_links"
 MODEL_CHECK = "model_check"
 EDITING_CARD = "editing_card"  # the interview page's "edit it myself" form is open
 LAST_ERROR = "participant_last_error"  # a model failure to show beside a retry button
+CHAT_BOX = "interview_chat_box"  # the interview page's chat input (read by queue_send when it submits)
+OUTBOX = "interview_outbox"  # sends not stored yet: list of Send, stored first thing in the next run
 
 # Query parameters: what a participant's URL carries (the only state that survives a reload).
 TOKEN = "token"
@@ -31,6 +36,40 @@ def init() -> None:
     st.session_state.setdefault(MODEL_CHECK, None)
     st.session_state.setdefault(EDITING_CARD, False)
     st.session_state.setdefault(LAST_ERROR, None)
+    st.session_state.setdefault(OUTBOX, [])
+
+
+@dataclass(frozen=True)
+class Send:
+    """One message the participant sent, with its idempotency key, until it is stored."""
+
+    interview_id: int
+    key: str
+    text: str
+
+
+def queue_send(interview_id: int) -> None:
+    """The chat box's ``on_submit``: queue what was sent, with a fresh idempotency key.
+
+    Streamlit runs it before the page script, once per send, so a send survives whatever the run it
+    arrives in does (a rerun after a streamed reply, a stream it interrupts); the page stores the queue
+    first thing (:func:`services.participant.interviewing.post_message` with the key: a send handled
+    twice is stored once) and takes each stored send off it (:func:`sent`).
+    """
+    text = st.session_state.get(CHAT_BOX)
+    if isinstance(text, str) and text:
+        queued = st.session_state.get(OUTBOX, [])
+        st.session_state[OUTBOX] = [*queued, Send(interview_id, uuid.uuid4().hex, text)]
+
+
+def outbox() -> list[Send]:
+    """The sends not stored yet, oldest first."""
+    return list(st.session_state.get(OUTBOX, []))
+
+
+def sent(key: str) -> None:
+    """Take the send with idempotency key ``key`` off the queue (it is stored, or was refused)."""
+    st.session_state[OUTBOX] = [s for s in st.session_state.get(OUTBOX, []) if s.key != key]
 
 
 def query(name: str) -> str | None:

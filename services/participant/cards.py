@@ -19,6 +19,7 @@ from errors import InvalidInput, StudioError, one_line
 from interviews import articulate as articulation
 from interviews.cards import CardDraft, lint_card
 from interviews.flow import CONVERSATION, READY_MESSAGE, Event, InvalidTransition, Stage, advance
+from interviews.text_rules import check_text
 from interviews.vocabulary import CardStatus, MessageRole, ParticipantStage
 from services.jobs import contexts
 from services.participant.interviewing import (
@@ -143,6 +144,9 @@ def edit_card(
     engine: Engine, *, token: str, card_id: int, title: str, description: str, policies: list[str]
 ) -> CardPublic:
     """Save the participant's own edit of their draft; the result lists any card rule it still breaks."""
+    lines = [(p, f"Line {i} of what you pay attention to") for i, p in enumerate(policies, 1)]
+    for text, what in [(title, "The title"), (description, "The sentence"), *lines]:
+        check_text(text, what=what)  # no NUL or lone surrogate (interviews.text_rules)
     try:
         draft = CardDraft(
             title=title.strip(),

@@ -2,15 +2,28 @@
 step 3). The values card it leads to is written, revised, edited and submitted in
 :mod:`services.participant.cards`.
 
-Every participant message is stored before the model is called; every reply is stored when it is
-complete (a reply cut off by an error is stored with status ``cut_off``). No session is held open while a
-model runs, so the accounting of that call (a separate write) never waits on us. The interview resumes
-from the database alone: a reload or a server restart loses nothing.
+Every participant message is stored before the model is called, once (each send carries an idempotency
+key) and in the order it arrives, also while a reply streams. One reply is written at a time per
+interview, for the newest message still waiting: the call that writes it first claims it, under the
+interview's row lock, by storing the reply row in status ``streaming``; a second call (another tab, a
+double request) sees the claim and calls no model. The writer renews its claim as it streams (every
+:data:`HEARTBEAT_S`, with the text so far); a claim left unrenewed for ``stale_after_s`` (its writer was
+killed) is taken over, what it had written kept as ``cut_off``. A reply is complete only when the model
+ended it (a finish reason, :func:`interviews.flow.is_finished`); one cut off by an error, a dropped
+connection or a reload is kept with status ``cut_off`` and the participant can retry. No session is held
+open while a model runs, so the accounting of that call (a separate write) never waits on us. The
+interview resumes from the database alone: a reload or a server restart loses nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+import re
+import time
+import uuid
+from collections.abc import Generator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import RunnableConfig
@@ -32,8 +45,9 @@ from interviews.flow import (
     stream_interviewer,
 )
 from interviews.prompting import load_prompt
+from interviews.text_rules import check_text
 from interviews.vocabulary import MessageRole, MessageStatus, ParticipantStage
-from providers.errors import ModelOutputError
+from providers.errors import ModelError, ModelOutputError, ModelServerError
 from services.participant.joining import participant_for_token
 from services.runtime.retrying import DEFAULT_RETRY, RETRYABLE, RetryPolicy
 from services.runtime.version import APP_VERSION
@@ -49,8 +63,20 @@ from storage.schemas import (
     MessagePublic,
 )
 
+log = logging.getLogger(__name__)
+
 MAX_MESSAGE_CHARS = 4000
 INTERVIEW_PROMPTS = ("interviewer", *articulation.PROMPTS)
+#: What a send's idempotency key looks like (the page gives each send a fresh ``uuid4().hex``).
+SEND_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
+#: How often a streaming reply writes its text so far, renewing its claim.
+HEARTBEAT_S = 2.0
+#: A claim not renewed for this long is taken for dead (pages pass ``LLM_TIMEOUT_S``).
+DEFAULT_STALE_AFTER_S = 60.0
+CUT_SHORT = (
+    "The model's reply stopped before it was finished (the stream ended without a finish reason); "
+    "what came is kept, marked as cut off."
+)
 
 
 # --- reading ---------------------------------------------------------------------------------------
@@ -90,6 +116,7 @@ def interview_view(session: Session, rows: InterviewRows, *, with_card: bool = T
         messages=messages,
         card=CardPublic.of(card) if card else None,
         awaiting_reply=bool(complete) and complete[-1].role == MessageRole.USER,
+        replying=any(m.status == MessageStatus.STREAMING for m in messages),
         user_turns=sum(m.role == MessageRole.USER for m in messages),
         turn_limit=DeliberationConfig.model_validate(deliberation.config).interview_turn_limit,
         tokens_used=interview.tokens_in + interview.tokens_out,
@@ -178,23 +205,35 @@ def start_interview(engine: Engine, *, token: str, question_id: int, model_id: s
         return interview_view(session, rows_of(session, interview.id))
 
 
-def post_message(engine: Engine, *, token: str, interview_id: int, text: str) -> MessagePublic:
+def post_message(
+    engine: Engine, *, token: str, interview_id: int, text: str, key: str | None = None
+) -> MessagePublic:
     """Store the participant's message (before any model runs) and advance the stage.
 
-    A repeated identical message that is still waiting for its reply (a double click, a second tab) is
-    stored once.
+    Every message is stored, once, in the order it arrives, also while a reply is being written (it goes
+    after that reply, and the next reply answers it). A send repeated with its idempotency ``key`` (the
+    page gives each send one; a rerun or a retried request repeats it) returns the message it stored; so
+    does an identical message still waiting for its reply (a double click, the same text sent from a
+    second tab), whatever its key.
     """
-    text = text.strip()
+    text = check_text(text, what="Your message").strip()  # no NUL or lone surrogate (interviews.text_rules)
     if not text:
         raise InvalidInput("Please write a message first.")
     if len(text) > MAX_MESSAGE_CHARS:
         raise InvalidInput(f"Please keep a message under {MAX_MESSAGE_CHARS} characters.")
+    if key is not None and not SEND_KEY.fullmatch(key):
+        raise InvalidInput("A message key is 1 to 64 letters, digits, '-' or '_'.")
     with session_scope(engine) as session:
         interview, _, deliberation, _ = own_rows(session, token, interview_id, lock=True)
         assert interview.id is not None
-        last, user_turns = repo_interviews.message_tail(session, interview_id=interview.id)
-        if last is not None and last.role == MessageRole.USER and last.content == text:
-            return MessagePublic.model_validate(last)
+        if key is not None:
+            known = repo_interviews.message_by_key(session, interview_id=interview.id, key=key)
+            if known is not None:
+                return MessagePublic.model_validate(known)
+        waiting, user_turns = repo_interviews.message_tail(session, interview_id=interview.id)
+        unanswered = [m for m in waiting if m.role == MessageRole.USER]
+        if unanswered and unanswered[-1].content == text:
+            return MessagePublic.model_validate(unanswered[-1])
         try:
             stage = advance(
                 Stage(interview.state),
@@ -206,8 +245,9 @@ def post_message(engine: Engine, *, token: str, interview_id: int, text: str) ->
             raise InvalidInput(f"You cannot send messages any more: {exc}.") from exc
         message = repo_interviews.add_message(
             session,
-            data=MessageCreate(interview_id=interview.id, role=MessageRole.USER, content=text),
-            after=last.seq if last else None,
+            data=MessageCreate(
+                interview_id=interview.id, role=MessageRole.USER, content=text, client_key=key
+            ),
         )
         repo_interviews.set_interview_state(session, interview=interview, state=stage.value)
         return MessagePublic.model_validate(message)
@@ -225,34 +265,117 @@ def run_metadata(view: InterviewPublic, purpose: str) -> RunnableConfig:
     }
 
 
-def _append(
-    engine: Engine,
-    view: InterviewPublic,
-    content: str,
-    *,
-    status: MessageStatus = MessageStatus.COMPLETE,
-    state: Stage | None = None,
-) -> None:
-    """Store an interviewer message after the last one ``view`` saw; a participant message that arrived
-    meanwhile (another tab) is kept and this one goes after it (see :func:`repo_interviews.add_message`).
-    """
-    with session_scope(engine) as session:
-        after = view.messages[-1].seq if view.messages else -1
-        repo_interviews.add_message(
-            session,
-            data=MessageCreate(
-                interview_id=view.id, role=MessageRole.ASSISTANT, content=content, status=status
-            ),
-            after=after,
-        )
-        if state is not None:
-            interview = repo_interviews.get_interview(session, interview_id=view.id, lock=True)
-            repo_interviews.set_interview_state(session, interview=interview, state=state.value)
-
-
 def over_budget(view: InterviewPublic, budget: int | None) -> bool:
     """Whether the interview's own model calls (chat and card writing) used up ``budget`` tokens."""
     return budget is not None and view.tokens_used >= budget
+
+
+def is_model_failure(exc: BaseException) -> bool:
+    """Whether ``exc`` is the model endpoint's failure (participants read plain words for it; its detail
+    goes to the log, and the model call's ``llmcall`` row records it)."""
+    return isinstance(exc, ModelError)
+
+
+@dataclass
+class _Claim:
+    """The reply row one call writes (status ``streaming`` until it ends), claimed with ``key``; ``text``
+    is what was shown so far, ``open`` whether the row is still this call's to end."""
+
+    engine: Engine
+    interview_id: int
+    message_id: int
+    key: str
+    text: str = ""
+    open: bool = True
+    written: float = float("-inf")  # when the row was last written (monotonic): the first piece writes
+
+    def renew(self, text: str) -> bool:
+        """Note the text so far and write it at the first piece, then every :data:`HEARTBEAT_S`, so the
+        claim stays alive and a crash keeps what was shown; ``False`` when another call took it over."""
+        self.text = text
+        if time.monotonic() - self.written < HEARTBEAT_S:
+            return True
+        return self._write(text, MessageStatus.STREAMING)
+
+    def finish(self, text: str, status: MessageStatus, *, state: Stage | None = None) -> None:
+        """Store the reply as it ended: ``complete`` or ``cut_off`` (moving the stage to ``state``)."""
+        self._write(text, status, state=state)
+        self.open = False
+
+    def close(self) -> None:
+        """End a reply that broke off (an error, the page stopped reading): what was shown is kept as
+        ``cut_off``; with nothing shown the row goes. Nothing when it was ended already."""
+        if not self.open:
+            return
+        if self.text:
+            self.finish(self.text, MessageStatus.CUT_OFF)
+            return
+        self.open = False
+        with session_scope(self.engine) as session:
+            repo_interviews.get_interview(session, interview_id=self.interview_id, lock=True)
+            repo_interviews.drop_claimed_reply(session, message_id=self.message_id, key=self.key)
+
+    def _write(self, text: str, status: MessageStatus, *, state: Stage | None = None) -> bool:
+        self.written = time.monotonic()
+        with session_scope(self.engine) as session:
+            interview = repo_interviews.get_interview(session, interview_id=self.interview_id, lock=True)
+            kept = repo_interviews.write_claimed_reply(
+                session, message_id=self.message_id, key=self.key, content=text, status=status.value
+            )
+            if kept and state is not None:
+                repo_interviews.set_interview_state(session, interview=interview, state=state.value)
+        if not kept:
+            self.open = False  # taken over as stale by another call: the row is no longer ours
+        return kept
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _take_turn(
+    engine: Engine, *, token: str, interview_id: int, token_budget: int, stale_after_s: float
+) -> tuple[InterviewPublic, _Claim] | str | None:
+    """Under the interview's row lock: whether a reply is due and nobody writes it, and then either the
+    reply that needs no model (stored here; returned as text) or the claim to write one.
+
+    ``None`` when no reply is due (the newest message is not a participant's waiting one, or the stage has
+    no chat reply) or another call is writing it. A claim older than ``stale_after_s`` is its writer's
+    crash: it ends as ``cut_off`` (what it had written) or, empty, goes, and a new claim is made.
+    """
+    with session_scope(engine) as session:
+        rows = own_rows(session, token, interview_id, lock=True)
+        interview = rows[0]
+        assert interview.id is not None
+        claims = repo_interviews.streaming_replies(session, interview_id=interview.id)
+        cutoff = datetime.now(UTC) - timedelta(seconds=stale_after_s)
+        if any(_aware(claim.created_at) > cutoff for claim in claims):
+            return None  # another tab (or request) is writing the reply: it answers, not us
+        for claim in claims:
+            since = _aware(claim.created_at).isoformat(timespec="seconds")
+            log.warning("interview %s: reply %s stale since %s, taken over", interview.id, claim.id, since)
+            repo_interviews.end_stale_reply(session, message=claim)
+        view = interview_view(session, rows, with_card=False)
+        stage = Stage(view.state)
+        if not view.awaiting_reply or stage not in (*CONVERSATION, Stage.SHOW_CARD):
+            return None
+        if stage == Stage.SHOW_CARD or over_budget(view, token_budget):
+            text = READY_MESSAGE if stage == Stage.SHOW_CARD else BUDGET_MESSAGE
+            data = MessageCreate(interview_id=view.id, role=MessageRole.ASSISTANT, content=text)
+            repo_interviews.add_message(session, data=data)
+            repo_interviews.set_interview_state(session, interview=interview, state=Stage.SHOW_CARD.value)
+            return text
+        key = uuid.uuid4().hex
+        data = MessageCreate(
+            interview_id=view.id,
+            role=MessageRole.ASSISTANT,
+            content="",
+            status=MessageStatus.STREAMING,
+            client_key=key,
+        )
+        row = repo_interviews.add_message(session, data=data)
+        assert row.id is not None
+        return view, _Claim(engine, view.id, row.id, key)
 
 
 def reply(
@@ -263,57 +386,68 @@ def reply(
     interview_id: int,
     token_budget: int,
     retry: RetryPolicy = DEFAULT_RETRY,
-) -> Iterator[str]:
-    """Stream the interviewer's reply to the participant's last message, and store it.
+    stale_after_s: float = DEFAULT_STALE_AFTER_S,
+) -> Generator[str]:
+    """Stream the interviewer's reply to the participant's newest waiting message(s), and store it.
 
-    Yields nothing when no reply is due. Errors are retried with backoff before anything was shown;
-    a reply cut off midway is stored as ``cut_off`` and the error propagates (a
-    :class:`~providers.errors.ModelError`: one line for the screen, with a retry button beside it).
-    When the model has enough, or the participant's token budget is spent, the stage becomes
-    ``show_card`` and the caller asks for the card (:func:`services.participant.cards.request_card`).
+    Yields nothing when no reply is due or another call is writing it (see :func:`_take_turn`: one reply
+    at a time, claimed under the row lock). Errors are retried with backoff before anything was shown; a
+    reply cut off midway (an error, the page stopped reading, or a stream that ended without a finish
+    reason) is stored as ``cut_off`` and an error propagates (a :class:`~providers.errors.ModelError`:
+    one line, with a retry button beside it). When the model has enough, or the participant's token
+    budget is spent, the stage becomes ``show_card`` and the caller asks for the card
+    (:func:`services.participant.cards.request_card`).
     """
-    with session_scope(engine) as session:
-        view = interview_view(session, own_rows(session, token, interview_id), with_card=False)
-        if not view.awaiting_reply or Stage(view.state) not in (*CONVERSATION, Stage.SHOW_CARD):
-            return
-        spent = over_budget(view, token_budget)
-    if Stage(view.state) == Stage.SHOW_CARD or spent:
-        message = READY_MESSAGE if Stage(view.state) == Stage.SHOW_CARD else BUDGET_MESSAGE
-        _append(engine, view, message, state=Stage.SHOW_CARD)
-        yield message
-        return
-    messages = interviewer_messages(
-        question=view.question,
-        history=transcript(view),
-        stage=Stage(view.state),
-        turns_left=view.turn_limit - view.user_turns,
+    turn = _take_turn(
+        engine, token=token, interview_id=interview_id, token_budget=token_budget, stale_after_s=stale_after_s
     )
-    config = run_metadata(view, "interview")
-    for attempt in range(retry.attempts):
-        stream = stream_interviewer(model, messages, config=config)
-        try:
-            yield from stream
-        except RETRYABLE:
-            if stream.text:
-                _append(engine, view, stream.text, status=MessageStatus.CUT_OFF)
-                raise
-            if attempt + 1 >= retry.attempts:
-                raise
+    if turn is None:
+        return
+    if isinstance(turn, str):
+        yield turn
+        return
+    view, claim = turn
+    try:
+        messages = interviewer_messages(
+            question=view.question,
+            history=transcript(view),
+            stage=Stage(view.state),
+            turns_left=view.turn_limit - view.user_turns,
+        )
+        config = run_metadata(view, "interview")
+        for attempt in range(retry.attempts):
+            last = attempt + 1 >= retry.attempts
+            stream = stream_interviewer(model, messages, config=config)
+            try:
+                for piece in stream:
+                    if not claim.renew(stream.text):  # taken for dead by another call, which answers now
+                        return
+                    yield piece
+            except RETRYABLE:
+                if stream.text or last:
+                    raise
+                retry.wait(attempt)
+                continue
+            finally:
+                stream.close()
+            text = stream.text.strip()
+            if not stream.finished:  # the stream ended without the model's own end: cut off
+                if text or last:
+                    raise ModelServerError(CUT_SHORT)
+                retry.wait(attempt)
+                continue
+            if stream.finish_reason == "length":
+                log.warning("interview %s: the reply reached LLM_MAX_TOKENS and is kept as it is", view.id)
+            if stream.ready:
+                claim.finish(text or READY_MESSAGE, MessageStatus.COMPLETE, state=Stage.SHOW_CARD)
+                if not text:
+                    yield READY_MESSAGE
+                return
+            if text:
+                claim.finish(text, MessageStatus.COMPLETE)
+                return
+            if last:
+                raise ModelOutputError("The model sent an empty reply.")
             retry.wait(attempt)
-            continue
-        except (Exception, GeneratorExit):  # GeneratorExit: the page stopped reading (a reload, a new run)
-            if stream.text:
-                _append(engine, view, stream.text, status=MessageStatus.CUT_OFF)
-            raise
-        if stream.ready:
-            text = stream.text.strip() or READY_MESSAGE
-            _append(engine, view, text, state=Stage.SHOW_CARD)
-            if not stream.text.strip():
-                yield text
-            return
-        if stream.text.strip():
-            _append(engine, view, stream.text.strip())
-            return
-        if attempt + 1 >= retry.attempts:
-            raise ModelOutputError("The model sent an empty reply.")
-        retry.wait(attempt)
+    finally:  # an error, or the page stopped reading (GeneratorExit): what was shown is kept as cut off
+        claim.close()

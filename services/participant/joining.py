@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from errors import InvalidInput
 from interviews import answers
+from interviews.text_rules import text_problem
 from interviews.vocabulary import DeliberationStatus, ParticipantStage
 from storage import repo_deliberations, repo_participants
 from storage.db import Session, session_scope
@@ -26,7 +27,9 @@ from storage.schemas import (
 from storage.tables import Participant, utcnow
 
 JOINABLE = (DeliberationStatus.DRAFT, DeliberationStatus.OPEN)
-MAX_TEXT_ANSWER = answers.MAX_TEXT_ANSWER  # the join page's field limit
+MAX_TEXT_ANSWER = answers.MAX_TEXT_ANSWER  # the longest text answer to a demographics question
+#: The longest panel id (``&pid=``) a link may carry; a longer one is refused, never cut.
+MAX_PANEL_ID = 200
 INVALID_LINK = "This participant link is not valid. Please use the link you were given."
 
 
@@ -56,7 +59,11 @@ def join(
     an open link makes a new participant per visit unless ``external_id`` (a panel id such as Prolific's)
     names one already there. Two first visits at once (a double click) make one participant.
     """
-    external = (external_id or "").strip()[:200] or None
+    external = (external_id or "").strip() or None
+    if external is not None and (text_problem(external) is not None or len(external) > MAX_PANEL_ID):
+        raise InvalidInput(f"The panel id in this link is not valid (at most {MAX_PANEL_ID} characters).")
+    if (invite and text_problem(invite)) or (code and text_problem(code)):  # never a valid code: say so
+        raise InvalidInput("This link is not valid. Please check that you copied all of it.")
     with session_scope(engine) as session:
         if invite:
             found = repo_deliberations.get_invite(session, code=invite.strip(), lock=True)
@@ -110,8 +117,9 @@ def participant_for_token(session: Session, token: str, *, lock: bool = False) -
     :func:`storage.repo_participants.get_participant_by_token`); a missing or unknown token is
     :class:`InvalidInput` with the one message every page shows for it.
     """
+    usable = bool(token) and isinstance(token, str) and text_problem(token) is None  # NUL: never a token
     participant = (
-        repo_participants.get_participant_by_token(session, token=token, lock=lock) if token else None
+        repo_participants.get_participant_by_token(session, token=token, lock=lock) if usable else None
     )
     if participant is None:
         raise InvalidInput(INVALID_LINK)

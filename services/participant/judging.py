@@ -31,6 +31,7 @@ from sqlalchemy import Engine
 
 from errors import InvalidInput
 from interviews.judging import open_stories, pick_stories, round_size, split_round, triple
+from interviews.text_rules import check_text
 from interviews.vocabulary import JudgementAnswer, ParticipantStage, values_of
 from services.participant.joining import participant_for_token
 from services.participant.progress import advance_stage, deliberation_config
@@ -146,9 +147,7 @@ def judge(
     """
     if answer not in values_of(JudgementAnswer):
         raise InvalidInput("Please answer Yes, No or Not sure.")
-    reason = (reason or "").strip() or None
-    if reason is not None and len(reason) > MAX_REASON_CHARS:
-        raise InvalidInput(f"Please keep your reason under {MAX_REASON_CHARS} characters.")
+    reason = check_text((reason or "").strip(), what="Your reason", limit=MAX_REASON_CHARS) or None
     with session_scope(engine) as session:
         participant = participant_for_token(session, token, lock=True)
         assert participant.id is not None

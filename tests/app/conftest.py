@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -10,6 +9,8 @@ from pathlib import Path
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
+
+from ui import literal
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG_VARIABLES = (
@@ -63,8 +64,8 @@ def closed_port() -> int:
 
 
 def shown(markdown: object) -> str:
-    """What a person reads from a Markdown source: the escapes of ``ui.components.plain`` removed."""
-    return re.sub(r"\\(.)", r"\1", str(markdown))
+    """What a person reads from a Markdown source: the writing of ``ui.components.plain`` undone."""
+    return literal.read(str(markdown))
 
 
 def texts(at: AppTest) -> str:

@@ -16,7 +16,7 @@ from services.runtime.accounting import llm_call_sink
 from settings import load_settings
 from tests import worlds
 from tests.app.conftest import shown, texts
-from ui import resources
+from ui import components, resources
 
 DEMOGRAPHICS = [
     {"key": "party", "label": "Party", "options": ["Democrat", "Republican", "Other"], "required": True},
@@ -132,9 +132,10 @@ def test_interview_chat_with_the_demo_model_and_resume(make_app: Callable[[], Ap
     assert not at.exception
     view = interviewing.get_interview(engine, token=token, interview_id=interview)
     assert [m.role for m in view.messages] == ["assistant", "user", "assistant"]
-    # participant text is shown literally: escaped Markdown, never HTML
-    shown = [m.value for m in at.chat_message[1].markdown]
-    assert shown and "\\*\\*listened\\*\\*" in shown[0] and "\\<script\\>" in shown[0]
+    # participant text is shown literally: no Markdown or HTML character reaches the page as syntax
+    source = [m.value for m in at.chat_message[1].markdown]
+    assert source and "\\*\\*listened\\*\\*" in source[0] and "&lt;script>" in source[0]
+    assert shown(source[0]) == "When my son lied, I **listened** first. <script>x</script>"
 
     again = _open(make_app, "pages/interview.py", token=token)  # a reload: a new session, same page
     assert not again.exception and len(again.chat_message) == 3
@@ -198,7 +199,7 @@ def test_a_failing_side_job_never_reaches_the_participant(
 
 
 def test_a_model_failure_is_one_message_with_a_retry(
-    make_app: Callable[[], AppTest], engine, app_env: pytest.MonkeyPatch
+    make_app: Callable[[], AppTest], engine, app_env: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     from providers.errors import ModelTimeout
 
@@ -212,7 +213,9 @@ def test_a_model_failure_is_one_message_with_a_retry(
     at = _open(make_app, "pages/interview.py", token=token)
     at.chat_input[0].set_value("My story.").run()
     assert not at.exception
-    assert "did not answer" in at.error[0].value and "Nothing you wrote is lost" in at.error[0].value
+    # plain words for the participant; the detail goes to the log (and the model call's llmcall row)
+    assert shown(at.error[0].value) == components.MODEL_TROUBLE and "60 s" not in at.error[0].value
+    assert any("did not answer within 60 s" in r.getMessage() for r in caplog.records)
     view = interviewing.get_interview(engine, token=token, interview_id=interview)
     assert view.messages[-1].content == "My story." and view.awaiting_reply
     app_env.undo()

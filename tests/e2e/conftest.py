@@ -400,7 +400,8 @@ def _full_page_screenshot(page: Page, path: Path) -> None:
     viewport = page.viewport_size or DESKTOP
     height = page.evaluate(
         """() => Math.max(document.documentElement.scrollHeight,
-            ...[...document.querySelectorAll('[data-testid="stMain"], [data-testid="stSidebarContent"]')]
+            ...[...document.querySelectorAll('[data-testid="stMain"], [data-testid="stSidebarContent"], '
+                + '[data-testid="stAppScrollToBottomContainer"]')]
                 .map(e => e.scrollHeight))"""
     )
     if height > viewport["height"]:

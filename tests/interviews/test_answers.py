@@ -64,7 +64,14 @@ def test_the_survey_checks_each_kind() -> None:
     )
     assert _refused(clean_survey, SURVEY, good | {"mood": 3, "hue": 1}) == "Unknown questions: hue, mood."
     assert _refused(clean_survey, SURVEY, good | {"comment": "x" * (MAX_SURVEY_TEXT + 1)}) == (
-        '"Comment" takes at most 2000 characters.'
+        '"Comment" is too long (2001 characters): please keep it to at most 2000 characters.'
+    )
+    assert clean_survey(SURVEY, good | {"comment": "x" * MAX_SURVEY_TEXT})["comment"] == "x" * 2000
+    assert _refused(clean_survey, SURVEY, good | {"comment": "a\x00b"}).startswith(
+        '"Comment" contains a NUL character (at position 2), which cannot be stored'
+    )
+    assert _refused(clean_survey, SURVEY, good | {"clarified": "9" * 5000}) == (
+        '"This process helped" takes a whole number from 1 to 5.'
     )
     assert _refused(clean_survey, SURVEY, good | {"comment": 3}) == '"Comment" takes text.'
 
@@ -81,26 +88,49 @@ def test_the_demographics_check_each_kind_and_drop_blanks() -> None:
     assert clean_demographics(DEMOGRAPHICS, {"party": "Democrat", "age": "41.0", "town": " "}) == {
         "party": "Democrat", "age": 41,
     }  # fmt: skip
-    assert clean_demographics(DEMOGRAPHICS, {"party": "Republican", "age": 17.5}) == {
-        "party": "Republican", "age": 17.5,
+    assert clean_demographics(DEMOGRAPHICS, {"party": "Republican", "age": 17.0}) == {
+        "party": "Republican", "age": 17,
     }  # fmt: skip
     assert _refused(clean_demographics, DEMOGRAPHICS, {}) == 'Please answer "Party".'
     assert _refused(clean_demographics, DEMOGRAPHICS, {"party": "Democrat", "shoe": 9}) == (
         "Unknown questions: shoe."
     )
-    for bad in ("old", "nan", float("inf"), [1]):
+    for bad in ("old", "nan", "inf", "2e3", "1e308", "1,5", "²", "0x10", "1_000"):
+        assert _refused(clean_demographics, DEMOGRAPHICS, {"party": "Democrat", "age": bad}) == (
+            '"Age" must be a number written with digits, such as 42.'
+        )
+    for bad in (float("nan"), float("inf"), [1], True):
         assert _refused(clean_demographics, DEMOGRAPHICS, {"party": "Democrat", "age": bad}) == (
             '"Age" must be a number.'
         )
+    for bad in ("1.5", 17.5):  # the question takes whole numbers: never rounded or cut
+        assert _refused(clean_demographics, DEMOGRAPHICS, {"party": "Democrat", "age": bad}) == (
+            '"Age" must be a whole number.'
+        )
+    for bad in ("-1", 1e308, "1000000001"):  # the default bounds: 0 to 1,000,000,000
+        assert _refused(clean_demographics, DEMOGRAPHICS, {"party": "Democrat", "age": bad}) == (
+            '"Age" must be between 0 and 1,000,000,000.'
+        )
     assert (
         _refused(clean_demographics, DEMOGRAPHICS, {"party": "Whig", "town": "x" * (MAX_TEXT_ANSWER + 1)})
-        == '"Party" must be one of the listed options. "Town" takes at most 500 characters.'
+        == '"Party" must be one of the listed options. '
+        '"Town" is too long (501 characters): please keep it to at most 500 characters.'
     )
 
 
 def test_the_demographics_models_fit() -> None:
     questions = [DemographicQuestion(key="age", label="Age", kind="number", required=True)]
     assert clean_demographics(questions, {"age": "34"}) == {"age": 34}
+
+
+def test_a_number_question_keeps_its_own_bounds_and_decimals() -> None:
+    age = DemographicQuestion(key="age", label="Age", kind="number", min=18, max=120)
+    hours = DemographicQuestion(key="hours", label="Hours", kind="number", max=24, decimals=True)
+    assert clean_demographics([age, hours], {"age": "٣٤", "hours": "7.5"}) == {"age": 34, "hours": 7.5}
+    assert clean_demographics([age, hours], {"age": " +18 ", "hours": "-0"}) == {"age": 18, "hours": 0}
+    assert _refused(clean_demographics, [age, hours], {"age": "250", "hours": "24.5"}) == (
+        '"Age" must be between 18 and 120. "Hours" must be between 0 and 24.'
+    )
 
 
 def test_one_rule_for_every_form() -> None:

@@ -14,7 +14,7 @@ from interviews.flow import (
     interviewer_messages,
     stream_interviewer,
 )
-from providers.fakes import DemoChatModel, ScriptedChatModel
+from providers.fakes import DemoChatModel, ScriptedChatModel, cut_short
 
 
 def test_conversation_stages_follow_the_participants_turns() -> None:
@@ -88,3 +88,16 @@ def test_the_demo_model_asks_its_questions_then_signals_ready() -> None:
         history += [AIMessage(text), HumanMessage("more")]
     stream = stream_interviewer(demo, history)
     assert "".join(stream) == "" and stream.ready
+
+
+def test_a_stream_is_finished_only_with_the_models_own_end() -> None:
+    model = ScriptedChatModel(["Whole.", cut_short("Half a"), cut_short("Long", "length"), {"reason": "ok"}])
+    whole = stream_interviewer(model, [HumanMessage("a")])
+    assert "".join(whole) == "Whole." and (whole.finish_reason, whole.finished) == ("stop", True)
+    half = stream_interviewer(model, [HumanMessage("b")])
+    assert "".join(half) == "Half a" and (half.finish_reason, half.finished) == (None, False)
+    long = stream_interviewer(model, [HumanMessage("c")])
+    assert "".join(long) == "Long" and (long.finish_reason, long.finished) == ("length", True)
+    ready = stream_interviewer(model, [HumanMessage("d")])
+    assert "".join(ready) == "" and ready.ready and ready.finish_reason == "tool_calls" and ready.finished
+    ready.close()  # closing a stream that ended is harmless

@@ -18,7 +18,14 @@ from providers.errors import (
     ModelTimeout,
     ModelUnavailable,
 )
-from providers.fakes import DemoChatModel, chat_completion, error_response, tool_call
+from providers.fakes import (
+    DemoChatModel,
+    chat_completion,
+    chat_completion_sse,
+    error_response,
+    tool_call,
+    truncated_stream,
+)
 
 
 class Card(BaseModel):
@@ -65,6 +72,30 @@ def test_streaming_chunks_arrive_with_usage(endpoint_model):
     assert total.usage_metadata["output_tokens"] == 5
     assert endpoint.bodies[0]["stream"] is True
     assert endpoint.bodies[0]["stream_options"] == {"include_usage": True}
+
+
+def _finish_reasons(chunks: list) -> list:
+    return [r for c in chunks if (r := c.response_metadata.get("finish_reason"))]
+
+
+def test_a_stream_says_how_it_ended(endpoint_model):
+    """The finish reason reaches the chunks; a server that closes the stream early sends none."""
+    model, _ = endpoint_model(
+        "A whole reply.",
+        truncated_stream("Half a sen"),
+        truncated_stream("Long answer", finish_reason="length"),
+    )
+    assert _finish_reasons(list(model.stream("a"))) == ["stop"]
+    cut = list(model.stream("b"))
+    assert "".join(c.content for c in cut) == "Half a sen" and _finish_reasons(cut) == []
+    assert _finish_reasons(list(model.stream("c"))) == ["length"]
+
+
+def test_a_stream_body_cut_short_has_no_end():
+    body = chat_completion_sse(["Hel", "lo"], cut_short=True).decode()
+    assert '"finish_reason": "stop"' not in body and "[DONE]" not in body and '"usage"' not in body
+    whole = chat_completion_sse(["Hel", "lo"], finish_reason="length").decode()
+    assert '"finish_reason": "length"' in whole and whole.endswith("data: [DONE]\n\n")
 
 
 def test_structured_output_uses_function_calling(endpoint_model):

@@ -10,7 +10,7 @@ from langchain_core.messages import AIMessage, HumanMessage
 from pydantic import BaseModel, Field
 
 from providers.errors import ModelOutputError, ModelUnavailable
-from providers.fakes import DemoChatModel, ScriptedChatModel, ScriptExhausted
+from providers.fakes import DemoChatModel, ScriptedChatModel, ScriptExhausted, cut_short
 from providers.schema_fill import demo_instance, fill_schema
 
 
@@ -59,6 +59,21 @@ def test_scripted_streams_in_small_chunks():
     chunks = [c.content for c in model.stream("hi")]
     assert len(chunks) > 3
     assert "".join(chunks) == "a reply that is long enough to come in several chunks"
+
+
+def _reasons(chunks: list) -> list:
+    return [r for c in chunks if (r := c.response_metadata.get("finish_reason"))]
+
+
+def test_scripted_streams_end_with_a_finish_reason_unless_cut_short():
+    calls = AIMessage("", tool_calls=[{"name": "lookup", "args": {"q": "x"}, "id": "c1"}])
+    model = ScriptedChatModel(["A whole reply.", calls, cut_short("Half a"), cut_short("Long", "length")])
+    assert _reasons(list(model.stream("a"))) == ["stop"]
+    assert _reasons(list(model.stream("b"))) == ["tool_calls"]
+    cut = list(model.stream("c"))
+    assert "".join(c.content for c in cut) == "Half a" and _reasons(cut) == []
+    assert _reasons(list(model.stream("d"))) == ["length"]
+    assert _reasons(list(DemoChatModel().stream("hello"))) == ["stop"]
 
 
 def test_scripted_bind_tools_still_works():

@@ -191,7 +191,7 @@ def test_full_disk_is_a_clear_error_and_rolls_back(sqlite_engine: Engine) -> Non
         page_count = s.connection().exec_driver_sql("PRAGMA page_count").scalar()
         s.connection().exec_driver_sql(f"PRAGMA max_page_count = {page_count + 1}")  # a full disk, for real
         repo_deliberations.create_deliberation(
-            s, data=DeliberationCreate(title="T", questions=["Q" * 3000 for _ in range(50)])
+            s, data=DeliberationCreate(title="T", questions=["Q" * 2000 for _ in range(50)])
         )
     with session_scope(sqlite_engine) as s:
         assert len(repo_deliberations.list_deliberations(s)) == before

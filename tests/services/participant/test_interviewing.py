@@ -13,12 +13,14 @@ from sqlalchemy import Engine
 
 from errors import InvalidInput
 from providers.accounting import LLMCallRecord, RecordingCallback
-from providers.errors import ModelOutputError, ModelTimeout, ModelUnavailable
-from providers.fakes import ScriptedChatModel
+from providers.chat import make_chat_model
+from providers.errors import ModelAuthError, ModelOutputError, ModelTimeout, ModelUnavailable
+from providers.fakes import FakeEndpoint, ScriptedChatModel
 from services.facilitator import deliberations
 from services.participant import cards, interviewing
 from services.runtime.accounting import llm_call_sink, usage
 from services.runtime.retrying import RetryPolicy
+from settings import load_settings
 from storage import db, repo_deliberations, repo_participants
 from storage.db import session_scope
 from storage.schemas import ParticipantCreate
@@ -447,6 +449,7 @@ def test_two_tabs_starting_at_once_get_one_interview(engine: Engine) -> None:
 
 
 def test_a_message_from_another_tab_during_a_reply_loses_nothing(sqlite_engine: Engine) -> None:
+    """It goes after the reply being written (which keeps its place) and the next reply answers it."""
     token, question_id = _participant(sqlite_engine)
     view = interviewing.start_interview(sqlite_engine, token=token, question_id=question_id)
 
@@ -454,12 +457,49 @@ def test_a_message_from_another_tab_during_a_reply_loses_nothing(sqlite_engine: 
         interviewing.post_message(sqlite_engine, token=token, interview_id=view.id, text="from tab two")
         return "What did you notice?"
 
-    _say(sqlite_engine, ScriptedChatModel([reply_while_the_other_tab_writes]), token, view.id, "from tab one")
+    model = ScriptedChatModel([reply_while_the_other_tab_writes, "And then?"])
+    _say(sqlite_engine, model, token, view.id, "from tab one")
+    assert interviewing.get_interview(sqlite_engine, token=token, interview_id=view.id).awaiting_reply
+    again = interviewing.reply(sqlite_engine, model, token=token, interview_id=view.id, token_budget=BUDGET)
+    assert "".join(again) == "And then?"
     contents = [
         m.content
         for m in interviewing.get_interview(sqlite_engine, token=token, interview_id=view.id).messages
     ]
-    assert contents[1:] == ["from tab one", "from tab two", "What did you notice?"]
+    assert contents[1:] == ["from tab one", "What did you notice?", "from tab two", "And then?"]
+    assert [m.content for m in model.calls[1][2:]] == contents[1:4]  # the second reply saw the first
+
+
+def test_each_send_is_stored_once_by_its_key(engine: Engine) -> None:
+    token, question_id = _participant(engine)
+    view = interviewing.start_interview(engine, token=token, question_id=question_id)
+    first = interviewing.post_message(engine, token=token, interview_id=view.id, text="Hello.", key="k1")
+    again = interviewing.post_message(engine, token=token, interview_id=view.id, text="Hello.", key="k1")
+    other = interviewing.post_message(engine, token=token, interview_id=view.id, text="Hi.", key="k2")
+    assert first.id == again.id != other.id
+    with session_scope(engine) as s:
+        keys = [m.client_key for m in s.exec(__import__("sqlmodel").select(Message)).all()]
+    assert keys == [None, "k1", "k2"]  # the opening has none
+    for bad in ("", "k" * 65, "a b", "k\x00"):
+        with pytest.raises(InvalidInput, match="message key"):
+            interviewing.post_message(engine, token=token, interview_id=view.id, text="x", key=bad)
+
+
+def test_a_reply_is_streaming_while_it_is_written(sqlite_engine: Engine) -> None:
+    token, question_id = _participant(sqlite_engine)
+    view = interviewing.start_interview(sqlite_engine, token=token, question_id=question_id)
+    interviewing.post_message(sqlite_engine, token=token, interview_id=view.id, text="hello")
+    model = ScriptedChatModel(["Tell me about a time when this mattered to you."], chunk_chars=8)
+    chunks = interviewing.reply(sqlite_engine, model, token=token, interview_id=view.id, token_budget=BUDGET)
+    next(chunks)
+    during = interviewing.get_interview(sqlite_engine, token=token, interview_id=view.id)
+    assert during.replying and during.messages[-1].status == "streaming" and during.awaiting_reply
+    second = interviewing.reply(sqlite_engine, model, token=token, interview_id=view.id, token_budget=1)
+    assert list(second) == []  # claimed: no second reply (not even the budget's wrap-up)
+    "".join(chunks)
+    after = interviewing.get_interview(sqlite_engine, token=token, interview_id=view.id)
+    assert not after.replying and not after.awaiting_reply
+    assert after.messages[-1].content == "Tell me about a time when this mattered to you."
 
 
 def test_a_reply_abandoned_midway_is_kept_as_cut_off(sqlite_engine: Engine) -> None:
@@ -474,3 +514,24 @@ def test_a_reply_abandoned_midway_is_kept_as_cut_off(sqlite_engine: Engine) -> N
     after = interviewing.get_interview(sqlite_engine, token=token, interview_id=view.id)
     assert (after.messages[-1].content, after.messages[-1].status) == (first, "cut_off")
     assert after.awaiting_reply  # the next run writes a fresh reply
+
+
+def test_a_failed_model_call_is_on_record_with_its_detail(sqlite_engine: Engine, tmp_path: Any) -> None:
+    """What a participant reads in plain words (ui.components.MODEL_TROUBLE) is recorded in full: the
+    accounting callback writes the endpoint's error into the call's llmcall row."""
+    token, question_id = _participant(sqlite_engine)
+    view = interviewing.start_interview(sqlite_engine, token=token, question_id=question_id)
+    environ = {"LLM_BASE_URL": "http://llm.test/v1", "LLM_MODEL": "m", "LLM_MAX_RETRIES": "0"}
+    settings = load_settings(environ={**environ, "DATA_DIR": str(tmp_path / "data")}, secrets={})
+    endpoint = FakeEndpoint(401)
+    model = make_chat_model(
+        settings, http_client=endpoint.client(), callbacks=[RecordingCallback(llm_call_sink(sqlite_engine))]
+    )
+    with pytest.raises(ModelAuthError) as caught:
+        _say(sqlite_engine, model, token, view.id, "hello")
+    assert interviewing.is_model_failure(caught.value)
+    (call,) = _rows(sqlite_engine, LLMCall)
+    assert (call.purpose, call.interview_id) == ("interview", view.id)
+    assert call.error is not None and call.error.startswith("ModelAuthError:") and "401" in call.error
+    after = interviewing.get_interview(sqlite_engine, token=token, interview_id=view.id)
+    assert after.awaiting_reply and not after.replying  # the message waits; no claim is left behind

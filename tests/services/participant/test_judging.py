@@ -246,7 +246,7 @@ def test_a_judgement_is_stored_at_once_and_answering_again_updates_it(engine: En
 
     with pytest.raises(InvalidInput, match="Yes, No or Not sure"):
         judging.judge(engine, token=w.token, hypothesis_id=w.h["low"], answer="maybe")
-    with pytest.raises(InvalidInput, match="under 2000"):
+    with pytest.raises(InvalidInput, match="at most 2000"):
         judging.judge(engine, token=w.token, hypothesis_id=w.h["low"], answer="upgrade", reason="x" * 2001)
     for hidden in (w.h["hidden"], 999_999):
         with pytest.raises(InvalidInput, match="not available"):

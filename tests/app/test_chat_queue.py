@@ -1,0 +1,104 @@
+"""The interview page's send queue (AppTest): each send is queued with its own key by the chat box and stored
+first thing in the next run; a send handled twice is stored once, one the database could not take stays
+queued, one the service refuses is said once and dropped (issue 10 item 1)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from errors import InvalidInput
+from services.facilitator import deliberations, system
+from services.participant import interviewing, joining
+from settings import load_settings
+from storage.errors import DatabaseUnavailable
+from tests.app.conftest import shown
+from ui import state
+
+
+@pytest.fixture
+def engine(app_env: pytest.MonkeyPatch):
+    engine = system.open_database(load_settings())
+    yield engine
+    engine.dispose()
+
+
+def _start(engine) -> tuple[str, int]:
+    d = deliberations.create_deliberation(engine, title="Queue", questions=["What should I do?"])
+    link = deliberations.create_invites(engine, deliberation_id=d.id, count=1, base_url="http://x")[0]
+    token = joining.join(engine, invite=link.invite.code).token
+    joining.consent(engine, token=token, demographics={})
+    question = joining.home(engine, token=token).questions[0].id
+    return token, interviewing.start_interview(engine, token=token, question_id=question).id
+
+
+def _open(make_app: Callable[[], AppTest], token: str) -> AppTest:
+    at = make_app()
+    at.query_params["token"] = token
+    at.run()
+    at.switch_page("pages/interview.py").run()
+    assert not at.exception
+    return at
+
+
+def _users(engine, token: str, interview: int) -> list[str]:
+    view = interviewing.get_interview(engine, token=token, interview_id=interview)
+    return [m.content for m in view.messages if m.role == "user"]
+
+
+def test_a_send_is_queued_with_a_key_and_stored(make_app: Callable[[], AppTest], engine) -> None:
+    token, interview = _start(engine)
+    at = _open(make_app, token)
+    at.chat_input[0].set_value("Honesty first.").run()
+    assert not at.exception and at.session_state[state.OUTBOX] == []
+    assert _users(engine, token, interview) == ["Honesty first."]
+    assert not interviewing.get_interview(engine, token=token, interview_id=interview).awaiting_reply
+
+
+def test_a_send_handled_twice_is_stored_once(make_app: Callable[[], AppTest], engine) -> None:
+    token, interview = _start(engine)
+    at = _open(make_app, token)
+    replayed = state.Send(interview, "0123abcd", "Only once.")
+    at.session_state[state.OUTBOX] = [replayed, replayed]  # a rerun that saw the same send again
+    at.run()
+    assert not at.exception and at.session_state[state.OUTBOX] == []
+    assert _users(engine, token, interview) == ["Only once."]
+
+
+def test_a_send_the_database_could_not_take_stays_queued(
+    make_app: Callable[[], AppTest], engine, app_env: pytest.MonkeyPatch
+) -> None:
+    token, interview = _start(engine)
+    at = _open(make_app, token)
+
+    def down(*args: object, **kwargs: object) -> None:
+        raise DatabaseUnavailable("The database cannot be reached.")
+
+    post_message = interviewing.post_message
+    app_env.setattr(interviewing, "post_message", down)
+    at.chat_input[0].set_value("Keep me.").run()
+    assert not at.exception and "cannot be reached" in shown(at.error[0].value)
+    assert [s.text for s in at.session_state[state.OUTBOX]] == ["Keep me."]
+    app_env.setattr(interviewing, "post_message", post_message)  # the database is back
+    at.run()  # the next run (any click) stores it
+    assert not at.exception and at.session_state[state.OUTBOX] == []
+    assert _users(engine, token, interview) == ["Keep me."]
+
+
+def test_a_refused_send_is_said_once_and_dropped(
+    make_app: Callable[[], AppTest], engine, app_env: pytest.MonkeyPatch
+) -> None:
+    token, interview = _start(engine)
+    at = _open(make_app, token)
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise InvalidInput("You cannot send messages any more: this card is already submitted.")
+
+    app_env.setattr(interviewing, "post_message", refuse)
+    at.chat_input[0].set_value("Too late.").run()
+    assert not at.exception and "already submitted" in shown(at.error[0].value)
+    assert at.session_state[state.OUTBOX] == []
+    at.run()
+    assert not at.error  # said once

@@ -43,9 +43,10 @@ if sends := state.outbox():
             interviewing.post_message(
                 engine, token=token, interview_id=send.interview_id, text=send.text, key=send.key
             )
-        except InvalidInput as exc:  # refused (e.g. the card is already submitted): said once
+        except InvalidInput as exc:  # refused (too long, the card already submitted): said once, text kept
             state.sent(send.key)
             components.error_box(exc, action="Sending your message")
+            st.text_area("What you wrote, to copy and shorten", send.text, key=f"refused-{send.key}")
             continue
         except StudioError as exc:  # the database failed: the send stays queued for the next run
             components.error_box(exc, action="Sending your message")
@@ -57,7 +58,9 @@ if sends := state.outbox():
 st.chat_input(
     "Write your answer..." if view.state != Stage.REVISE else "What should change about the card?",
     key=state.CHAT_BOX,
-    max_chars=interviewing.MAX_MESSAGE_CHARS,
+    # Well above the service's limit: a longer paste reaches the service, which says so and the text is
+    # shown back (the browser would drop a paste over max_chars without a word).
+    max_chars=4 * interviewing.MAX_MESSAGE_CHARS,
     on_submit=state.queue_send,
     args=(view.id,),
     submit_mode="disable",

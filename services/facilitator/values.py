@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from errors import InvalidInput
+from interviews.text_rules import check_text
 from storage import repo_deliberations, repo_merge, repo_values
 from storage.db import session_scope
 from storage.errors import NotFound
@@ -96,8 +97,12 @@ class MergeSummary:
         return not self.merged_ids
 
 
+#: The longest reason the moderation log takes.
+MAX_REASON = 2000
+
+
 def _reason(reason: str) -> str:
-    reason = " ".join(reason.split())
+    reason = " ".join(check_text(reason, what="The reason", limit=MAX_REASON).split())
     if not reason:
         raise InvalidInput("Give a reason: it is written to the moderation log.")
     return reason
@@ -192,7 +197,7 @@ def split(
     if not chosen:
         raise InvalidInput("Choose at least one card to split off.")
     if title is not None:
-        title = " ".join(title.split())
+        title = " ".join(check_text(title, what="The title").split())
         if not 1 <= len(title) <= 200:
             raise InvalidInput("A value's title has 1 to 200 characters.")
     with session_scope(engine) as session:

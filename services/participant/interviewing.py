@@ -220,7 +220,9 @@ def post_message(
     if not text:
         raise InvalidInput("Please write a message first.")
     if len(text) > MAX_MESSAGE_CHARS:
-        raise InvalidInput(f"Please keep a message under {MAX_MESSAGE_CHARS} characters.")
+        raise InvalidInput(
+            f"Please keep a message under {MAX_MESSAGE_CHARS} characters (this one has {len(text)})."
+        )
     if key is not None and not SEND_KEY.fullmatch(key):
         raise InvalidInput("A message key is 1 to 64 letters, digits, '-' or '_'.")
     with session_scope(engine) as session:

@@ -102,3 +102,17 @@ def test_a_refused_send_is_said_once_and_dropped(
     assert at.session_state[state.OUTBOX] == []
     at.run()
     assert not at.error  # said once
+
+
+def test_an_over_long_message_is_refused_with_its_length_and_shown_back(
+    make_app: Callable[[], AppTest], engine
+) -> None:
+    token, interview = _start(engine)
+    at = _open(make_app, token)
+    text = "word " * 1200  # 6,000 characters: over the service's limit, under the box's
+    at.chat_input[0].set_value(text).run()
+    assert not at.exception
+    limit = interviewing.MAX_MESSAGE_CHARS
+    assert any(f"under {limit} characters (this one has {len(text.strip())})" in e.value for e in at.error)
+    assert [a.value for a in at.text_area] == [text]  # nothing typed is lost
+    assert _users(engine, token, interview) == []

@@ -176,6 +176,12 @@ def test_merging_twice_is_a_no_op_and_bad_merges_are_refused(engine: Engine) -> 
             values.merge(engine, deliberation_id=d, reason="x", **kwargs)
     with pytest.raises(InvalidInput, match="Give a reason"):
         values.merge(engine, deliberation_id=d, keep_id=A, merge_ids=[C], reason="  ")
+    for reason, message in (("dup\x00", "NUL"), ("dup\ud800", "lone surrogate"), ("x" * 2001, "too long")):
+        with pytest.raises(InvalidInput, match=message):
+            values.merge(engine, deliberation_id=d, keep_id=A, merge_ids=[C], reason=reason)
+    with pytest.raises(InvalidInput, match="lone surrogate"):
+        values.split(engine, canonical_id=A, card_ids=[1], reason="x", title="T\ud800")
+    assert len(events(engine, "merge_values")) == 1
 
 
 def test_split_moves_chosen_cards_to_a_new_value_once(engine: Engine) -> None:

@@ -43,10 +43,11 @@ IRREGULAR_PLURALS = frozenset(
     "NUCLEI STIMULI FUNGI STRATA BACTERIA CURRICULA INDICES APPENDICES THESES CRISES ANALYSES".split()
 )
 #: The instructions' own words: a card holding them was copied from the prompt, not written about a value.
+#: Only phrases no card about a value would use ("personal details" or "one sentence" can be ordinary).
 PROMPT_ECHOES = re.compile(
     r"(?i)\b\d\s*[-\u2013]\s*\d+\s+(words?|items?|policies)\b|\bpithy\b|\bdraft\s+complete\b|"
-    r"\bplural\s+noun|\bin\s+caps\b|\battentional\s+polic|\bvalues?\s+card\b|\bone\s+sentence\b|"
-    r"\bno\s+names\b|\bpersonal\s+details\b|\bfill\s+in\b"
+    r"\bplural\s+noun|\bnoun\s+in\s+caps\b|\battentional\s+polic|\bvalues\s+card\b|"
+    r"\bno\s+names\s+or\s+personal\s+details\b"
 )
 _PLACEHOLDERS = re.compile(
     r"(?i)^\s*$|\.\.\.|…|\btodo\b|\btbd\b|lorem ipsum|\bxxx\b|\bn/?a\b|\[[^\]]*\]|<[^>]*>|"

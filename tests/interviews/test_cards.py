@@ -59,7 +59,7 @@ def test_each_rule_is_caught(changes: dict, code: str) -> None:
         {"title": "2-5 Words"},
         {"title": "Pithy Title Here"},
         {"policies": ["MOMENTS where the user feels heard", "Draft Complete!"]},
-        {"description": "One sentence, no names or personal details."},
+        {"description": "A sentence with no names or personal details."},
         {"policies": ["MOMENTS where the user feels heard", "INSIGHTS as a plural noun in CAPS"]},
         {"description": "The values card of someone who trusts people."},
     ],
@@ -76,6 +76,8 @@ def test_text_copied_from_the_instructions_is_caught(changes: dict) -> None:
         {"policies": ["MEN and WOMEN who ask for help", "MOMENTS where the user feels heard"]},
         {"description": "Trusting people to find their own way, for example in hard choices."},
         {"title": "An Example Set"},
+        {"description": "Keeping personal details safe when someone shares one sentence too many."},
+        {"policies": ["MOMENTS when someone shares personal details", "FORMS people fill in with no names"]},
     ],
 )
 def test_irregular_plurals_and_ordinary_phrases_pass(changes: dict) -> None:

@@ -136,9 +136,9 @@ def deliberation_create(
     title: str, questions: tuple[str, ...], welcome: str, consent: str, config_file: Path | None
 ) -> None:
     """Create a deliberation and print its id."""
-    from services.facilitator import deliberations
+    from services.facilitator import deliberations, settings_json
 
-    config = deliberations.read_config_file(config_file) if config_file else None
+    config = settings_json.read_config_file(config_file) if config_file else None
     engine = _engine()
     created = deliberations.create_deliberation(
         engine,

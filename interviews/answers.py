@@ -234,11 +234,13 @@ def check_demographic(question: ChoiceQuestion, value: Any) -> Any:
 #: A number as a person writes it: digits (any script's decimal digits, not ``²``), an optional sign and,
 #: for decimals, one point; no exponent, no thousands separator, no ``inf`` or ``nan``.
 _NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
-#: The bounds of a number question that names none (``storage.schemas.DemographicQuestion`` has its own).
+#: The bounds of a number question that names none (also ``storage.schemas.DemographicQuestion``'s).
 DEFAULT_LOWEST, DEFAULT_HIGHEST = 0, 1_000_000_000
-#: The longest number a person may type.
+#: The largest bound a number question may set (magnitudes beyond it lose whole-number precision).
+NUMBER_BOUND = 1e12
+#: The longest number a person may type (and the longest number literal in the settings JSON).
 MAX_NUMBER_CHARS = 30
-#: Larger than any bound a question may set (``storage.schemas.NUMBER_BOUND``).
+#: Larger than any bound a question may set (:data:`NUMBER_BOUND`).
 MAX_MAGNITUDE = 10**15
 
 

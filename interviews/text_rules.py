@@ -4,7 +4,8 @@ Text (:func:`check_text`, :func:`text_problem`): one rule for every text a perso
 card edit, a survey or "why" answer, a demographics answer, a deliberation's title, questions, welcome and
 consent texts and every string of its settings). Two characters are refused with a clear message, never
 cleaned silently: NUL (``\\x00``: PostgreSQL cannot store it, and tools cut text at it) and a lone surrogate
-(half of a UTF-16 pair, e.g. ``\\ud800``: it has no UTF-8 form, so no database can store it). A text over
+(half of a UTF-16 pair, e.g. ``\\ud800``: it has no UTF-8 form, so no database can store it); text a model
+wrote is cleaned instead, each of them replaced by U+FFFD (:func:`clean_model_text`). A text over
 its limit is refused with the limit and its length, never cut. Everything else (emoji, other scripts,
 tabs, other control characters) is kept exactly as typed.
 
@@ -72,6 +73,18 @@ def check_text(text: str, *, what: str, limit: int | None = None) -> str:
             f"{what} is too long ({len(text)} characters): please keep it to at most {limit} characters."
         )
     return text
+
+
+def clean_model_text(text: str) -> str:
+    """Text a model wrote, fit to store: NUL and lone surrogates become U+FFFD (what a person types is
+    refused instead, :func:`check_text`; a model's reply cannot be sent back to be fixed).
+
+    >>> clean_model_text("a\\x00b\\ud800c") == "a\\ufffdb\\ufffdc"
+    True
+    >>> clean_model_text("Honesty ✓")
+    'Honesty ✓'
+    """
+    return _REFUSED.sub("\ufffd", text)
 
 
 def strings_in(tree: Any, path: str = "") -> Iterator[tuple[str, str]]:

@@ -4,7 +4,7 @@ import streamlit as st
 
 from errors import StudioError
 from interviews.vocabulary import DeliberationStatus, values_of
-from services.facilitator import deliberations
+from services.facilitator import deliberations, settings_json
 from ui import components, resources, state
 from ui.router import through_router
 
@@ -31,7 +31,7 @@ with st.expander("New deliberation", icon=":material/add:", expanded=not existin
         )
         welcome = st.text_area("Welcome text (optional)")
         consent = st.text_area("Consent text (optional)")
-        settings_json = st.text_area(
+        settings_field = st.text_area(
             "Settings as JSON (optional)",
             placeholder='{"demographics": [{"key": "party", "label": "Party", "options": ["A", "B"]}]}',
             help="demographics, survey, values_to_vote, min_votes, stories_to_judge, interview_turn_limit, "
@@ -45,7 +45,7 @@ with st.expander("New deliberation", icon=":material/add:", expanded=not existin
                     questions=[q for q in questions.splitlines() if q.strip()],
                     welcome_text=welcome,
                     consent_text=consent,
-                    config=deliberations.parse_config(settings_json),
+                    config=settings_json.parse_config(settings_field),
                 )
                 st.success(f"Created deliberation {created.id}.")
                 existing = deliberations.list_deliberations(engine)

@@ -26,9 +26,10 @@ if person.participant.stage == ParticipantStage.SURVEY:
         answers: dict[str, Any] = {}
         for item in items:
             label = components.plain(item.label) + ("" if item.required else " (optional)")
+            key = f"survey-{item.key}"  # prefixed: never one of the session's own keys (ui/state.py)
             if item.kind == "scale":
                 answers[item.key] = st.radio(
-                    label, list(scale), format_func=scale.get, index=None, horizontal=True, key=item.key
+                    label, list(scale), format_func=scale.get, index=None, horizontal=True, key=key
                 )
             elif item.kind == "yes_no":
                 answers[item.key] = st.radio(
@@ -37,10 +38,10 @@ if person.participant.stage == ParticipantStage.SURVEY:
                     format_func=lambda b: "Yes" if b else "No",
                     index=None,
                     horizontal=True,
-                    key=item.key,
+                    key=key,
                 )
             else:
-                answers[item.key] = st.text_area(label, key=item.key)  # no max_chars: the service says so
+                answers[item.key] = st.text_area(label, key=key)  # no max_chars: the service says so
         if st.form_submit_button("Finish", type="primary"):
             with components.stop_on_error():
                 receipts.submit_survey(engine, token=token, answers=answers)

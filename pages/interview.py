@@ -9,7 +9,7 @@ import streamlit as st
 
 from errors import InvalidInput, StudioError
 from interviews.vocabulary import CONVERSATION, MessageRole, MessageStatus, ParticipantStage, Stage
-from services.participant import cards, interviewing
+from services.participant import cards, interviewing, reply_claims
 from ui import components, params, participant, resources, state
 from ui.router import through_router
 
@@ -43,10 +43,8 @@ if sends := state.outbox():
             interviewing.post_message(
                 engine, token=token, interview_id=send.interview_id, text=send.text, key=send.key
             )
-        except InvalidInput as exc:  # refused (too long, the card already submitted): said once, text kept
-            state.sent(send.key)
-            components.error_box(exc, action="Sending your message")
-            st.text_area("What you wrote, to copy and shorten", send.text, key=f"refused-{send.key}")
+        except InvalidInput as exc:  # refused (too long, the card already submitted): kept to show below
+            state.refuse(send, str(exc))
             continue
         except StudioError as exc:  # the database failed: the send stays queued for the next run
             components.error_box(exc, action="Sending your message")
@@ -55,6 +53,11 @@ if sends := state.outbox():
         st.session_state[state.LAST_ERROR] = None  # a new message is a new attempt
     with components.stop_on_error():
         view = interviewing.get_interview(engine, token=token, interview_id=view.id)
+# A refused send stays on screen, with its text to copy, across the reruns a reply makes, until dismissed.
+for refusal in state.refused():
+    components.error_box(InvalidInput(refusal.reason), action="Sending your message")
+    st.text_area("What you wrote, to copy and shorten", refusal.send.text, key=f"refused-{refusal.send.key}")
+    st.button("Dismiss", key=f"dismiss-{refusal.send.key}", on_click=state.dismiss, args=(refusal.send.key,))
 st.chat_input(
     "Write your answer..." if view.state != Stage.REVISE else "What should change about the card?",
     key=state.CHAT_BOX,
@@ -94,7 +97,7 @@ def respond(interview_id: int) -> None:
             token=token,
             interview_id=interview_id,
             token_budget=settings.participant_token_budget,
-            stale_after_s=settings.llm_timeout_s,
+            stale_after_s=reply_claims.stale_after_s(settings),
         )
         try:
             with st.spinner("The interviewer is thinking..."):

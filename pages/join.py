@@ -41,15 +41,16 @@ if person.participant.consented_at is None:
         if person.consent_text:
             st.markdown(components.plain(person.consent_text))
         answers: dict[str, Any] = {}
-        for q in person.demographics:
+        for q in person.demographics:  # keyed by the question's key: two questions may share a label
             label = components.plain(q.label) + ("" if q.required else " (optional)")
+            key = f"demographic-{q.key}"
             if q.kind == "choice":
-                answers[q.key] = st.selectbox(label, q.options, index=None, placeholder="Choose...")
+                answers[q.key] = st.selectbox(label, q.options, index=None, placeholder="Choose...", key=key)
             elif q.kind == "number":  # text, read exactly by the service: no silent coercion in the browser
                 hint = number_hint(lowest=q.lowest, highest=q.highest, decimals=q.decimals)
-                answers[q.key] = st.text_input(label, placeholder=hint)
+                answers[q.key] = st.text_input(label, placeholder=hint, key=key)
             else:  # no max_chars (a browser drops a long paste): the service refuses it, the text stays
-                answers[q.key] = st.text_input(label)
+                answers[q.key] = st.text_input(label, key=key)
         agreed = st.checkbox("I agree to take part on these terms.")
         if st.form_submit_button("Continue", type="primary"):
             if not agreed:

@@ -75,6 +75,8 @@ def as_storage_error(exc: BaseException, *, url_display: str = "") -> StorageErr
         return exc
     if isinstance(exc, IntegrityError):
         return Conflict(f"That would create a duplicate or break a link: {_first_line(exc.orig)}")
+    if isinstance(exc, UnicodeEncodeError):  # SQLite's driver on a lone surrogate: no UTF-8 form
+        return _refused_value("it contains a character with no UTF-8 form (a lone surrogate)")
     if not isinstance(exc, DBAPIError):
         if isinstance(exc, OverflowError) and "sqlite" in str(exc).lower():  # an id past 64 bits: no such row
             return NotFound(NO_SUCH_ID)
@@ -89,12 +91,21 @@ def as_storage_error(exc: BaseException, *, url_display: str = "") -> StorageErr
         return mapped
     if isinstance(exc, DataError) and "integer out of range" in text:  # an id past PostgreSQL's integer
         return NotFound(NO_SUCH_ID)
+    if isinstance(exc, DataError):  # e.g. PostgreSQL on a NUL character in text
+        return _refused_value(_first_line(exc.orig))
     if isinstance(exc, OperationalError):
         return DatabaseUnavailable(
             f"The database at {url_display or 'DATABASE_URL'} failed: {_first_line(exc.orig)}. "
             "Check DATABASE_URL."
         )
     return None
+
+
+def _refused_value(why: str) -> StorageError:
+    """The database refused a value it was given (no setting to fix: the value is at fault)."""
+    error = StorageError(f"The database could not store a value: {why}.")
+    error.setting = None
+    return error
 
 
 def _from_text(text: str, url_display: str) -> StorageError | None:

@@ -139,8 +139,11 @@ def message_tail(session: Session, *, interview_id: int) -> tuple[list[Message],
 
 
 def message_by_key(session: Session, *, interview_id: int, key: str) -> Message | None:
-    """The interview's message written by the request with idempotency key ``key``, if any."""
-    statement = select(Message).where(Message.interview_id == interview_id, Message.client_key == key)
+    """The participant's message sent with idempotency key ``key``, if any (a reply claim's key is never
+    a send's, and replies are not looked at)."""
+    statement = select(Message).where(
+        Message.interview_id == interview_id, Message.client_key == key, Message.role == MessageRole.USER
+    )
     return session.exec(statement).first()
 
 

@@ -9,11 +9,20 @@ never a table object or a session.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from sqlmodel import SQLModel
 
+from interviews.answers import DEFAULT_HIGHEST, DEFAULT_LOWEST, NUMBER_BOUND
 from interviews.cards import CardDraft, lint_card
 from storage.tables import (
     CanonicalValue,
@@ -48,46 +57,89 @@ def _cut(value: object, limit: int) -> object:
     return value[:limit] if isinstance(value, str) else value
 
 
-#: Every part of a deliberation's settings: unknown keys refused, no type coercion ("6" is not 6, 1 is not
-#: true), finite numbers only (no NaN or Infinity, which would make the export invalid JSON).
-_SETTINGS = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
-#: The largest bound a number question may set (magnitudes beyond it lose whole-number precision).
-NUMBER_BOUND = 1e12
-#: The defaults of a number question's bounds (``min``, ``max``), when the settings give none.
-DEFAULT_NUMBER_MIN, DEFAULT_NUMBER_MAX = 0, 1_000_000_000
+#: Every part of a deliberation's settings, as input: unknown keys refused, no type coercion ("6" is not 6,
+#: 1 is not true). Infinity and NaN are refused by the bounds of every float (the export stays valid JSON).
+#: Settings read back from the database are read leniently (:meth:`DeliberationConfig.stored`).
+_SETTINGS = ConfigDict(extra="forbid", strict=True)
+#: The context of a lenient read: rules added after a deliberation was stored never make it unreadable.
+_STORED = {"stored": True}
+#: The largest ``min_wiser`` and ``max_entropy`` a facilitator may set (input only: added in issue 10).
+MAX_MIN_WISER, MAX_MAX_ENTROPY = 1_000_000, 100.0
+#: The longest option of a choice question (input only: added in issue 10).
+MAX_OPTION = 200
 #: Caps of a deliberation's texts (each refused with a message, never cut).
 MAX_TITLE, MAX_QUESTION, MAX_QUESTIONS, MAX_WELCOME, MAX_CONSENT = 200, 2000, 50, 10_000, 10_000
 _KEY = r"^[a-z][a-z0-9_]{0,39}$"
-Option = Annotated[str, Field(min_length=1, max_length=200)]
 
 
-class GraphThresholds(BaseModel):
+def _as_input(info: ValidationInfo) -> bool:
+    """Whether this validation checks new input (the rules that protect input apply), not a stored read."""
+    return not (info.context or {}).get("stored")
+
+
+class _Setting(BaseModel):
+    """A part of the settings: strict as input; read back from storage, unknown keys are dropped."""
+
+    model_config = _SETTINGS
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_keys_when_stored(cls, data: Any, info: ValidationInfo) -> Any:
+        if not _as_input(info) and isinstance(data, dict):
+            return {k: v for k, v in data.items() if k in cls.model_fields}
+        return data
+
+
+class GraphThresholds(_Setting):
     """Edge trimming rules of DOMAIN.md §7 (MAI's values by default); written into every export."""
 
-    model_config = _SETTINGS
-
-    min_wiser: int = Field(default=2, ge=0, le=1_000_000)
+    min_wiser: int = Field(default=2, ge=0)
     min_likelihood: float = Field(default=0.33, ge=-1.0, le=1.0)
-    max_entropy: float = Field(default=1.69, ge=0.0, le=100.0)
+    max_entropy: float = Field(default=1.69, ge=0.0)
+
+    @field_validator("min_wiser")
+    @classmethod
+    def _min_wiser_bounded(cls, value: int, info: ValidationInfo) -> int:
+        if _as_input(info) and value > MAX_MIN_WISER:
+            raise ValueError(f"should be at most {MAX_MIN_WISER:,} (got {value:,})")
+        return value
+
+    @field_validator("max_entropy")
+    @classmethod
+    def _max_entropy_bounded(cls, value: float, info: ValidationInfo) -> float:
+        if _as_input(info) and not value <= MAX_MAX_ENTROPY:  # Infinity too
+            raise ValueError(f"should be at most {MAX_MAX_ENTROPY:g} (got {value:g})")
+        return value
 
 
-class DemographicQuestion(BaseModel):
+class DemographicQuestion(_Setting):
     """One question asked before the interview: ``choice`` (one of ``options``), ``text``, or ``number``
     (between ``min`` and ``max``, by default 0 and 1,000,000,000; whole numbers unless ``decimals``)."""
-
-    model_config = _SETTINGS
 
     key: str = Field(pattern=_KEY)
     label: str = Field(min_length=1, max_length=200)
     kind: Literal["choice", "text", "number"] = "choice"
-    options: list[Option] = Field(default_factory=list, max_length=50)
+    options: list[str] = Field(default_factory=list, max_length=50)
     required: bool = False
     min: float | None = Field(default=None, ge=-NUMBER_BOUND, le=NUMBER_BOUND)
     max: float | None = Field(default=None, ge=-NUMBER_BOUND, le=NUMBER_BOUND)
     decimals: bool = False
 
-    @model_validator(mode="after")
-    def _fits_its_kind(self) -> DemographicQuestion:
+    @model_validator(mode="wrap")
+    @classmethod
+    def _fits_its_kind(
+        cls, data: Any, handler: ModelWrapValidatorHandler[DemographicQuestion], info: ValidationInfo
+    ) -> DemographicQuestion:
+        if isinstance(data, cls):  # built already (checked as input, or read from storage): kept as it is
+            return data
+        question = handler(data)
+        if _as_input(info):  # rules added in issue 10: a stored question is read as it was stored
+            question._check_kind()
+        return question
+
+    def _check_kind(self) -> None:
+        if any(not 1 <= len(option) <= MAX_OPTION for option in self.options):
+            raise ValueError(f"options have 1 to {MAX_OPTION} characters each")
         if self.kind == "choice" and not self.options:
             raise ValueError("a choice question needs options")
         if self.kind != "choice" and self.options:
@@ -98,27 +150,24 @@ class DemographicQuestion(BaseModel):
             raise ValueError("min, max and decimals are for number questions")
         if self.lowest > self.highest:
             raise ValueError(f"min ({self.lowest:g}) is above max ({self.highest:g})")
-        return self
 
     @property
     def lowest(self) -> float:
         """The smallest answer a number question takes."""
-        return DEFAULT_NUMBER_MIN if self.min is None else self.min
+        return DEFAULT_LOWEST if self.min is None else self.min
 
     @property
     def highest(self) -> float:
         """The largest answer a number question takes."""
-        return DEFAULT_NUMBER_MAX if self.max is None else self.max
+        return DEFAULT_HIGHEST if self.max is None else self.max
 
 
 #: Keys of the two receipt questions (stored as survey responses; a survey question may not use them).
 RECEIPT_KEYS = ("represents_my_value", "fair_position")
 
 
-class SurveyQuestion(BaseModel):
+class SurveyQuestion(_Setting):
     """One exit-survey item: ``scale`` (1-5 agreement), ``text`` (free text) or ``yes_no``."""
-
-    model_config = _SETTINGS
 
     key: str = Field(pattern=_KEY)
     label: str = Field(min_length=1, max_length=300)
@@ -147,10 +196,12 @@ def _unique_keys(questions: list[Any], what: str) -> None:
         raise ValueError(f"{what} question keys must be unique")
 
 
-class DeliberationConfig(BaseModel):
-    """A deliberation's settings, stored as JSON on the row (every field bounded: see ``_SETTINGS``)."""
+class DeliberationConfig(_Setting):
+    """A deliberation's settings, stored as JSON on the row (every field bounded: see ``_SETTINGS``).
 
-    model_config = _SETTINGS
+    New settings are checked by ``model_validate`` (strict: every rule); settings read back from a row are
+    read by :meth:`stored`, which never fails on a rule added after they were stored.
+    """
 
     graph_thresholds: GraphThresholds = Field(default_factory=GraphThresholds)
     demographics: list[DemographicQuestion] = Field(default_factory=list, max_length=30)
@@ -162,7 +213,14 @@ class DeliberationConfig(BaseModel):
 
     @field_validator("demographics")
     @classmethod
-    def _demographic_keys(cls, value: list[DemographicQuestion]) -> list[DemographicQuestion]:
+    def _demographic_keys(
+        cls, value: list[DemographicQuestion], info: ValidationInfo
+    ) -> list[DemographicQuestion]:
+        if not _as_input(info):  # stored before keys had to be unique: the first question of a key counts
+            first: dict[str, DemographicQuestion] = {}
+            for question in value:
+                first.setdefault(question.key, question)
+            return list(first.values())
         _unique_keys(value, "demographics")
         return value
 
@@ -174,6 +232,18 @@ class DeliberationConfig(BaseModel):
         if reserved:
             raise ValueError(f"survey question keys {', '.join(reserved)} are reserved for the receipt")
         return value
+
+    @classmethod
+    def stored(cls, data: dict[str, Any]) -> DeliberationConfig:
+        """The settings stored on a deliberation's row, read leniently: types coerced, unknown keys dropped,
+        and the rules added after they were stored skipped (a choice question without options, repeated
+        demographics keys: the first counts, the newer bounds), so that an older deliberation still works.
+
+        >>> config = DeliberationConfig.stored({"demographics": [{"key": "region", "label": "Region"}]})
+        >>> config.demographics[0].kind, config.demographics[0].options
+        ('choice', [])
+        """
+        return cls.model_validate(data, strict=False, context=_STORED)
 
 
 def _at_most(value: str, limit: int, what: str) -> str:
@@ -234,7 +304,7 @@ class DeliberationPublic(DeliberationBase):
 
     @property
     def settings(self) -> DeliberationConfig:
-        return DeliberationConfig.model_validate(self.config)
+        return DeliberationConfig.stored(self.config)
 
 
 class CohortCreate(CohortBase):

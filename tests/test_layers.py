@@ -71,10 +71,11 @@ ALLOWED: dict[str, set[str]] = {
     "services": {"sqlalchemy"},
     # Every layer may catch the documented model errors; the module imports no SDK.
     "interviews": {"providers.errors"},
-    # Three pure modules storage builds on: a card's public schema carries its digest and the card rules it
+    # Four pure modules storage builds on: a card's public schema carries its digest and the card rules it
     # breaks; merging values applies the pure merge plan; the tables' CHECK constraints are built from the
-    # closed sets of the vocabulary (all three import only pydantic and the stdlib).
-    "storage": {"interviews.cards", "interviews.value_merge", "interviews.vocabulary"},
+    # closed sets of the vocabulary; the settings' number questions share the answer rules' bounds (one
+    # definition of each; all four import only pydantic, the stdlib, errors and the pure core).
+    "storage": {"interviews.answers", "interviews.cards", "interviews.value_merge", "interviews.vocabulary"},
 }
 
 # services/<room> -> the other rooms it may import. Participants' actions start side jobs; nothing imports

@@ -20,6 +20,7 @@ EDITING_CARD = "editing_card"  # the interview page's "edit it myself" form is o
 LAST_ERROR = "participant_last_error"  # a model failure to show beside a retry button
 CHAT_BOX = "interview_chat_box"  # the interview page's chat input (read by queue_send when it submits)
 OUTBOX = "interview_outbox"  # sends not stored yet: list of Send, stored first thing in the next run
+REFUSED = "interview_refused"  # sends the service refused: list of Refused, shown until dismissed
 
 # Query parameters: what a participant's URL carries (the only state that survives a reload).
 TOKEN = "token"
@@ -37,6 +38,7 @@ def init() -> None:
     st.session_state.setdefault(EDITING_CARD, False)
     st.session_state.setdefault(LAST_ERROR, None)
     st.session_state.setdefault(OUTBOX, [])
+    st.session_state.setdefault(REFUSED, [])
 
 
 @dataclass(frozen=True)
@@ -58,8 +60,18 @@ def queue_send(interview_id: int) -> None:
     """
     text = st.session_state.get(CHAT_BOX)
     if isinstance(text, str) and text:
+        st.session_state[REFUSED] = []  # a new send replaces what was refused before
         queued = st.session_state.get(OUTBOX, [])
         st.session_state[OUTBOX] = [*queued, Send(interview_id, uuid.uuid4().hex, text)]
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A send the service refused (too long, the card already submitted) and why, shown with its text
+    until the participant dismisses it or sends again (the page's reruns keep it)."""
+
+    send: Send
+    reason: str
 
 
 def outbox() -> list[Send]:
@@ -70,6 +82,22 @@ def outbox() -> list[Send]:
 def sent(key: str) -> None:
     """Take the send with idempotency key ``key`` off the queue (it is stored, or was refused)."""
     st.session_state[OUTBOX] = [s for s in st.session_state.get(OUTBOX, []) if s.key != key]
+
+
+def refuse(send: Send, reason: str) -> None:
+    """Take ``send`` off the queue and keep it, with ``reason``, among the refused sends."""
+    sent(send.key)
+    st.session_state[REFUSED] = [*refused(), Refused(send, reason)]
+
+
+def refused() -> list[Refused]:
+    """The refused sends still shown, oldest first."""
+    return list(st.session_state.get(REFUSED, []))
+
+
+def dismiss(key: str) -> None:
+    """Stop showing the refused send with idempotency key ``key``."""
+    st.session_state[REFUSED] = [r for r in refused() if r.send.key != key]
 
 
 def query(name: str) -> str | None:

@@ -44,7 +44,8 @@ def require_interview(engine: Engine, *, interview_id: int) -> None:
 def grade_interview(engine: Engine, model: BaseChatModel, *, interview_id: int) -> InterviewGrades:
     """Read the interview's conversation (and its latest card) and grade it.
 
-    Notes and messages that failed are left out; a reply cut off mid-stream is graded as it stands.
+    Only complete messages are graded, as the interviewer saw them (as the participant's ``transcript``):
+    notes, a reply still being written (``streaming``) and one cut off mid-stream are left out.
     Raises :class:`InvalidInput` when the interview has no conversation yet.
     """
     with session_scope(engine) as session:
@@ -53,7 +54,7 @@ def grade_interview(engine: Engine, model: BaseChatModel, *, interview_id: int) 
         turns = [
             Turn("user" if m.role == MessageRole.USER else "assistant", m.content)
             for m in repo_interviews.list_messages(session, interview_id=interview_id)
-            if m.role in (MessageRole.USER, MessageRole.ASSISTANT) and m.status != MessageStatus.ERROR
+            if m.role in (MessageRole.USER, MessageRole.ASSISTANT) and m.status == MessageStatus.COMPLETE
         ]
         card = repo_interviews.latest_card(session, interview_id=interview_id)
         draft = CardDraft.of(card) if card is not None else None

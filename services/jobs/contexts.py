@@ -26,6 +26,7 @@ from sqlalchemy import Engine
 from errors import InvalidInput, one_line
 from interviews import contexts as core
 from interviews.cards import CardDraft
+from interviews.text_rules import clean_model_text
 from interviews.vocabulary import CardStatus, ContextSource
 from providers.errors import ModelOutputError
 from storage import repo_deliberations, repo_interviews, repo_values
@@ -219,7 +220,8 @@ def _store(
     stored = repo_deliberations.list_contexts(session, deliberation_id=deliberation_id)
     by_key = {core.context_key(c.text): c for c in stored}
     added: list[str] = []
-    for text in (*selection.new, *selection.matched):
+    for written in (*selection.new, *selection.matched):
+        text = clean_model_text(written)  # the model wrote it (interviews.text_rules)
         context = by_key.get(core.context_key(text))
         if context is None:
             context, created = repo_deliberations.add_context(

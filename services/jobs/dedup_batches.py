@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 
 from errors import one_line
 from interviews import dedup as core
+from interviews.text_rules import clean_model_text
 from storage import repo_values
 from storage.db import session_scope
 from storage.schemas import CanonicalValueCreate, ModerationEventCreate
@@ -95,9 +96,9 @@ def commit_batch(
                 session,
                 data=CanonicalValueCreate(
                     deliberation_id=run.deliberation_id,
-                    title=text.title.strip(),
-                    description=text.description.strip(),
-                    policies=[p.strip() for p in text.policies],
+                    title=clean_model_text(text.title).strip(),  # the model may have written it
+                    description=clean_model_text(text.description).strip(),
+                    policies=[clean_model_text(p).strip() for p in text.policies],
                     dedup_run=run.run_id,
                 ),
             )

@@ -37,6 +37,7 @@ from interviews import stories as core
 from interviews.cards import CardDraft
 from interviews.limits import STORY_PAIRS, STORY_PAIRS_MAX
 from interviews.prompting import load_prompt
+from interviews.text_rules import clean_model_text
 from providers.errors import ModelOutputError
 from services.runtime.model_clients import model_id
 from storage import repo_deliberations, repo_judgements, repo_values
@@ -234,7 +235,7 @@ class _Job:
             from_value_id=f,
             to_value_id=t,
             context_id=context_id,
-            story=story,
+            story=clean_model_text(story),  # what the model wrote (interviews.text_rules)
             run_id=self.run_id,
             prompt_hash=self.story_ref,
             model_id=self.model_id,

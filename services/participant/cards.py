@@ -19,7 +19,7 @@ from errors import InvalidInput, StudioError, one_line
 from interviews import articulate as articulation
 from interviews.cards import CardDraft, lint_card
 from interviews.flow import CONVERSATION, READY_MESSAGE, Event, InvalidTransition, Stage, advance
-from interviews.text_rules import check_text
+from interviews.text_rules import check_text, clean_model_text
 from interviews.vocabulary import CardStatus, MessageRole, ParticipantStage
 from services.jobs import contexts
 from services.participant.interviewing import (
@@ -96,9 +96,9 @@ def request_card(
             participant_id=view.participant_id,
             question_id=view.question_id,
             interview_id=view.id,
-            title=result.card.title.strip(),
-            description=result.card.description.strip(),
-            policies=[p.strip() for p in result.card.policies],
+            title=clean_model_text(result.card.title).strip(),  # what the model wrote (interviews.text_rules)
+            description=clean_model_text(result.card.description).strip(),
+            policies=[clean_model_text(p).strip() for p in result.card.policies],
             quality_flags=sorted(
                 {p.code for p in result.problems} | ({"repaired"} if result.repaired else set())
             ),

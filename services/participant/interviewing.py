@@ -4,26 +4,21 @@ step 3). The values card it leads to is written, revised, edited and submitted i
 
 Every participant message is stored before the model is called, once (each send carries an idempotency
 key) and in the order it arrives, also while a reply streams. One reply is written at a time per
-interview, for the newest message still waiting: the call that writes it first claims it, under the
-interview's row lock, by storing the reply row in status ``streaming``; a second call (another tab, a
-double request) sees the claim and calls no model. The writer renews its claim as it streams (every
-:data:`HEARTBEAT_S`, with the text so far); a claim left unrenewed for ``stale_after_s`` (its writer was
-killed) is taken over, what it had written kept as ``cut_off``. A reply is complete only when the model
-ended it (a finish reason, :func:`interviews.flow.is_finished`); one cut off by an error, a dropped
-connection or a reload is kept with status ``cut_off`` and the participant can retry. No session is held
-open while a model runs, so the accounting of that call (a separate write) never waits on us. The
-interview resumes from the database alone: a reload or a server restart loses nothing.
+interview, for the newest message still waiting, by the call that claims it
+(:mod:`services.participant.reply_claims`: the claim, its heartbeat, and the takeover of a claim whose
+writer died). A reply is complete only when the model ended it (a finish reason,
+:func:`interviews.flow.is_finished`); one cut off by an error, a dropped connection or a reload is kept
+with status ``cut_off`` and the participant can retry. What the model wrote is stored with NUL and lone
+surrogates replaced (:func:`interviews.text_rules.clean_model_text`). No session is held open while a
+model runs, so the accounting of that call (a separate write) never waits on us. The interview resumes
+from the database alone: a reload or a server restart loses nothing.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import time
-import uuid
 from collections.abc import Generator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import RunnableConfig
@@ -45,10 +40,12 @@ from interviews.flow import (
     stream_interviewer,
 )
 from interviews.prompting import load_prompt
-from interviews.text_rules import check_text
+from interviews.text_rules import check_text, clean_model_text
 from interviews.vocabulary import MessageRole, MessageStatus, ParticipantStage
 from providers.errors import ModelError, ModelOutputError, ModelServerError
+from services.participant import reply_claims
 from services.participant.joining import participant_for_token
+from services.participant.reply_claims import Claim
 from services.runtime.retrying import DEFAULT_RETRY, RETRYABLE, RetryPolicy
 from services.runtime.version import APP_VERSION
 from storage import repo_deliberations, repo_interviews
@@ -67,12 +64,9 @@ log = logging.getLogger(__name__)
 
 MAX_MESSAGE_CHARS = 4000
 INTERVIEW_PROMPTS = ("interviewer", *articulation.PROMPTS)
-#: What a send's idempotency key looks like (the page gives each send a fresh ``uuid4().hex``).
+#: What a send's idempotency key looks like (the page gives each send a fresh ``uuid4().hex``); no ``:``,
+#: so it never equals a reply claim's key (:data:`services.participant.reply_claims.KEY_PREFIX`).
 SEND_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
-#: How often a streaming reply writes its text so far, renewing its claim.
-HEARTBEAT_S = 2.0
-#: A claim not renewed for this long is taken for dead (pages pass ``LLM_TIMEOUT_S``).
-DEFAULT_STALE_AFTER_S = 60.0
 CUT_SHORT = (
     "The model's reply stopped before it was finished (the stream ended without a finish reason); "
     "what came is kept, marked as cut off."
@@ -118,7 +112,7 @@ def interview_view(session: Session, rows: InterviewRows, *, with_card: bool = T
         awaiting_reply=bool(complete) and complete[-1].role == MessageRole.USER,
         replying=any(m.status == MessageStatus.STREAMING for m in messages),
         user_turns=sum(m.role == MessageRole.USER for m in messages),
-        turn_limit=DeliberationConfig.model_validate(deliberation.config).interview_turn_limit,
+        turn_limit=DeliberationConfig.stored(deliberation.config).interview_turn_limit,
         tokens_used=interview.tokens_in + interview.tokens_out,
     )
 
@@ -221,7 +215,7 @@ def post_message(
         raise InvalidInput("Please write a message first.")
     if len(text) > MAX_MESSAGE_CHARS:
         raise InvalidInput(
-            f"Please keep a message under {MAX_MESSAGE_CHARS} characters (this one has {len(text)})."
+            f"Please keep a message to at most {MAX_MESSAGE_CHARS} characters (this one has {len(text)})."
         )
     if key is not None and not SEND_KEY.fullmatch(key):
         raise InvalidInput("A message key is 1 to 64 letters, digits, '-' or '_'.")
@@ -241,7 +235,7 @@ def post_message(
                 Stage(interview.state),
                 Event.USER_MESSAGE,
                 user_turns=user_turns + 1,
-                turn_limit=DeliberationConfig.model_validate(deliberation.config).interview_turn_limit,
+                turn_limit=DeliberationConfig.stored(deliberation.config).interview_turn_limit,
             )
         except InvalidTransition as exc:
             raise InvalidInput(f"You cannot send messages any more: {exc}.") from exc
@@ -278,85 +272,27 @@ def is_model_failure(exc: BaseException) -> bool:
     return isinstance(exc, ModelError)
 
 
-@dataclass
-class _Claim:
-    """The reply row one call writes (status ``streaming`` until it ends), claimed with ``key``; ``text``
-    is what was shown so far, ``open`` whether the row is still this call's to end."""
-
-    engine: Engine
-    interview_id: int
-    message_id: int
-    key: str
-    text: str = ""
-    open: bool = True
-    written: float = float("-inf")  # when the row was last written (monotonic): the first piece writes
-
-    def renew(self, text: str) -> bool:
-        """Note the text so far and write it at the first piece, then every :data:`HEARTBEAT_S`, so the
-        claim stays alive and a crash keeps what was shown; ``False`` when another call took it over."""
-        self.text = text
-        if time.monotonic() - self.written < HEARTBEAT_S:
-            return True
-        return self._write(text, MessageStatus.STREAMING)
-
-    def finish(self, text: str, status: MessageStatus, *, state: Stage | None = None) -> None:
-        """Store the reply as it ended: ``complete`` or ``cut_off`` (moving the stage to ``state``)."""
-        self._write(text, status, state=state)
-        self.open = False
-
-    def close(self) -> None:
-        """End a reply that broke off (an error, the page stopped reading): what was shown is kept as
-        ``cut_off``; with nothing shown the row goes. Nothing when it was ended already."""
-        if not self.open:
-            return
-        if self.text:
-            self.finish(self.text, MessageStatus.CUT_OFF)
-            return
-        self.open = False
-        with session_scope(self.engine) as session:
-            repo_interviews.get_interview(session, interview_id=self.interview_id, lock=True)
-            repo_interviews.drop_claimed_reply(session, message_id=self.message_id, key=self.key)
-
-    def _write(self, text: str, status: MessageStatus, *, state: Stage | None = None) -> bool:
-        self.written = time.monotonic()
-        with session_scope(self.engine) as session:
-            interview = repo_interviews.get_interview(session, interview_id=self.interview_id, lock=True)
-            kept = repo_interviews.write_claimed_reply(
-                session, message_id=self.message_id, key=self.key, content=text, status=status.value
-            )
-            if kept and state is not None:
-                repo_interviews.set_interview_state(session, interview=interview, state=state.value)
-        if not kept:
-            self.open = False  # taken over as stale by another call: the row is no longer ours
-        return kept
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 def _take_turn(
     engine: Engine, *, token: str, interview_id: int, token_budget: int, stale_after_s: float
-) -> tuple[InterviewPublic, _Claim] | str | None:
-    """Under the interview's row lock: whether a reply is due and nobody writes it, and then either the
-    reply that needs no model (stored here; returned as text) or the claim to write one.
+) -> tuple[InterviewPublic, Claim] | str | None:
+    """Whether a reply is due and nobody writes it, and then either the reply that needs no model (stored
+    here; returned as text) or the claim to write one (:mod:`services.participant.reply_claims`).
 
     ``None`` when no reply is due (the newest message is not a participant's waiting one, or the stage has
-    no chat reply) or another call is writing it. A claim older than ``stale_after_s`` is its writer's
-    crash: it ends as ``cut_off`` (what it had written) or, empty, goes, and a new claim is made.
+    no chat reply) or another call is writing it. A live claim is seen without the row lock (a waiting
+    tab polls every second); the lock is taken only to end a stale claim or make a new one.
     """
+    with session_scope(engine) as session:
+        own_rows(session, token, interview_id)
+        if reply_claims.claimed_elsewhere(session, interview_id=interview_id, stale_after_s=stale_after_s):
+            return None  # another tab (or request) is writing the reply: it answers, not us
     with session_scope(engine) as session:
         rows = own_rows(session, token, interview_id, lock=True)
         interview = rows[0]
         assert interview.id is not None
-        claims = repo_interviews.streaming_replies(session, interview_id=interview.id)
-        cutoff = datetime.now(UTC) - timedelta(seconds=stale_after_s)
-        if any(_aware(claim.created_at) > cutoff for claim in claims):
-            return None  # another tab (or request) is writing the reply: it answers, not us
-        for claim in claims:
-            since = _aware(claim.created_at).isoformat(timespec="seconds")
-            log.warning("interview %s: reply %s stale since %s, taken over", interview.id, claim.id, since)
-            repo_interviews.end_stale_reply(session, message=claim)
+        if reply_claims.claimed_elsewhere(session, interview_id=interview.id, stale_after_s=stale_after_s):
+            return None  # claimed between the two looks
+        reply_claims.end_stale_claims(session, interview_id=interview.id)
         view = interview_view(session, rows, with_card=False)
         stage = Stage(view.state)
         if not view.awaiting_reply or stage not in (*CONVERSATION, Stage.SHOW_CARD):
@@ -367,17 +303,7 @@ def _take_turn(
             repo_interviews.add_message(session, data=data)
             repo_interviews.set_interview_state(session, interview=interview, state=Stage.SHOW_CARD.value)
             return text
-        key = uuid.uuid4().hex
-        data = MessageCreate(
-            interview_id=view.id,
-            role=MessageRole.ASSISTANT,
-            content="",
-            status=MessageStatus.STREAMING,
-            client_key=key,
-        )
-        row = repo_interviews.add_message(session, data=data)
-        assert row.id is not None
-        return view, _Claim(engine, view.id, row.id, key)
+        return view, reply_claims.claim_reply(session, engine, interview_id=view.id)
 
 
 def reply(
@@ -388,7 +314,7 @@ def reply(
     interview_id: int,
     token_budget: int,
     retry: RetryPolicy = DEFAULT_RETRY,
-    stale_after_s: float = DEFAULT_STALE_AFTER_S,
+    stale_after_s: float = reply_claims.DEFAULT_STALE_AFTER_S,
 ) -> Generator[str]:
     """Stream the interviewer's reply to the participant's newest waiting message(s), and store it.
 
@@ -409,6 +335,7 @@ def reply(
         yield turn
         return
     view, claim = turn
+    claim.start_heartbeat()
     try:
         messages = interviewer_messages(
             question=view.question,
@@ -424,7 +351,7 @@ def reply(
                 for piece in stream:
                     if not claim.renew(stream.text):  # taken for dead by another call, which answers now
                         return
-                    yield piece
+                    yield clean_model_text(piece)
             except RETRYABLE:
                 if stream.text or last:
                     raise
@@ -432,7 +359,7 @@ def reply(
                 continue
             finally:
                 stream.close()
-            text = stream.text.strip()
+            text = clean_model_text(stream.text).strip()
             if not stream.finished:  # the stream ended without the model's own end: cut off
                 if text or last:
                     raise ModelServerError(CUT_SHORT)
@@ -451,5 +378,8 @@ def reply(
             if last:
                 raise ModelOutputError("The model sent an empty reply.")
             retry.wait(attempt)
-    finally:  # an error, or the page stopped reading (GeneratorExit): what was shown is kept as cut off
+    except BaseException as exc:  # an error, or the page stopped reading (GeneratorExit): what was shown
+        claim.close(after=exc)  # is kept as cut off; a failure of that write is logged, not raised over exc
+        raise
+    finally:
         claim.close()

@@ -134,7 +134,7 @@ def home(engine: Engine, *, token: str) -> ParticipantHome:
         deliberation = repo_deliberations.get_deliberation(
             session, deliberation_id=participant.deliberation_id
         )
-        config = DeliberationConfig.model_validate(deliberation.config)
+        config = DeliberationConfig.stored(deliberation.config)
         return ParticipantHome(
             participant=_public(participant),
             deliberation_id=participant.deliberation_id,
@@ -162,7 +162,7 @@ def consent(engine: Engine, *, token: str, demographics: dict[str, Any]) -> Part
         deliberation = repo_deliberations.get_deliberation(
             session, deliberation_id=participant.deliberation_id
         )
-        questions = DeliberationConfig.model_validate(deliberation.config).demographics
+        questions = DeliberationConfig.stored(deliberation.config).demographics
         if participant.consented_at is None and deliberation.status not in JOINABLE:
             raise _closed(deliberation.status)
         participant.demographics = answers.clean_demographics(questions, demographics)

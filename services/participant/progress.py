@@ -21,7 +21,7 @@ _ORDER: dict[str, int] = {stage: i for i, stage in enumerate(ParticipantStage)} 
 def deliberation_config(session: Session, participant: Participant) -> DeliberationConfig:
     """The configuration of the participant's deliberation (draw sizes, stories to judge, survey)."""
     deliberation = repo_deliberations.get_deliberation(session, deliberation_id=participant.deliberation_id)
-    return DeliberationConfig.model_validate(deliberation.config)
+    return DeliberationConfig.stored(deliberation.config)
 
 
 def advance_stage(session: Session, participant: Participant, stage: ParticipantStage) -> None:

@@ -19,10 +19,12 @@ from typing import Any
 from sqlalchemy import Engine
 
 from errors import InvalidInput
+from interviews.text_rules import check_text
 from interviews.vocabulary import CardStatus, ContextSource, DeliberationStatus, ParticipantStage
 from storage import repo_deliberations, repo_interviews, repo_judgements, repo_participants, repo_values
 from storage.db import session_scope
 from storage.schemas import (
+    MAX_TITLE,
     CanonicalValueCreate,
     ContextCreate,
     DeliberationCreate,
@@ -86,8 +88,10 @@ def import_dft(
     engine: Engine, *, directory: Path, before: date | None = None, title: str | None = None
 ) -> ImportSummary:
     """Load the dump in ``directory`` into a new deliberation; ``before`` keeps only contributions
-    (judgements, votes, impressions, cards) created before that day (UTC).
+    (judgements, votes, impressions, cards) created before that day (UTC); ``title`` keeps the text rule
+    of every title (checked before the dump is read; blank: the default title).
     """
+    title = check_text(title.strip(), what="The title", limit=MAX_TITLE) if title else None
     tables = load_tables(directory)
     cutoff = datetime(before.year, before.month, before.day, tzinfo=UTC) if before else None
 

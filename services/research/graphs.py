@@ -57,7 +57,7 @@ def build_snapshot(engine: Engine, *, deliberation_id: int) -> GraphSummary:
     with session_scope(engine) as session:
         deliberation = repo_deliberations.get_deliberation(session, deliberation_id=deliberation_id)
         thresholds = graph.Thresholds(
-            **DeliberationConfig.model_validate(deliberation.config).graph_thresholds.model_dump()
+            **DeliberationConfig.stored(deliberation.config).graph_thresholds.model_dump()
         )
         matrix = repo_judgements.judgement_matrix(session, deliberation_id=deliberation_id)
         value_ids = repo_values.canonical_value_ids(session, deliberation_id=deliberation_id)

@@ -1,6 +1,7 @@
 """The interview page's send queue (AppTest): each send is queued with its own key by the chat box and stored
 first thing in the next run; a send handled twice is stored once, one the database could not take stays
-queued, one the service refuses is said once and dropped (issue 10 item 1)."""
+queued, one the service refuses leaves the queue and stays on screen, with its text, until dismissed or
+another send (issue 10 item 1)."""
 
 from __future__ import annotations
 
@@ -87,7 +88,7 @@ def test_a_send_the_database_could_not_take_stays_queued(
     assert _users(engine, token, interview) == ["Keep me."]
 
 
-def test_a_refused_send_is_said_once_and_dropped(
+def test_a_refused_send_stays_shown_until_dismissed(
     make_app: Callable[[], AppTest], engine, app_env: pytest.MonkeyPatch
 ) -> None:
     token, interview = _start(engine)
@@ -100,8 +101,23 @@ def test_a_refused_send_is_said_once_and_dropped(
     at.chat_input[0].set_value("Too late.").run()
     assert not at.exception and "already submitted" in shown(at.error[0].value)
     assert at.session_state[state.OUTBOX] == []
-    at.run()
-    assert not at.error  # said once
+    at.run()  # a rerun (a reply streamed, another tab's reply polled): still there, the text with it
+    assert "already submitted" in shown(at.error[0].value)
+    assert [a.value for a in at.text_area] == ["Too late."]
+    at.button(key=f"dismiss-{at.session_state[state.REFUSED][0].send.key}").click().run()
+    assert not at.exception and not at.error and not at.text_area
+
+
+def test_a_new_send_replaces_what_was_refused(
+    make_app: Callable[[], AppTest], engine, app_env: pytest.MonkeyPatch
+) -> None:
+    token, interview = _start(engine)
+    at = _open(make_app, token)
+    at.chat_input[0].set_value("x" * (interviewing.MAX_MESSAGE_CHARS + 1)).run()
+    assert at.error and at.session_state[state.REFUSED]
+    at.chat_input[0].set_value("Shorter now.").run()
+    assert not at.exception and not at.session_state[state.REFUSED]
+    assert _users(engine, token, interview) == ["Shorter now."]
 
 
 def test_an_over_long_message_is_refused_with_its_length_and_shown_back(
@@ -113,6 +129,14 @@ def test_an_over_long_message_is_refused_with_its_length_and_shown_back(
     at.chat_input[0].set_value(text).run()
     assert not at.exception
     limit = interviewing.MAX_MESSAGE_CHARS
-    assert any(f"under {limit} characters (this one has {len(text.strip())})" in e.value for e in at.error)
+    assert any(f"at most {limit} characters (this one has {len(text.strip())})" in e.value for e in at.error)
     assert [a.value for a in at.text_area] == [text]  # nothing typed is lost
     assert _users(engine, token, interview) == []
+
+
+def test_a_message_of_exactly_the_limit_is_taken(make_app: Callable[[], AppTest], engine) -> None:
+    token, interview = _start(engine)
+    at = _open(make_app, token)
+    at.chat_input[0].set_value("y" * interviewing.MAX_MESSAGE_CHARS).run()
+    assert not at.exception and not at.session_state[state.REFUSED]
+    assert _users(engine, token, interview) == ["y" * interviewing.MAX_MESSAGE_CHARS]

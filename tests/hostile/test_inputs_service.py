@@ -1,7 +1,7 @@
 """Every hostile input of :mod:`tests.hostile.input_corpus` at the service layer: accepted and stored exactly
 as ``expected`` (read back), or refused with one clear line (a :class:`errors.StudioError`) that stores
 nothing. The pure parsers the front ends share (:func:`interviews.text_rules.parse_id`,
-:func:`services.facilitator.deliberations.parse_config`) are the service layer of ids and settings JSON.
+:func:`services.facilitator.settings_json.parse_config`) are the service layer of ids and settings JSON.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from sqlmodel import select
 
 from errors import InvalidInput, StudioError, one_line
 from interviews.text_rules import parse_id
-from services.facilitator import deliberations
+from services.facilitator import deliberations, settings_json
 from services.participant import interviewing, joining, judging, receipts
 from settings import SettingsError, load_settings
 from storage import db
@@ -153,10 +153,10 @@ def _stored_config(w: World, config: dict[str, Any]) -> dict[str, Any]:
 @pytest.mark.parametrize("case", of("config"), ids=ids(of("config")))
 def test_settings_json_is_bounded(case: InputCase, world: World) -> None:
     if case.accepted:
-        assert contains(_stored_config(world, deliberations.parse_config(case.value)), case.expected)
+        assert contains(_stored_config(world, settings_json.parse_config(case.value)), case.expected)
         return
     before = _count(world, Deliberation)
-    _refused(case, deliberations.parse_config, case.value)
+    _refused(case, settings_json.parse_config, case.value)
     assert _count(world, Deliberation) == before
 
 
@@ -166,9 +166,9 @@ def test_a_config_file_is_read_only_when_it_is_a_small_utf8_file(
 ) -> None:
     path = make_path(case.value, tmp_path)
     if case.accepted:
-        assert contains(_stored_config(world, deliberations.read_config_file(path)), case.expected)
+        assert contains(_stored_config(world, settings_json.read_config_file(path)), case.expected)
     else:
-        _refused(case, deliberations.read_config_file, path)
+        _refused(case, settings_json.read_config_file, path)
 
 
 def test_a_config_dict_given_directly_is_checked_as_strictly(world: World) -> None:

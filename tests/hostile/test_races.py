@@ -12,6 +12,7 @@ participant message before it. ``CASES`` is the corpus the hostile suite counts.
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +22,7 @@ from typing import Any
 
 import pytest
 from langchain_core.messages import BaseMessage, HumanMessage
+from sqlmodel import select
 
 from errors import InvalidInput
 from interviews.vocabulary import MessageRole, MessageStatus
@@ -28,12 +30,14 @@ from providers.chat import make_chat_model
 from providers.errors import ModelServerError
 from providers.fakes import FakeEndpoint, ScriptedChatModel, cut_short, truncated_stream
 from services.facilitator import deliberations
-from services.participant import interviewing
+from services.participant import interviewing, reply_claims
 from services.runtime.retrying import RetryPolicy
 from settings import load_settings
-from storage import db, repo_participants
+from storage import db, repo_interviews, repo_participants
 from storage.db import session_scope
+from storage.errors import DatabaseUnavailable
 from storage.schemas import InterviewPublic, MessagePublic, ParticipantCreate
+from storage.tables import Message
 from tests import postgres_server
 
 NO_WAIT = RetryPolicy(attempts=2, sleep=lambda s: None)
@@ -363,8 +367,7 @@ def send_from_another_tab_during_the_reply(race: Race) -> None:
 
 def _crashed_mid_stream(race: Race, tab: Tab, model: Any, pieces: int) -> Iterator[str]:
     """A reply that streamed ``pieces`` pieces (each one renewing its claim), then its process died."""
-    race.monkeypatch.setattr(interviewing, "HEARTBEAT_S", 0.0)
-    tab.send("Are you there?")
+    tab.send("Are you there?")  # the first piece writes the row (a heartbeat is 2 s away)
     stream = tab.replies(model)
     for _ in range(pieces):
         next(stream)
@@ -393,6 +396,7 @@ def crash_mid_stream_claim_stale(race: Race) -> None:
     partial = tab.view().messages[-1].content
     assert partial and "You wrote: Are you there?".startswith(partial)
     assert tab.reply(model, stale_after_s=0) == "You wrote: Are you there?"
+    race.monkeypatch.setattr(reply_claims, "HEARTBEAT_S", 0.0)  # its next piece writes (no 2 s wait)
     assert list(dead) == []  # it finds its claim gone and stops
     view = _kept(tab, ["Are you there?"])
     assert [(m.content, m.status) for m in view.messages[2:]] == [
@@ -498,6 +502,101 @@ def same_words_after_the_answer_are_a_new_message(race: Race) -> None:
     _kept(tab, ["Yes.", "Yes."])
 
 
+def _model_writes(bad: str) -> Callable[[Race], None]:
+    def scenario(race: Race) -> None:
+        tab = race.tab()
+        model = ScriptedChatModel([f"Tell me{bad} more{bad}."], chunk_chars=4)
+        tab.send("Hello.")
+        assert tab.reply(model) == "Tell me\ufffd more\ufffd."
+        last = tab.view().messages[-1]
+        assert (last.content, last.status) == ("Tell me\ufffd more\ufffd.", "complete")
+
+    scenario.__doc__ = f"A reply with {bad!r} in it is stored with U+FFFD in its place, complete, no error."
+    return scenario
+
+
+def ending_a_broken_reply_fails_too(race: Race) -> None:
+    """When the write that ends a broken-off reply fails as well, the first error is the one raised."""
+    tab = race.tab()
+    tab.send("Hello.")
+    write = repo_interviews.write_claimed_reply
+
+    def failing(session: Any, **kw: Any) -> bool:
+        if kw["status"] == MessageStatus.CUT_OFF:
+            raise DatabaseUnavailable("The database went away.")
+        return write(session, **kw)
+
+    race.monkeypatch.setattr(repo_interviews, "write_claimed_reply", failing)
+    with pytest.raises(ModelServerError, match="stopped before it was finished"):
+        tab.reply(ScriptedChatModel([cut_short("Half a sen")]))
+    race.monkeypatch.setattr(repo_interviews, "write_claimed_reply", write)
+    assert tab.reply(echo(), stale_after_s=0) == "You wrote: Hello."  # the stuck claim is taken over
+
+
+def a_slow_first_piece_keeps_its_claim(race: Race) -> None:
+    """A writer waiting long for the model's first piece (SDK retries, backoff, a slow prompt) renews its
+    claim from its heartbeat: a second tab polling past the stale limit still calls no model."""
+    race.monkeypatch.setattr(reply_claims, "HEARTBEAT_S", 0.1)
+    a = race.tab()
+    b = twin(a)
+    gate, entered = threading.Event(), threading.Event()
+    model = gated(gate, entered)
+    a.send("Take your time.")
+    with ThreadPoolExecutor(1) as pool:
+        first = pool.submit(a.reply, model, stale_after_s=1.0)
+        assert entered.wait(THREAD_TIMEOUT_S)
+        for _ in range(4):  # 2 s in all: twice the stale limit
+            time.sleep(0.5)
+            assert b.reply(model, stale_after_s=1.0) == ""
+        assert len(model.calls) == 1
+        gate.set()
+        assert first.result(THREAD_TIMEOUT_S) == "You wrote: Take your time."
+    _kept(a, ["Take your time."])
+
+
+def a_waiting_tab_takes_no_row_lock(race: Race) -> None:
+    """A tab that polls while another writes the reply reads the claim without locking the row."""
+    a = race.tab()
+    b = twin(a)
+    gate, entered = threading.Event(), threading.Event()
+    model = gated(gate, entered)
+    a.send("Go on.")
+    with ThreadPoolExecutor(1) as pool:
+        first = pool.submit(a.reply, model)
+        assert entered.wait(THREAD_TIMEOUT_S)
+        locks: list[bool] = []
+        rows = repo_interviews.interview_rows
+
+        def recorded(session: Any, **kw: Any) -> Any:
+            locks.append(bool(kw.get("lock")))
+            return rows(session, **kw)
+
+        race.monkeypatch.setattr(repo_interviews, "interview_rows", recorded)
+        assert b.reply(model) == ""
+        race.monkeypatch.setattr(repo_interviews, "interview_rows", rows)
+        assert locks and not any(locks)
+        gate.set()
+        assert first.result(THREAD_TIMEOUT_S) == "You wrote: Go on."
+    _kept(a, ["Go on."])
+
+
+def a_send_key_never_finds_a_reply(race: Race) -> None:
+    """A reply claim's key cannot be a send's: a send whose key is the claim's hex is a new message."""
+    tab, model = race.tab(), echo()
+    tab.send("First.")
+    settle(tab, model)
+    with session_scope(tab.engine) as s:
+        statement = select(Message).where(Message.interview_id == tab.interview_id, Message.seq == 2)
+        key = s.exec(statement).one().client_key
+    assert key is not None and key.startswith(reply_claims.KEY_PREFIX)
+    sent = tab.send("Second.", key=key.removeprefix(reply_claims.KEY_PREFIX))
+    assert (sent.role, sent.content) == ("user", "Second.")
+    with pytest.raises(InvalidInput, match="message key"):
+        tab.send("Third.", key=key)
+    settle(tab, model)
+    _kept(tab, ["First.", "Second."])
+
+
 def _bad_key(key: str) -> Callable[[Race], None]:
     def scenario(race: Race) -> None:
         tab = race.tab()
@@ -540,6 +639,12 @@ CASES: list[RaceCase] = [
         ("scripted_stream_cut_short", scripted_stream_cut_short),
         ("reload_mid_stream_then_retry", reload_mid_stream_then_retry),
         ("same_words_after_the_answer_are_a_new_message", same_words_after_the_answer_are_a_new_message),
+        ("model_writes_a_nul", _model_writes("\x00")),
+        ("model_writes_a_lone_surrogate", _model_writes("\ud800")),
+        ("ending_a_broken_reply_fails_too", ending_a_broken_reply_fails_too),
+        ("a_slow_first_piece_keeps_its_claim", a_slow_first_piece_keeps_its_claim),
+        ("a_waiting_tab_takes_no_row_lock", a_waiting_tab_takes_no_row_lock),
+        ("a_send_key_never_finds_a_reply", a_send_key_never_finds_a_reply),
         ("key_too_long", _bad_key("k" * 65)),
         ("key_empty", _bad_key("")),
         ("key_with_nul", _bad_key("key\x00")),

@@ -14,7 +14,7 @@ from sqlmodel import SQLModel, select
 import storage.tables  # noqa: F401  (registers the tables)
 from storage import db, repo_deliberations, repo_participants
 from storage.db import session_scope
-from storage.errors import DatabaseReadOnly, DatabaseUnavailable, DiskFull, SchemaError
+from storage.errors import DatabaseReadOnly, DatabaseUnavailable, DiskFull, SchemaError, StorageError
 from storage.schemas import DeliberationCreate, ParticipantCreate
 from storage.tables import Deliberation, Judgement, LLMCall, ValuesCard
 
@@ -207,3 +207,30 @@ def test_unreachable_postgres_names_database_url() -> None:
     with pytest.raises(DatabaseUnavailable, match="DATABASE_URL") as info:
         db.init_db(f"postgresql+psycopg://postgres@127.0.0.1:{port}/nothing")
     assert "\n" not in str(info.value)
+
+
+def _refused_and_rolled_back(engine: Engine, bad: str) -> None:
+    with session_scope(engine) as s:
+        before = s.exec(select(func.count()).select_from(Deliberation)).one()
+    with pytest.raises(StorageError, match="could not store a value") as caught, session_scope(engine) as s:
+        s.add(Deliberation(title="fine"))
+        s.add(Deliberation(title=f"a{bad}b"))  # a table row: no schema check on the way
+        s.flush()
+    assert caught.value.setting is None and "\n" not in str(caught.value)
+    with session_scope(engine) as s:
+        assert s.exec(select(func.count()).select_from(Deliberation)).one() == before
+
+
+def test_a_lone_surrogate_the_driver_cannot_encode_is_one_line(engine: Engine) -> None:
+    """SQLite's driver raises a bare UnicodeEncodeError, psycopg its own: each a StorageError, no setting."""
+    _refused_and_rolled_back(engine, "\ud800")
+
+
+@pytest.mark.postgres
+def test_a_nul_postgres_refuses_is_one_line(postgres_url: str) -> None:
+    """PostgreSQL refuses NUL in text with a DataError (SQLite stores it)."""
+    engine = db.init_db(postgres_url)
+    try:
+        _refused_and_rolled_back(engine, "\x00")
+    finally:
+        engine.dispose()

@@ -14,7 +14,7 @@ from services.facilitator import grading
 from services.runtime.accounting import llm_call_sink
 from storage.db import session_scope
 from storage.errors import NotFound
-from storage.tables import Interview, LLMCall
+from storage.tables import Interview, LLMCall, Message
 from tests.services.story_world import seed
 
 
@@ -57,3 +57,17 @@ def test_an_interview_without_answers_or_that_does_not_exist(sqlite_engine: Engi
     with pytest.raises(NotFound, match="no interview 404"):
         grading.grade_interview(sqlite_engine, model, interview_id=404)
     assert model.calls == []
+
+
+def test_only_complete_messages_are_graded(sqlite_engine: Engine) -> None:
+    """A reply still being written, or one cut off, is no turn of the conversation (as ``transcript``)."""
+    w = seed(sqlite_engine)
+    iid = w.interview_id
+    with session_scope(sqlite_engine) as s:
+        for seq, status, said in [(4, "cut_off", "Half a thou"), (5, "streaming", "Still wri")]:
+            s.add(Message(interview_id=iid, seq=seq, role="assistant", content=said, status=status))
+    model = ScriptedChatModel([_reply()])
+    result = grading.grade_interview(sqlite_engine, model, interview_id=w.interview_id)
+    prompt = model.calls[0][0].content
+    assert result.messages == 2
+    assert "Half a thou" not in prompt and "Still wri" not in prompt

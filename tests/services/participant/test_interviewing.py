@@ -17,7 +17,7 @@ from providers.chat import make_chat_model
 from providers.errors import ModelAuthError, ModelOutputError, ModelTimeout, ModelUnavailable
 from providers.fakes import FakeEndpoint, ScriptedChatModel
 from services.facilitator import deliberations
-from services.participant import cards, interviewing
+from services.participant import cards, interviewing, reply_claims
 from services.runtime.accounting import llm_call_sink, usage
 from services.runtime.retrying import RetryPolicy
 from settings import load_settings
@@ -535,3 +535,29 @@ def test_a_failed_model_call_is_on_record_with_its_detail(sqlite_engine: Engine,
     assert call.error is not None and call.error.startswith("ModelAuthError:") and "401" in call.error
     after = interviewing.get_interview(sqlite_engine, token=token, interview_id=view.id)
     assert after.awaiting_reply and not after.replying  # the message waits; no claim is left behind
+
+
+def test_a_card_the_model_wrote_with_nul_or_a_lone_surrogate_is_stored_cleaned(engine: Engine) -> None:
+    """On both databases: a NUL in the model's card becomes U+FFFD, no error (a lone surrogate never gets
+    this far: pydantic cannot parse it, so the card is retried as malformed output)."""
+    token, question_id = _participant(engine)
+    view = interviewing.start_interview(engine, token=token, question_id=question_id)
+    bad = CARD | {
+        "title": "Honest\x00 Presence",
+        "policies": [CARD["policies"][0] + " \x00", *CARD["policies"][1:]],
+    }
+    model = ScriptedChatModel([bad])
+    card = cards.request_card(engine, model, token=token, interview_id=view.id, retry=NO_WAIT)
+    assert card.title == "Honest\ufffd Presence" and card.policies[0].endswith(" \ufffd")
+    stored = _rows(engine, ValuesCard)[-1]
+    assert (stored.title, stored.policies[0]) == (card.title, card.policies[0])
+
+
+def test_the_stale_limit_outlasts_a_whole_model_attempt() -> None:
+    """A claim is taken for dead only after the SDK's tries at their slowest, the backoff and three
+    heartbeats: never between two heartbeats, even with LLM_TIMEOUT_S under HEARTBEAT_S."""
+    settings = load_settings(environ={"LLM_TIMEOUT_S": "1", "LLM_MAX_RETRIES": "3"}, secrets={})
+    retry = RetryPolicy(attempts=3, backoff_s=0.5)
+    limit = reply_claims.stale_after_s(settings, retry)
+    assert limit == 1 * 4 + (0.5 + 1.0) + 3 * reply_claims.HEARTBEAT_S
+    assert reply_claims.stale_after_s(load_settings(environ={}, secrets={})) >= 60 * 4

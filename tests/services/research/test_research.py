@@ -164,3 +164,21 @@ def test_a_bad_dump_is_one_clear_error_and_writes_nothing(
     with pytest.raises(InvalidInput, match=message):
         dft_import.import_dft(sqlite_engine, directory=tmp_path)
     assert deliberations.list_deliberations(sqlite_engine) == []
+
+
+@pytest.mark.parametrize(
+    ("title", "says"),
+    [
+        ("T" * 201, r"The title is too long \(201 characters\): please keep it to at most 200"),
+        ("DFT\x00study", "The title contains a NUL character"),
+        ("DFT \ud800", r"The title contains an incomplete character \(a lone surrogate U\+D800"),
+    ],
+    ids=["over-200", "nul", "lone-surrogate"],
+)
+def test_an_import_title_keeps_the_text_rule(
+    sqlite_engine: Engine, tmp_path: Path, title: str, says: str
+) -> None:
+    """Checked before the dump is read (this one is empty), like every other title."""
+    with pytest.raises(InvalidInput, match=says):
+        dft_import.import_dft(sqlite_engine, directory=tmp_path, title=title)
+    assert deliberations.list_deliberations(sqlite_engine) == []

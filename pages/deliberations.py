@@ -92,7 +92,7 @@ with st.form("invite"):
 
 links = st.session_state[state.LAST_INVITE_LINKS]
 if links:
-    st.caption(f"{len(links)} single-use link(s); each opens one participant's session.")
+    st.caption(f"{components.counted(len(links), 'single-use link')}; each opens one participant's session.")
     st.code("\n".join(links), language=None)
     st.download_button("Download as text", "\n".join(links) + "\n", file_name="invites.txt")
 

@@ -52,8 +52,9 @@ st.title("Thank you!")
 with components.stop_on_error():
     receipt = receipts.receipt(engine, token=token)
 st.markdown(
-    f"You wrote {receipt.messages} message(s), chose {receipt.votes} wise value(s) "
-    f"and judged {receipt.judgements} story(ies)."
+    f"You wrote {components.counted(receipt.messages, 'message')}, chose "
+    f"{components.counted(receipt.votes, 'wise value')} and judged "
+    f"{components.counted(receipt.judgements, 'story', 'stories')}."
 )
 
 
@@ -81,7 +82,7 @@ for entry in receipt.cards:
         entry.value.title,
         entry.value.description,
         entry.value.policies,
-        caption=f"{entry.judged_by} participant(s) judged stories about this value.",
+        caption=f"{components.counted(entry.judged_by, 'participant')} judged stories about this value.",
     )
     ask("represents_my_value", "Does this shared value represent what you care about?", entry.card.id)
     if entry.wiser is None:

@@ -51,7 +51,9 @@ if person.participant.consented_at is None:
                 answers[q.key] = st.text_input(label, placeholder=hint, key=key)
             else:  # no max_chars (a browser drops a long paste): the service refuses it, the text stays
                 answers[q.key] = st.text_input(label, key=key)
-        agreed = st.checkbox("I agree to take part on these terms.")
+        agreed = st.checkbox(
+            "I agree to take part on these terms." if person.consent_text else "I agree to take part."
+        )
         if st.form_submit_button("Continue", type="primary"):
             if not agreed:
                 st.error("Please tick the box to agree before continuing.")

@@ -78,6 +78,15 @@ def stop_on_error(action: str = "", *, detail: bool = False) -> Iterator[None]:
         st.stop()
 
 
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """``n`` and the noun in the number it takes.
+
+    >>> counted(1, "story", "stories"), counted(3, "story", "stories"), counted(0, "message")
+    ('1 story', '3 stories', '0 messages')
+    """
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
 def plain(text: str) -> str:
     """``text`` (a participant's, a model's or a facilitator's) as Markdown that every Streamlit element
     shows literally: ``st.markdown``, captions, alerts, titles, expander titles, widget labels and radio

@@ -60,6 +60,19 @@ def _open(make_app: Callable[[], AppTest], page: str, **params: str) -> AppTest:
     return at
 
 
+def test_the_consent_box_names_terms_only_when_there_are_some(
+    make_app: Callable[[], AppTest], engine
+) -> None:
+    with_terms = _deliberation(engine)
+    without = deliberations.create_deliberation(engine, title="No terms", questions=["Q?"]).id
+    labels = {}
+    for d in (with_terms, without):
+        at = _open(make_app, "pages/join.py", invite=_invite(engine, d))
+        assert not at.exception
+        labels[d] = shown(at.checkbox[0].label)
+    assert labels == {with_terms: "I agree to take part on these terms.", without: "I agree to take part."}
+
+
 def test_join_consent_and_start(make_app: Callable[[], AppTest], engine) -> None:
     d = _deliberation(engine, questions=("Q one?", "Q two?"), config={"demographics": DEMOGRAPHICS})
     at = _open(make_app, "pages/join.py", invite=_invite(engine, d))
@@ -273,7 +286,7 @@ def test_vote_judge_survey_and_receipt(make_app: Callable[[], AppTest], engine) 
     next(b for b in at.button if b.label == "Finish").click().run()
     assert not at.exception
     assert "Thank you!" in texts(at) and "Listening First" in texts(at)
-    assert "judged 3 story(ies)" in texts(at) and "chose 2 wise value(s)" in texts(at)
+    assert "judged 3 stories" in texts(at) and "chose 2 wise values" in texts(at)
 
 
 def test_the_back_button_never_loses_or_doubles_anything(make_app: Callable[[], AppTest], engine) -> None:

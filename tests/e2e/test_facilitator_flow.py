@@ -79,7 +79,7 @@ def test_a_facilitator_signs_in_creates_a_deliberation_and_invites_people(
     page.get_by_label("Cohort (optional)").fill("pilot")
     page.get_by_role("button", name="Create links").click()
     wait_idle(page)
-    expect(page.get_by_text("3 single-use link(s)")).to_be_visible()
+    expect(page.get_by_text("3 single-use links")).to_be_visible()
     links = page.get_by_test_id("stCode").locator("code").inner_text().split()
     shot("invite-links")
 

@@ -1,11 +1,15 @@
 """Moral Graph Studio: the Streamlit router. Run with `scripts/run-app.sh`."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from errors import StudioError
 from ui import components, resources, state
 
-st.set_page_config(page_title="Moral Graph Studio", page_icon=":material/hub:", layout="centered")
+# The icon ships with the app (a material icon or an emoji would be fetched from a CDN, which fails offline).
+ICON = Path(__file__).resolve().parent / "ui" / "assets" / "icon.png"
+st.set_page_config(page_title="Moral Graph Studio", page_icon=str(ICON), layout="centered")
 state.init()
 
 try:

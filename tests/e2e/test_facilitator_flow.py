@@ -122,6 +122,9 @@ def test_the_landing_page_fits_a_phone(
     assert widths["viewport"] == 390
     assert widths["document"] <= widths["viewport"], widths
     assert widths["main"] <= widths["mainClient"], widths
+    # The page icon ships with the app: served by the app itself, never fetched from a CDN (offline).
+    icons = page.locator("link[rel*='icon']").evaluate_all("links => links.map(l => l.href)")
+    assert icons and all(href.startswith(app_server.base_url) or href.startswith("data:") for href in icons)
 
 
 def test_a_deep_link_to_a_fresh_server_goes_through_the_router(

@@ -21,6 +21,17 @@ PEER_VALUES = (
     ("Gentle Timing", "Choosing the moment when hard news can be heard."),
     ("Room to Decide", "Leaving the decision with the person whose life it shapes."),
 )
+#: The card the scripted interviews write (it passes the card rules).
+HONEST_CARD = {
+    "title": "Honest Presence",
+    "description": "Staying truthful and present when someone faces a frightening choice.",
+    "policies": [
+        "MOMENTS where the person can voice their fear without being rushed",
+        "FACTS the person needs but has not asked for",
+        "SIGNS that the person feels respected rather than managed",
+    ],
+}
+
 GOOD_CARD = {
     "title": "Listening First",
     "description": "Understanding the person's situation before offering any view on it.",

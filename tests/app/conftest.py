@@ -73,3 +73,13 @@ def texts(at: AppTest) -> str:
     parts = [e.value for e in (*at.title, *at.markdown, *at.caption, *at.text, *at.code)]
     parts += [e.value for e in (*at.error, *at.warning, *at.info, *at.success)]
     return "\n".join(shown(p) for p in parts)
+
+
+def open_page(make_app: Callable[[], AppTest], page: str, **params: str) -> AppTest:
+    """A fresh app run with ``params`` in the URL, switched to ``page`` (as a link to it opens)."""
+    at = make_app()
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    at.switch_page(page).run()
+    return at

@@ -17,7 +17,7 @@ from settings import load_settings
 from storage.db import session_scope
 from storage.tables import Judgement, Participant, SurveyResponse
 from tests import worlds
-from tests.app.conftest import shown
+from tests.app.conftest import open_page, shown
 from tests.hostile.input_corpus import of
 
 
@@ -35,15 +35,6 @@ def _person(engine, *, config: dict | None = None) -> tuple[str, int]:
     )
     code = deliberations.create_invites(engine, deliberation_id=d.id, count=1, base_url="http://x")[0]
     return joining.join(engine, invite=code.invite.code).token, d.id
-
-
-def _open(make_app: Callable[[], AppTest], page: str, **params: str) -> AppTest:
-    at = make_app()
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
-    at.switch_page(page).run()
-    return at
 
 
 def _errors(at: AppTest) -> list[str]:
@@ -70,7 +61,7 @@ def test_every_id_in_the_interview_url_is_a_page_or_one_clear_line(
     question = joining.home(engine, token=token).questions[0].id
     mine = interviewing.start_interview(engine, token=token, question_id=question).id
     assert mine == 1  # so that the corpus's "1" is this person's own interview
-    at = _open(make_app, "pages/interview.py", token=token)
+    at = open_page(make_app, "pages/interview.py", token=token)
     assert not at.exception and at.chat_input
     for case in ID_CASES:  # one session, one URL after another
         at.query_params["interview"] = case.value
@@ -99,7 +90,7 @@ def test_a_refused_number_stays_in_its_field_with_the_reason(make_app: Callable[
         "demographics": [{"key": "age", "label": "Age", "kind": "number", "max": 120, "required": True}]
     }
     token, _ = _person(engine, config=config)
-    at = _open(make_app, "pages/join.py", token=token)
+    at = open_page(make_app, "pages/join.py", token=token)
     assert not at.exception
     field = next(t for t in at.text_input if "Age" in t.label)
     assert field.placeholder == "A whole number from 0 to 120"
@@ -128,7 +119,7 @@ def test_an_over_long_why_is_refused_and_kept(make_app: Callable[[], AppTest], e
     worlds.peers(engine, deliberation_id=d, question_id=question)
     with session_scope(engine) as s:
         s.exec(select(Participant).where(Participant.token == token)).one().stage = "judge"
-    at = _open(make_app, "pages/judge.py", token=token)
+    at = open_page(make_app, "pages/judge.py", token=token)
     assert not at.exception and at.text_area
     long = "y" * (judging.MAX_REASON_CHARS + 1)
     at.radio[0].set_value("upgrade")
@@ -150,7 +141,7 @@ def test_a_database_deleted_under_the_running_app_stops_it_with_one_line(
     make_app: Callable[[], AppTest], engine, tmp_path: Path
 ) -> None:
     token, _ = _person(engine)
-    at = _open(make_app, "pages/join.py", token=token)
+    at = open_page(make_app, "pages/join.py", token=token)
     assert not at.exception and not at.error
     database = tmp_path / "data" / "moral_graph.sqlite3"
     for suffix in ("", "-wal", "-shm"):
@@ -169,7 +160,7 @@ def test_an_over_long_survey_comment_is_refused_and_kept(make_app: Callable[[], 
     token, _ = _person(engine)
     with session_scope(engine) as s:
         s.exec(select(Participant).where(Participant.token == token)).one().stage = "survey"
-    at = _open(make_app, "pages/finish.py", token=token)
+    at = open_page(make_app, "pages/finish.py", token=token)
     assert not at.exception
     for radio in at.radio:
         radio.set_value(4)

@@ -14,7 +14,7 @@ from providers.fakes import ScriptedChatModel
 from services.facilitator import system
 from services.participant import interviewing, joining
 from settings import load_settings
-from tests.app.conftest import shown
+from tests.app.conftest import open_page, shown
 from tests.hostile import text_world
 from tests.hostile.text_corpus import triggers
 from ui import literal, resources
@@ -40,15 +40,6 @@ def world(app_env: pytest.MonkeyPatch) -> Iterator[tuple[Engine, text_world.Text
         engine.dispose()
 
 
-def _open(make_app: Callable[[], AppTest], page: str, **params: str) -> AppTest:
-    at = make_app()
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
-    at.switch_page(page).run()
-    return at
-
-
 def markdown_sources(at: AppTest) -> list[str]:
     """The Markdown of everything Streamlit renders as Markdown: text elements, alerts, and the labels of
     widgets and expanders, radio options included."""
@@ -69,7 +60,7 @@ def test_every_page_shows_hostile_text_as_typed(
     make_app: Callable[[], AppTest], world: tuple[Engine, text_world.TextWorld], page: str
 ) -> None:
     _, seeded = world
-    at = _open(make_app, PAGES[page], token=seeded.tokens[page])
+    at = open_page(make_app, PAGES[page], token=seeded.tokens[page])
     assert not at.exception
     sources = markdown_sources(at)
     read = "\n".join(shown(s) for s in sources)
@@ -86,7 +77,7 @@ def test_selectbox_options_are_literal_already(
 ) -> None:
     """Streamlit shows selectbox options as plain text: they get the facilitator's text unchanged."""
     _, seeded = world
-    at = _open(make_app, "pages/join.py", token=seeded.tokens["consent"])
+    at = open_page(make_app, "pages/join.py", token=seeded.tokens["consent"])
     assert not at.exception and list(at.selectbox[0].options) == list(text_world.OPTIONS)
 
 
@@ -113,7 +104,7 @@ def test_a_streamed_hostile_reply_is_shown_as_typed(
     token = seeded.tokens["choose"]
     question = interviewing.start_interview(engine, token=token, question_id=_question(engine, token))
     interviewing.post_message(engine, token=token, interview_id=question.id, text="A [link](http://e.vil)")
-    at = _open(make_app, "pages/interview.py", token=token)
+    at = open_page(make_app, "pages/interview.py", token=token)
     assert not at.exception
     bubbles = [shown(m.value) for message in at.chat_message for m in message.markdown]
     assert bubbles[-2:] == ["A [link](http://e.vil)", reply]
@@ -129,6 +120,6 @@ def test_ordinary_punctuation_is_left_as_typed(
 ) -> None:
     """Streamlit uses a label's Markdown as the widget's accessible name: ordinary text stays as typed."""
     _, seeded = world
-    at = _open(make_app, "pages/vote.py", token=seeded.tokens["vote"])
+    at = open_page(make_app, "pages/vote.py", token=seeded.tokens["vote"])
     labels = [_visible(c.label) for c in at.checkbox]
     assert f"Wise: {text_world.ORDINARY_TITLE}" in labels

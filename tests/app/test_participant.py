@@ -15,7 +15,7 @@ from services.participant import cards, interviewing, joining, receipts
 from services.runtime.accounting import llm_call_sink
 from settings import load_settings
 from tests import worlds
-from tests.app.conftest import shown, texts
+from tests.app.conftest import open_page, shown, texts
 from ui import components, resources
 
 DEMOGRAPHICS = [
@@ -51,15 +51,6 @@ def _invite(engine, deliberation_id: int) -> str:
     return link.invite.code
 
 
-def _open(make_app: Callable[[], AppTest], page: str, **params: str) -> AppTest:
-    at = make_app()
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
-    at.switch_page(page).run()
-    return at
-
-
 def test_the_consent_box_names_terms_only_when_there_are_some(
     make_app: Callable[[], AppTest], engine
 ) -> None:
@@ -67,7 +58,7 @@ def test_the_consent_box_names_terms_only_when_there_are_some(
     without = deliberations.create_deliberation(engine, title="No terms", questions=["Q?"]).id
     labels = {}
     for d in (with_terms, without):
-        at = _open(make_app, "pages/join.py", invite=_invite(engine, d))
+        at = open_page(make_app, "pages/join.py", invite=_invite(engine, d))
         assert not at.exception
         labels[d] = shown(at.checkbox[0].label)
     assert labels == {with_terms: "I agree to take part on these terms.", without: "I agree to take part."}
@@ -75,7 +66,7 @@ def test_the_consent_box_names_terms_only_when_there_are_some(
 
 def test_join_consent_and_start(make_app: Callable[[], AppTest], engine) -> None:
     d = _deliberation(engine, questions=("Q one?", "Q two?"), config={"demographics": DEMOGRAPHICS})
-    at = _open(make_app, "pages/join.py", invite=_invite(engine, d))
+    at = open_page(make_app, "pages/join.py", invite=_invite(engine, d))
     assert not at.exception
     token = at.query_params["token"]
     assert "invite" not in at.query_params and len(token) >= 22  # the URL now carries the token
@@ -101,8 +92,8 @@ def test_join_consent_and_start(make_app: Callable[[], AppTest], engine) -> None
 def test_the_same_invite_resumes_the_same_person(make_app: Callable[[], AppTest], engine) -> None:
     d = _deliberation(engine)
     code = _invite(engine, d)
-    first = _open(make_app, "pages/join.py", invite=code).query_params["token"]
-    again = _open(make_app, "pages/join.py", invite=code).query_params["token"]
+    first = open_page(make_app, "pages/join.py", invite=code).query_params["token"]
+    again = open_page(make_app, "pages/join.py", invite=code).query_params["token"]
     assert first == again
 
 
@@ -116,7 +107,7 @@ def test_the_same_invite_resumes_the_same_person(make_app: Callable[[], AppTest]
     ],
 )
 def test_bad_links_get_a_clear_message(make_app: Callable[[], AppTest], params: dict, message: str) -> None:
-    at = _open(make_app, "pages/join.py", **params)
+    at = open_page(make_app, "pages/join.py", **params)
     assert not at.exception
     assert message in at.error[0].value
 
@@ -125,7 +116,7 @@ def test_a_closed_deliberation_says_so(make_app: Callable[[], AppTest], engine) 
     d = _deliberation(engine)
     code = _invite(engine, d)
     deliberations.set_status(engine, deliberation_id=d, status="closed")
-    at = _open(make_app, "pages/join.py", invite=code)
+    at = open_page(make_app, "pages/join.py", invite=code)
     assert not at.exception and "closed" in at.error[0].value
 
 
@@ -139,7 +130,7 @@ def _start(engine) -> tuple[str, int]:
 
 def test_interview_chat_with_the_demo_model_and_resume(make_app: Callable[[], AppTest], engine) -> None:
     token, interview = _start(engine)
-    at = _open(make_app, "pages/interview.py", token=token)
+    at = open_page(make_app, "pages/interview.py", token=token)
     assert not at.exception and "What should I do?" in texts(at)
     at.chat_input[0].set_value("When my son lied, I **listened** first. <script>x</script>").run()
     assert not at.exception
@@ -150,7 +141,7 @@ def test_interview_chat_with_the_demo_model_and_resume(make_app: Callable[[], Ap
     assert source and "\\*\\*listened\\*\\*" in source[0] and "&lt;script>" in source[0]
     assert shown(source[0]) == "When my son lied, I **listened** first. <script>x</script>"
 
-    again = _open(make_app, "pages/interview.py", token=token)  # a reload: a new session, same page
+    again = open_page(make_app, "pages/interview.py", token=token)  # a reload: a new session, same page
     assert not again.exception and len(again.chat_message) == 3
 
 
@@ -164,7 +155,7 @@ def _fix_the_demo_card(at: AppTest) -> None:
 
 def test_show_the_card_edit_it_and_see_the_rules(make_app: Callable[[], AppTest], engine) -> None:
     token, _ = _start(engine)
-    at = _open(make_app, "pages/interview.py", token=token)
+    at = open_page(make_app, "pages/interview.py", token=token)
     at.chat_input[0].set_value("Honesty with kindness.").run()
     next(b for b in at.button if b.label == "Show me my card now").click().run()
     assert not at.exception
@@ -192,7 +183,7 @@ def test_a_failing_side_job_never_reaches_the_participant(
     make_app: Callable[[], AppTest], engine, app_env: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     token, _ = _start(engine)
-    at = _open(make_app, "pages/interview.py", token=token)
+    at = open_page(make_app, "pages/interview.py", token=token)
     at.chat_input[0].set_value("Honesty with kindness.").run()
     next(b for b in at.button if b.label == "Show me my card now").click().run()
     _fix_the_demo_card(at)
@@ -223,7 +214,7 @@ def test_a_model_failure_is_one_message_with_a_retry(
         yield  # pragma: no cover
 
     app_env.setattr(interviewing, "reply", broken)
-    at = _open(make_app, "pages/interview.py", token=token)
+    at = open_page(make_app, "pages/interview.py", token=token)
     at.chat_input[0].set_value("My story.").run()
     assert not at.exception
     # plain words for the participant; the detail goes to the log (and the model call's llmcall row)
@@ -254,7 +245,7 @@ def _submitted(engine, *, stories: int = 3) -> tuple[str, worlds.Peers]:
 
 def test_vote_judge_survey_and_receipt(make_app: Callable[[], AppTest], engine) -> None:
     token, seeded = _submitted(engine)
-    at = _open(make_app, "pages/vote.py", token=token)
+    at = open_page(make_app, "pages/vote.py", token=token)
     assert not at.exception
     shown = sorted(c.label.removeprefix("Wise: ") for c in at.checkbox)
     assert shown == sorted(title for title, _ in worlds.PEER_VALUES)  # never the person's own value
@@ -266,7 +257,7 @@ def test_vote_judge_survey_and_receipt(make_app: Callable[[], AppTest], engine) 
     assert not at.exception
     assert joining.home(engine, token=token).participant.stage == "judge"
 
-    at = _open(make_app, "pages/judge.py", token=token)
+    at = open_page(make_app, "pages/judge.py", token=token)
     for answer in ("upgrade", "no_upgrade", "not_sure"):
         assert not at.exception and "Did this person become wiser?" in texts(at)
         at.radio[0].set_value(answer)
@@ -277,7 +268,7 @@ def test_vote_judge_survey_and_receipt(make_app: Callable[[], AppTest], engine) 
     next(b for b in at.button if b.label == "Continue").click().run()
     assert not at.exception and joining.home(engine, token=token).participant.stage == "survey"
 
-    at = _open(make_app, "pages/finish.py", token=token)
+    at = open_page(make_app, "pages/finish.py", token=token)
     assert not at.exception and "A few last questions" in texts(at)
     next(b for b in at.button if b.label == "Finish").click().run()
     assert not at.exception and at.error  # required questions unanswered
@@ -291,13 +282,13 @@ def test_vote_judge_survey_and_receipt(make_app: Callable[[], AppTest], engine) 
 
 def test_the_back_button_never_loses_or_doubles_anything(make_app: Callable[[], AppTest], engine) -> None:
     token, _ = _submitted(engine)
-    at = _open(make_app, "pages/vote.py", token=token)
+    at = open_page(make_app, "pages/vote.py", token=token)
     at.checkbox[0].check()
     at.checkbox[1].check()
     next(b for b in at.button if b.label == "Continue").click().run()
-    back = _open(make_app, "pages/vote.py", token=token)  # going back: sent on to where they are
+    back = open_page(make_app, "pages/vote.py", token=token)  # going back: sent on to where they are
     assert not back.exception and "Did this person become wiser?" in texts(back)
-    back = _open(make_app, "pages/interview.py", token=token)
+    back = open_page(make_app, "pages/interview.py", token=token)
     assert not back.exception and "Did this person become wiser?" in texts(back)
     assert receipts.receipt(engine, token=token).votes == 2
 
@@ -309,7 +300,7 @@ def test_the_back_button_never_loses_or_doubles_anything(make_app: Callable[[], 
 def test_every_step_refuses_a_bad_or_missing_token(
     make_app: Callable[[], AppTest], page: str, token: str | None, message: str
 ) -> None:
-    at = _open(make_app, f"pages/{page}.py", **({"token": token} if token else {}))
+    at = open_page(make_app, f"pages/{page}.py", **({"token": token} if token else {}))
     assert not at.exception and message in at.error[0].value
 
 
@@ -319,10 +310,10 @@ def test_an_ended_deliberation_stops_the_steps_but_keeps_the_receipt(
     token, _ = _start(engine)
     deliberation = joining.home(engine, token=token).deliberation_id
     deliberations.set_status(engine, deliberation_id=deliberation, status="archived")
-    at = _open(make_app, "pages/interview.py", token=token)
+    at = open_page(make_app, "pages/interview.py", token=token)
     assert not at.exception and "has ended (archived)" in at.info[0].value and not at.chat_input
     deliberations.set_status(engine, deliberation_id=deliberation, status="open")
-    at = _open(make_app, "pages/interview.py", token=token)
+    at = open_page(make_app, "pages/interview.py", token=token)
     assert not at.exception and at.chat_input
 
 
@@ -342,7 +333,7 @@ def test_over_the_budget_a_revision_points_to_the_edit_form(
     )
     cards.ask_for_changes(engine, token=token, interview_id=interview)
     interviewing.post_message(engine, token=token, interview_id=interview, text="Say more about silence.")
-    at = _open(make_app, "pages/interview.py", token=token)
+    at = open_page(make_app, "pages/interview.py", token=token)
     assert not at.exception
     assert "edit the card yourself" in shown(at.error[0].value)
     assert any(b.label == "Edit it myself" for b in at.button)  # the way out is on the page

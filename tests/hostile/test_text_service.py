@@ -22,18 +22,11 @@ from storage.db import session_scope
 from storage.schemas import ParticipantCreate, ValuesCardCreate
 from tests import postgres_server
 from tests.hostile.text_corpus import CASES, TextCase
+from tests.worlds import HONEST_CARD
 
 NO_WAIT = RetryPolicy(attempts=1, sleep=lambda s: None)
 BUDGET = 10_000_000
-CARD = {
-    "title": "Honest Presence",
-    "description": "Staying truthful and present when someone faces a frightening choice.",
-    "policies": [
-        "MOMENTS where the person can voice their fear without being rushed",
-        "FACTS the person needs but has not asked for",
-        "SIGNS that the person feels respected rather than managed",
-    ],
-}
+CARD = HONEST_CARD
 
 
 @dataclass(frozen=True)

@@ -25,18 +25,11 @@ from storage import db, repo_deliberations, repo_participants
 from storage.db import session_scope
 from storage.schemas import ParticipantCreate
 from storage.tables import LLMCall, Message, ValuesCard
+from tests.worlds import HONEST_CARD
 
 NO_WAIT = RetryPolicy(attempts=3, sleep=lambda s: None)
 BUDGET = 1_000_000
-CARD = {
-    "title": "Honest Presence",
-    "description": "Staying truthful and present when someone faces a frightening choice.",
-    "policies": [
-        "MOMENTS where the person can voice their fear without being rushed",
-        "FACTS the person needs but has not asked for",
-        "SIGNS that the person feels respected rather than managed",
-    ],
-}
+CARD = HONEST_CARD
 
 
 def _participant(engine: Engine, *, turn_limit: int = 12) -> tuple[str, int]:

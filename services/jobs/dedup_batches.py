@@ -40,6 +40,17 @@ class RunContext:
     run_id: str
     model_name: str
 
+    def event(self, action: str, **details: Any) -> ModerationEventCreate:
+        """A moderation event of this run (``dedup_batch`` or ``dedup_batch_failed``) with its details."""
+        return ModerationEventCreate(
+            deliberation_id=self.deliberation_id,
+            actor="dedup",
+            action=action,
+            target_type="deliberation",
+            target_id=self.deliberation_id,
+            details={"run_id": self.run_id, "model": self.model_name, **details},
+        )
+
 
 def value_text(row: ValuesCard | CanonicalValue) -> core.ValueText:
     assert row.id is not None
@@ -108,21 +119,13 @@ def commit_batch(
             log.append(entry | {"new": value.id, "rewritten": decision.new_value is not None})
         repo_values.add_moderation_event(
             session,
-            data=ModerationEventCreate(
-                deliberation_id=run.deliberation_id,
-                actor="dedup",
-                action="dedup_batch",
-                target_type="deliberation",
-                target_id=run.deliberation_id,
-                details={
-                    "run_id": run.run_id,
-                    "batch": number,
-                    "prompt": result.prompt_ref,
-                    "model": run.model_name,
-                    "attempts": result.attempts,
-                    "offered": [v.id for v in offered],
-                    "groups": log,
-                },
+            data=run.event(
+                "dedup_batch",
+                batch=number,
+                prompt=result.prompt_ref,
+                attempts=result.attempts,
+                offered=[v.id for v in offered],
+                groups=log,
             ),
         )
     return created, joined, skipped
@@ -141,22 +144,14 @@ def record_failure(
     with session_scope(run.engine) as session:
         event = repo_values.add_moderation_event(
             session,
-            data=ModerationEventCreate(
-                deliberation_id=run.deliberation_id,
-                actor="dedup",
-                action="dedup_batch_failed",
-                target_type="deliberation",
-                target_id=run.deliberation_id,
-                details={
-                    "run_id": run.run_id,
-                    "batch": number,
-                    "cards": list(batch),
-                    "error": line,
-                    "problems": list(error.problems),
-                    "prompt": core.prompt_ref(),
-                    "model": run.model_name,
-                    "offered": [v.id for v in offered],
-                },
+            data=run.event(
+                "dedup_batch_failed",
+                batch=number,
+                cards=list(batch),
+                error=line,
+                problems=list(error.problems),
+                prompt=core.prompt_ref(),
+                offered=[v.id for v in offered],
             ),
         )
         assert event.id is not None

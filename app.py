@@ -5,7 +5,7 @@ from pathlib import Path
 import streamlit as st
 
 from errors import StudioError
-from ui import components, resources, state
+from ui import components, resources, router, state
 
 # The icon ships with the app (a material icon or an emoji would be fetched from a CDN, which fails offline).
 ICON = Path(__file__).resolve().parent / "ui" / "assets" / "icon.png"
@@ -15,6 +15,7 @@ state.init()
 try:
     settings = resources.settings()
     resources.engine()
+    resources.model_warmup()  # the offline model starts in the background, once per process
 except StudioError as exc:
     components.error_box(exc, action="Starting the app")
     st.stop()
@@ -42,6 +43,7 @@ else:  # role-based menu: the facilitator pages are not even listed (nor reachab
 
 # A participant (their link carries a token or an invite) sees their own flow and no menu at all.
 on_a_link = any(state.query(name) for name in (state.TOKEN, state.INVITE, state.JOIN_CODE))
+router.menu_in_sidebar()  # the raw page files were hidden on the first load (ui/router.py)
 st.navigation(
     {"Participant": participant, "Facilitator": facilitator}, position="hidden" if on_a_link else "sidebar"
 ).run()

@@ -21,9 +21,17 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from errors import InvalidInput, StudioError, one_line
-from interviews.limits import CONTEXTS_PER_CALL, DEDUP_BATCH, DEDUP_BATCH_MAX, STORY_PAIRS, STORY_PAIRS_MAX
+from interviews.limits import (
+    CONTEXTS_PER_CALL,
+    DEDUP_BATCH,
+    DEDUP_BATCH_MAX,
+    SEEDS_PER_CALL,
+    STORY_PAIRS,
+    STORY_PAIRS_MAX,
+)
 from interviews.text_rules import parse_id
 from interviews.vocabulary import CardStatus, DeliberationStatus, values_of
+from providers.model_catalogue import CATALOGUE
 from services.research.formats import EXPORT_FORMATS
 
 if TYPE_CHECKING:
@@ -130,7 +138,8 @@ def deliberation() -> None:
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
     help="JSON settings: demographics, survey, graph_thresholds, values_to_vote, min_votes, "
-    "stories_to_judge, interview_turn_limit (see README).",
+    "stories_to_judge, interview_turn_limit, seeds_required, pipeline_max_pairs, pipeline_max_calls, "
+    "pipeline_pairs_per_value (see README).",
 )
 def deliberation_create(
     title: str, questions: tuple[str, ...], welcome: str, consent: str, config_file: Path | None
@@ -208,6 +217,41 @@ def invite(deliberation_id: int, count: int, base_url: str | None, cohort: str |
     )
     for link in links:
         click.echo(link.url)
+
+
+@cli.command("demo")
+@click.option(
+    "--invites",
+    type=click.IntRange(1, 20),
+    default=2,
+    show_default=True,
+    help="Single-use invite links to print besides the open link.",
+)
+@click.option("--base-url", default=None, help="Public address of the app (default: PUBLIC_BASE_URL).")
+def demo_cmd(invites: int, base_url: str | None) -> None:
+    """Create an open demo deliberation (its question, contexts, seed values and stories are written by the
+    project) and print its links. Each run makes a new one."""
+    from services.facilitator import demo
+
+    settings = _settings()
+    engine = _engine(settings)
+    made = demo.create_demo(engine, base_url=base_url or settings.public_base_url, invites=invites)
+    d = made.deliberation
+    click.echo(f"Demo deliberation {d.id} is open: {d.title}")
+    click.echo(
+        f"  {len(made.contexts)} contexts, {len(made.seeds)} seed values and {made.stories} upgrade stories "
+        f"on its question (question {made.question_id})"
+    )
+    click.echo(f"Open link (anyone):   {made.open_link}")
+    for n, link in enumerate(made.invite_links, 1):
+        click.echo(f"Invite link {n}:        {link}")
+    click.echo(f"Facilitator page:     {made.facilitator_url}")
+    if settings.effective_llm_mode != "fake":
+        click.echo(
+            f"Note: the app's model is {settings.effective_llm_mode!r}, not the scripted demo model; start "
+            "the app with LLM_MODE=fake to walk through the demo as it is meant to run.",
+            err=True,
+        )
 
 
 @cli.command("import-dft")
@@ -330,13 +374,14 @@ def values_group() -> None:
 @click.argument("deliberation_id", type=ID)
 @click.option("--question", "question_id", type=ID, default=None, help="Only values with a card on it.")
 def values_list(deliberation_id: int, question_id: int | None) -> None:
-    """List the canonical values: id, member card ids, votes, title (tab-separated)."""
+    """List the canonical values: id, member card ids, votes, origin (seed, dedup, imported or split),
+    title (tab-separated)."""
     from services.facilitator import values
 
     found = values.list_values(_engine(), deliberation_id=deliberation_id, question_id=question_id)
     for v in found:
         cards = ",".join(str(c.id) for c in v.cards) or "-"
-        click.echo(f"{v.id}\t{cards}\t{v.votes}\t{v.title}")
+        click.echo(f"{v.id}\t{cards}\t{v.votes}\t{_origin(v)}\t{v.title}")
     if not found:
         click.echo(f"No canonical values yet (python cli.py dedup {deliberation_id} makes them).", err=True)
 
@@ -348,13 +393,12 @@ def values_show(value_id: int) -> None:
     from services.facilitator import values
 
     v = values.get_value(_engine(), canonical_id=value_id)
-    made = (
-        f"made by dedup run {v.dedup_run}"
-        if v.dedup_run
-        else f"imported ({v.external_ref})"
-        if v.external_ref
-        else "split off by hand"
-    )
+    made = {
+        "seed": "a seed value, suggested by the organisers",
+        "dedup": f"made by dedup run {v.dedup_run}",
+        "imported": f"imported ({v.external_ref})",
+        "split": "split off by hand",
+    }[_origin(v)]
     click.echo(f"Value {v.id}: {v.title}")
     click.echo(v.description)
     for policy in v.policies:
@@ -364,6 +408,13 @@ def values_show(value_id: int) -> None:
     for c in v.cards:
         status = "" if c.status == CardStatus.SUBMITTED else f" [{c.status}]"
         click.echo(f"{c.id}\t{c.title}{status}\t{c.description}")
+
+
+def _origin(value: Any) -> str:
+    """How a canonical value came to be: ``seed``, ``dedup``, ``imported`` or ``split`` (off by hand)."""
+    if value.seed:
+        return "seed"
+    return "dedup" if value.dedup_run else "imported" if value.external_ref else "split"
 
 
 def _ids(ids: tuple[int, ...] | list[int]) -> str:
@@ -421,6 +472,136 @@ def values_split(value_id: int, card_ids: tuple[int, ...], title: str | None, re
     )
 
 
+@cli.group("seed")
+def seed_group() -> None:
+    """Seed a question with values before participants arrive: typed or written by the model."""
+
+
+def _seed_line(s: Any) -> str:
+    mined = "mined" if s.contexts_mined else "not mined"
+    return f"{s.id}\t{s.question_id}\t{s.card_id}\t{s.votes}\t{s.members}\t{mined}\t{s.title}"
+
+
+def _mine_seeds(engine: Any, settings: Settings, seed_ids: list[int]) -> None:
+    """Mine each new seed's contexts with the configured model (a failure leaves it for a later run)."""
+    from services.facilitator import seeds
+    from services.runtime import model_clients
+
+    model = model_clients.chat_model(settings, engine)
+    for value_id in seed_ids:
+        try:
+            added = seeds.mine_seed_contexts(engine, model, value_id=value_id)
+        except StudioError as exc:
+            click.echo(f"seed {value_id}: mining its contexts failed: {one_line(exc)}", err=True)
+            continue
+        click.echo(f"seed {value_id}: {len(added)} contexts added", err=True)
+
+
+@seed_group.command("add")
+@click.argument("deliberation_id", type=ID)
+@click.option("--question", "question_id", type=ID, required=True, help="The question it is a value of.")
+@click.option("--title", required=True, help="2-5 words.")
+@click.option("--description", required=True, help="One sentence.")
+@click.option("--policy", "policies", multiple=True, required=True, help="What to attend to; repeat (2-10).")
+@click.option("--context", "contexts", multiple=True, help='A "When ..." context of the seed; repeat.')
+@click.option("--no-mine", is_flag=True, help="Without --context: do not mine its contexts now.")
+def seed_add(
+    deliberation_id: int,
+    question_id: int,
+    title: str,
+    description: str,
+    policies: tuple[str, ...],
+    contexts: tuple[str, ...],
+    no_mine: bool,
+) -> None:
+    """Add one seed value (checked by the card rules); prints its value id. Without --context its contexts
+    are mined with the model, as a participant card's are."""
+    from services.facilitator import seeds
+
+    settings = _settings()
+    engine = _engine(settings)
+    s = seeds.add_seed(
+        engine,
+        deliberation_id=deliberation_id,
+        question_id=question_id,
+        title=title,
+        description=description,
+        policies=list(policies),
+        contexts=list(contexts),
+    )
+    click.echo(s.id)
+    if not contexts and not no_mine:
+        _mine_seeds(engine, settings, [s.id])
+
+
+@seed_group.command("generate")
+@click.argument("deliberation_id", type=ID)
+@click.option("--question", "question_id", type=ID, required=True, help="The question to seed.")
+@click.option(
+    "--count",
+    type=click.IntRange(min=1, max=SEEDS_PER_CALL),
+    default=4,
+    show_default=True,
+    help="How many values to ask the model for.",
+)
+@click.option("--no-mine", is_flag=True, help="Do not mine the new seeds' contexts now.")
+def seed_generate(deliberation_id: int, question_id: int, count: int, no_mine: bool) -> None:
+    """Ask the model for COUNT distinct seed values of a question; stores those that pass the card rules
+    and repeat no value of the question, and reports the others (stderr)."""
+    from services.facilitator import seeds
+    from services.runtime import model_clients
+
+    settings = _settings()
+    engine = _engine(settings)
+    seeds.require_question(engine, deliberation_id=deliberation_id, question_id=question_id)
+    g = seeds.generate_seeds(
+        engine,
+        model_clients.chat_model(settings, engine),
+        deliberation_id=deliberation_id,
+        question_id=question_id,
+        count=count,
+        mine=not no_mine,
+    )
+    for s in g.added:
+        click.echo(_seed_line(s))
+    for r in g.rejected:
+        click.echo(f"not stored: {r.title or '(no title)'}: {r.reason}", err=True)
+    for error in g.mining_errors:
+        click.echo(f"mining failed: {error}", err=True)
+    click.echo(
+        f"Added {len(g.added)} of {count} requested seed values to question {question_id} "
+        f"({len(g.rejected)} not stored, {g.contexts_added} contexts mined; {g.prompt_ref}, {g.model}).",
+        err=True,
+    )
+
+
+@seed_group.command("list")
+@click.argument("deliberation_id", type=ID)
+@click.option("--question", "question_id", type=ID, default=None, help="Only the seeds of this question.")
+def seed_list(deliberation_id: int, question_id: int | None) -> None:
+    """List the seed values: value id, question id, own card id, votes, participant cards that joined it,
+    whether its contexts were mined, title (tab-separated)."""
+    from services.facilitator import seed_rows
+
+    found = seed_rows.list_seeds(_engine(), deliberation_id=deliberation_id, question_id=question_id)
+    for s in found:
+        click.echo(_seed_line(s))
+    if not found:
+        click.echo(f"No seed values yet (python cli.py seed add {deliberation_id} ... adds one).", err=True)
+
+
+@seed_group.command("remove")
+@click.argument("value_id", type=ID)
+@click.option("--reason", default="", help="Why (written to the moderation log).")
+def seed_remove(value_id: int, reason: str) -> None:
+    """Delete a seed value nobody has seen, voted on or joined yet (with its stories); logged."""
+    from services.facilitator import seed_rows
+
+    r = seed_rows.remove_seed(_engine(), value_id=value_id, reason=reason)
+    stories = f", {r.stories_removed} stories" if r.stories_removed else ""
+    click.echo(f"Removed seed value {r.value_id} ({r.title}{stories}; moderation event {r.event_id}).")
+
+
 @cli.command("stories")
 @click.argument("deliberation_id", type=ID)
 @click.option("--run", "run_id", default=None, help="Resume this run id (default: start a new run).")
@@ -465,6 +646,48 @@ def stories_cmd(deliberation_id: int, run_id: str | None, max_pairs: int) -> Non
         f"written, {s.judged} judged, {s.skipped} already done, {s.failed} failed; {s.shown} shown, "
         f"{s.hidden} hidden."
     )
+
+
+@cli.command("pipeline")
+@click.argument("deliberation_id", type=ID)
+def pipeline_cmd(deliberation_id: int) -> None:
+    """Catch up the continuous pipeline: mine every card not mined yet, deduplicate every pending card, and
+    write and judge the stories of every value's new pairs (run pipeline-ID), within the deliberation's
+    caps (pipeline_max_pairs, pipeline_max_calls); resumable."""
+    from services.jobs import pipeline
+    from services.runtime import model_clients
+
+    settings = _settings()
+    engine = _engine(settings)
+    st = pipeline.status(engine, deliberation_id=deliberation_id)  # before starting a model
+    click.echo(
+        f"Pipeline {st.run_id}: {st.calls_used} of {st.max_calls} model calls used, {st.pairs_used} of "
+        f"{st.max_pairs} pairs; {st.unmined_cards} cards to mine, {st.pending_cards} to deduplicate.",
+        err=True,
+    )
+    r = pipeline.catch_up(
+        engine,
+        model_clients.chat_model(settings, engine),
+        model_clients.embeddings(settings, engine),
+        deliberation_id=deliberation_id,
+        on_step=lambda line: click.echo(line, err=True),
+    )
+    for error in r.errors:
+        click.echo(f"failed: {error} (a rerun retries it)", err=True)
+    click.echo(
+        f"Pipeline {r.run_id} of deliberation {deliberation_id}: {r.cards_mined} cards mined "
+        f"({r.contexts_added} contexts), {r.cards_linked} cards linked to values, {r.pairs} pairs "
+        f"({r.new_pairs} new): {r.written} stories written, {r.judged} judged, {r.shown} shown; "
+        f"{r.calls} model calls."
+    )
+    if r.stopped or r.capped:
+        caps = ", ".join(r.capped)
+        click.echo(
+            f"Stopped early: {r.stopped or 'a cap is reached'} ({caps}). The caps bound the pipeline "
+            f"only: python cli.py dedup {deliberation_id} and python cli.py stories {deliberation_id} "
+            f"--run {r.run_id} go on by hand.",
+            err=True,
+        )
 
 
 @cli.command("contexts")
@@ -565,6 +788,58 @@ def status() -> None:
     ]
     for key, value in rows:
         click.echo(f"{key:<14} {value}")
+
+
+@cli.group("model")
+def model_group() -> None:
+    """Larger offline models: download one (LOCAL_MODEL=NAME then serves it)."""
+
+
+@model_group.command("list")
+def model_list() -> None:
+    """The catalogue's models: name, size, whether it is downloaded, what it is (tab-separated)."""
+    from services.runtime import model_files
+
+    settings = _settings()
+    for entry in CATALOGUE.values():
+        state = "downloaded" if model_files.model_file(settings, entry.name).is_file() else "-"
+        click.echo(f"{entry.name}\t{entry.size_label}\t{state}\t{entry.about}")
+
+
+@model_group.command(
+    "pull",
+    help="Download model NAME into DATA_DIR/models/NAME.gguf with a progress bar, check its SHA-256, and "
+    "say how to use it.\n\nNAME is one of the catalogue's (" + ", ".join(CATALOGUE) + ") or, with --url "
+    "and --sha256, a name of your choosing for any GGUF file. An interrupted download resumes where it "
+    "stopped when run again; a file whose checksum does not match is deleted.",
+)
+@click.argument("name")
+@click.option("--url", default=None, help="Download this GGUF file instead (needs --sha256).")
+@click.option("--sha256", "sha256", default=None, help="The file's SHA-256 (64 hex digits), checked after.")
+def model_pull(name: str, url: str | None, sha256: str | None) -> None:
+    from services.runtime import model_files
+
+    settings = _settings()
+    source = model_files.source_for(name, url=url, sha256=sha256)
+    click.echo(f"Downloading {name} from {source.url}", err=True)
+    bar: Any = None
+
+    def progress(done: int, total: int | None) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = click.progressbar(length=total or 0, label=name, file=sys.stderr, show_pos=total is None)
+            bar.__enter__()
+        bar.update(done - bar.pos)
+
+    try:
+        pulled = model_files.pull_model(settings, source, progress=progress)
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    how = "already there, checksum verified" if pulled.already_there else "downloaded, checksum verified"
+    if pulled.resumed_from:
+        how += f", resumed after {pulled.resumed_from:,} bytes"
+    click.echo(f"{pulled.path} ({pulled.size:,} bytes): {how}. Use it with LOCAL_MODEL={name}.")
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ this tree names every subclass in the project, under its real parent)::
     │   └── InvalidJudgementError, InvalidInputError, InvalidWeightError, ConvergenceError,
     │       MoralGraphFormatError
     ├── interviews.prompting.PromptError      a prompt file is malformed or rendered with the wrong variables
+    ├── services.runtime.model_files.ModelFileError  a model download failed or does not match its checksum
     ├── interviews.contexts.ContextError      a text is not a "When ..." context
     ├── interviews.dedup_candidates.DedupError  the input to deduplication is unusable
     └── interviews.flow.InvalidTransition     an interview event that cannot happen in its current stage

@@ -15,6 +15,7 @@ settings.SettingsError: LLM_TIMEOUT_S must be a positive number of seconds (got 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,19 @@ from errors import StudioError
 
 LlmMode = Literal["auto", "openai", "local", "fake"]
 LLM_MODES: tuple[LlmMode, ...] = get_args(LlmMode)
+#: The interview prompts' variant; ``auto`` picks by the model's size (``Settings.prompt_style``).
+PromptStyleSetting = Literal["auto", "full", "compact"]
+PROMPT_STYLES: tuple[PromptStyleSetting, ...] = get_args(PromptStyleSetting)
+#: ``PIPELINE``: ``auto`` runs the continuous pipeline after every submitted card; ``off`` only mines its
+#: contexts (dedup and stories wait for ``cli.py pipeline ID``).
+PipelineMode = Literal["auto", "off"]
+PIPELINE_MODES: tuple[PipelineMode, ...] = get_args(PipelineMode)
+#: ``PROMPT_STYLE=auto`` gives models below this many billion parameters the compact prompts.
+COMPACT_BELOW_B = 1.0
+#: A local GGUF file whose name tells no size is small below this many bytes (a 4-bit 1B model: ~0.8 GB).
+COMPACT_BELOW_BYTES = 600_000_000
+#: A name for a downloaded model (``LOCAL_MODEL``, ``cli.py model pull NAME``): its file is ``NAME.gguf``.
+MODEL_NAME_RULE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
 DEFAULT_OPENAI_EMBEDDING_MODEL = "text-embedding-3-small"
@@ -53,11 +67,15 @@ class Settings:
     llm_timeout_s: float = 60.0
     llm_max_retries: int = 3
     llm_max_tokens: int = 1024
+    llm_reply_max_tokens: int = 120
     participant_token_budget: int = 60_000
     public_base_url: str = "http://localhost:8501"
     local_model_path: Path | None = None
+    local_model: str | None = None
     local_model_threads: int = 2
+    prompt_style_setting: PromptStyleSetting = "auto"
     db_pool_size: int = 5
+    pipeline: PipelineMode = "auto"
 
     @property
     def effective_llm_mode(self) -> Literal["openai", "local", "fake"]:
@@ -70,9 +88,45 @@ class Settings:
     def chat_model_name(self) -> str:
         if self.llm_model:
             return self.llm_model
-        return {"openai": DEFAULT_OPENAI_MODEL, "local": LOCAL_MODEL_NAME, "fake": "scripted-demo"}[
-            self.effective_llm_mode
-        ]
+        mode = self.effective_llm_mode
+        if mode == "local" and (self.local_model or self.local_model_path):
+            return self.local_model or Path(str(self.local_model_path)).stem
+        return {"openai": DEFAULT_OPENAI_MODEL, "local": LOCAL_MODEL_NAME, "fake": "scripted-demo"}[mode]
+
+    @property
+    def models_dir(self) -> Path:
+        """Where ``cli.py model pull`` puts downloaded GGUF files: ``DATA_DIR/models``."""
+        return self.data_dir / "models"
+
+    @property
+    def local_model_file(self) -> Path | None:
+        """The GGUF file the offline server should load: ``LOCAL_MODEL_PATH``, else ``LOCAL_MODEL``'s file
+        in :attr:`models_dir`; ``None`` means the bundled SmolLM2 (found by ``providers.local``)."""
+        if self.local_model_path is not None:
+            return self.local_model_path
+        if self.local_model is not None:
+            return self.models_dir / f"{self.local_model}.gguf"
+        return None
+
+    @property
+    def prompt_style(self) -> Literal["full", "compact"]:
+        """The interview prompts' variant for this model: ``PROMPT_STYLE``, or with ``auto`` the compact
+        prompts for a model below :data:`COMPACT_BELOW_B` billion parameters (the bundled SmolLM2-135M), as
+        its name tells (:func:`model_size_b`) or, for a local GGUF file whose name does not, its size on
+        disk. The demo model and models of unknown size get the full prompts.
+        """
+        if self.prompt_style_setting != "auto":
+            return self.prompt_style_setting
+        mode = self.effective_llm_mode
+        if mode == "fake":
+            return "full"
+        size = model_size_b(self.chat_model_name)
+        if size is None and mode == "local" and self.local_model_file is not None:
+            try:
+                return "compact" if self.local_model_file.stat().st_size < COMPACT_BELOW_BYTES else "full"
+            except OSError:
+                return "full"
+        return "compact" if size is not None and size < COMPACT_BELOW_B else "full"
 
     @property
     def embedding_model_name(self) -> str:
@@ -158,6 +212,24 @@ def load_settings(
     local_model_path = raw("LOCAL_MODEL_PATH")
     if local_model_path is not None and not Path(local_model_path).is_file():
         raise SettingsError(f"LOCAL_MODEL_PATH must name an existing GGUF file (got {local_model_path!r})")
+    local_model = raw("LOCAL_MODEL")
+    if local_model is not None:
+        if not MODEL_NAME_RULE.fullmatch(local_model):
+            raise SettingsError(
+                "LOCAL_MODEL must be a model name such as qwen2.5-1.5b-instruct: letters, digits, '.', '-' "
+                f"or '_' (got {_shown(local_model)})"
+            )
+        if local_model_path is not None:
+            raise SettingsError("LOCAL_MODEL and LOCAL_MODEL_PATH name two model files: set only one")
+    prompt_style = (raw("PROMPT_STYLE") or "auto").lower()
+    if not _is_prompt_style(prompt_style):
+        raise SettingsError(
+            f"PROMPT_STYLE must be one of {', '.join(PROMPT_STYLES)} (got {_shown(prompt_style)})"
+        )
+
+    pipeline = (raw("PIPELINE") or "auto").lower()
+    if not _is_pipeline_mode(pipeline):
+        raise SettingsError(f"PIPELINE must be one of {', '.join(PIPELINE_MODES)} (got {_shown(pipeline)})")
 
     return Settings(
         data_dir=data_dir,
@@ -171,11 +243,15 @@ def load_settings(
         llm_timeout_s=_positive_float(raw("LLM_TIMEOUT_S"), "LLM_TIMEOUT_S", 60.0),
         llm_max_retries=_count(raw("LLM_MAX_RETRIES"), "LLM_MAX_RETRIES", 3, minimum=0),
         llm_max_tokens=_count(raw("LLM_MAX_TOKENS"), "LLM_MAX_TOKENS", 1024),
+        llm_reply_max_tokens=_count(raw("LLM_REPLY_MAX_TOKENS"), "LLM_REPLY_MAX_TOKENS", 120),
         participant_token_budget=_count(raw("PARTICIPANT_TOKEN_BUDGET"), "PARTICIPANT_TOKEN_BUDGET", 60_000),
         public_base_url=public_base_url,
         local_model_path=Path(local_model_path) if local_model_path else None,
+        local_model=local_model,
         local_model_threads=_count(raw("LOCAL_MODEL_THREADS"), "LOCAL_MODEL_THREADS", 2),
+        prompt_style_setting=prompt_style,
         db_pool_size=_count(raw("DB_POOL_SIZE"), "DB_POOL_SIZE", 5),
+        pipeline=pipeline,
     )
 
 
@@ -222,6 +298,32 @@ def _shown(value: str) -> str:
 
 def _is_llm_mode(value: str) -> TypeGuard[LlmMode]:
     return value in LLM_MODES
+
+
+def _is_pipeline_mode(value: str) -> TypeGuard[PipelineMode]:
+    return value in PIPELINE_MODES
+
+
+def _is_prompt_style(value: str) -> TypeGuard[PromptStyleSetting]:
+    return value in PROMPT_STYLES
+
+
+_SIZE_IN_NAME = re.compile(r"(?<![A-Za-z0-9.])(\d+(?:\.\d+)?)\s*([mb])(?![a-z0-9])", re.IGNORECASE)
+
+
+def model_size_b(name: str) -> float | None:
+    """A model's size in billions of parameters, as its name tells (``None`` when it does not).
+
+    >>> [model_size_b(n) for n in ("SmolLM2-135M-Instruct", "qwen2.5-1.5b-instruct", "llama3.2:3b")]
+    [0.135, 1.5, 3.0]
+    >>> [model_size_b(n) for n in ("gpt-4o-mini", "llama3.2", "Mistral-7B-Instruct-v0.3")]
+    [None, None, 7.0]
+    """
+    match = _SIZE_IN_NAME.search(name)
+    if match is None:
+        return None
+    number = float(match[1])
+    return number / 1000 if match[2].lower() == "m" else number
 
 
 def _is_openai(base_url: str) -> bool:

@@ -48,7 +48,7 @@ class ValueRecord:
     """One canonical value as the export needs it (plain values, no database row).
 
     ``external_ref`` is the value's id in an imported study (MAI's ``externalRef``), None for the studio's
-    own values.
+    own values; ``seed`` marks a value the organisers seeded (written ``"seed": true``).
     """
 
     id: int
@@ -58,6 +58,7 @@ class ValueRecord:
     created_at: datetime
     updated_at: datetime
     external_ref: str | None = None
+    seed: bool = False
 
 
 @dataclass(frozen=True)
@@ -87,15 +88,19 @@ class Provenance:
 
 def mai_value(record: ValueRecord) -> dict[str, Any]:
     """A value as MAI writes it: the description is ``instructionsShort``, the policies
-    ``evaluationCriteria`` (MAI's key order; ``instructionsDetailed`` is empty, as we have none).
+    ``evaluationCriteria`` (MAI's key order; ``instructionsDetailed`` is empty, as we have none). Two keys
+    of ours follow, only where they apply: ``externalRef`` (the value's id in an imported study) and
+    ``"seed": true`` (a seed value, suggested by the organisers rather than written by a participant).
 
     >>> from datetime import UTC, datetime
     >>> when = datetime(2024, 5, 1, tzinfo=UTC)
     >>> value = mai_value(ValueRecord(4, "Care", "Look after people.", ("MOMENTS when",), when, when, "17"))
     >>> list(value)[:5]
     ['id', 'title', 'instructionsShort', 'instructionsDetailed', 'evaluationCriteria']
-    >>> value["evaluationCriteria"], value["createdAt"], value["externalRef"]
-    (['MOMENTS when'], '2024-05-01T00:00:00+00:00', '17')
+    >>> value["evaluationCriteria"], value["createdAt"], value["externalRef"], "seed" in value
+    (['MOMENTS when'], '2024-05-01T00:00:00+00:00', '17', False)
+    >>> mai_value(ValueRecord(5, "Seeded", "A seed.", (), when, when, seed=True))["seed"]
+    True
     """
     return {
         "id": record.id,
@@ -106,6 +111,7 @@ def mai_value(record: ValueRecord) -> dict[str, Any]:
         "createdAt": record.created_at.isoformat(),
         "updatedAt": record.updated_at.isoformat(),
         **({"externalRef": record.external_ref} if record.external_ref else {}),
+        **({"seed": True} if record.seed else {}),
     }
 
 

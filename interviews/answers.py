@@ -298,6 +298,18 @@ def number_hint(*, lowest: float, highest: float, decimals: bool = False) -> str
     return f"A {'number' if decimals else 'whole number'} from {_shown(lowest)} to {_shown(highest)}"
 
 
+def marked(label: str, *, required: bool) -> str:
+    """A form field's label that says whether it needs an answer: "(required)" or "(optional)".
+
+    Words rather than an asterisk: they need no legend, and a screen reader reads them as they are (a
+    widget label is also its ``aria-label``).
+
+    >>> marked("Age", required=True), marked("Anything else?", required=False)
+    ('Age (required)', 'Anything else? (optional)')
+    """
+    return f"{label} ({'required' if required else 'optional'})"
+
+
 def _shown(bound: float) -> str:
     """A bound as a person reads it: ``120``, not ``120.0``; ``1,000,000,000``."""
     return f"{int(bound):,}" if float(bound).is_integer() else f"{bound:,}"

@@ -18,7 +18,7 @@ from langchain_core.runnables import RunnableConfig
 
 from interviews.cards import CardDraft, CardProblem, describe_problems, lint_card
 from interviews.flow import Turn
-from interviews.prompting import as_data, load_prompt
+from interviews.prompting import PromptStyle, as_data, load_prompt
 
 #: The prompts this module may use (their refs are stored with each interview).
 PROMPTS = ("articulate_card", "repair_card")
@@ -51,16 +51,18 @@ def articulate(
     transcript: Sequence[Turn],
     current: CardDraft | None = None,
     config: RunnableConfig | None = None,
+    style: PromptStyle = "full",
 ) -> Articulation:
     """Write the participant's card from the conversation; repair it once if it breaks a card rule.
 
     ``current`` is the draft being revised (with any edits the participant made): the model starts from it.
+    ``style="compact"`` uses the prompts' compact variants (small models).
     Model errors (timeouts, malformed output) propagate: the caller decides about retries.
     """
     structured = model.with_structured_output(CardDraft)
     data = render_transcript(transcript)
     draft = _card_data(current) if current is not None else "(no draft yet)"
-    first = load_prompt("articulate_card")
+    first = load_prompt("articulate_card", style)
     card = cast(
         CardDraft,
         structured.invoke(
@@ -75,7 +77,7 @@ def articulate(
     problems = lint_card(card)
     if not problems:
         return Articulation(card, (), False, (first.ref,))
-    repair = load_prompt("repair_card")
+    repair = load_prompt("repair_card", style)
     prompt = repair.render(
         question=as_data("question", question),
         transcript=data,

@@ -4,11 +4,15 @@ Stages (DOMAIN.md §3)::
 
     opening → story → zoom_in → attention ──(model ready | turn limit | participant asks)──→ show_card
                                                          show_card ⇄ revise ──(confirmed)──→ submitted
+    show_card | revise ──(back to the conversation, turns left)──→ the conversation stage of its turns
 
 The conversation stages only guide the interviewer (one question at a time, a different aim per stage);
 they advance with the participant's turns. The model says it has enough by calling the
 ``values_card_ready`` tool; after ``turn_limit`` participant turns a card is proposed anyway; the
-participant can ask for the card at any time. The stages themselves are :class:`interviews.vocabulary.Stage`
+participant can ask for the card at any time. Once the card is shown, a message asks for changes to it
+(``revise``) until the participant goes back to the conversation (:data:`Event.BACK`, while the turn limit
+leaves room): the interview goes on and the next card is written from the longer conversation. The stages
+themselves are :class:`interviews.vocabulary.Stage`
 (re-exported here), with ``abandoned``, which no event leaves.
 
 >>> s = Stage.OPENING
@@ -33,7 +37,8 @@ from langchain_core.runnables import RunnableConfig
 from pydantic import BaseModel, Field
 
 from errors import StudioError
-from interviews.prompting import as_data, load_prompt
+from interviews.prompting import PromptStyle, as_data, load_prompt
+from interviews.reply_shaping import brief_end, ends_with_question, reply_cut, trim_to_sentence
 from interviews.vocabulary import CONVERSATION as CONVERSATION  # re-exported: the interview states
 from interviews.vocabulary import Stage as Stage
 
@@ -46,6 +51,7 @@ class Event(StrEnum):
     REVISE = "revise"  # the participant asked for changes in the chat
     CARD_SHOWN = "card_shown"  # a (re)written card is on screen
     CONFIRMED = "confirmed"
+    BACK = "back"  # the participant goes back from the card to the conversation
 
 
 class InvalidTransition(StudioError, ValueError):
@@ -94,11 +100,60 @@ def advance(stage: Stage, event: Event, *, user_turns: int, turn_limit: int) -> 
         if stage not in (Stage.SHOW_CARD, Stage.REVISE):
             raise InvalidTransition("there is no card to revise yet")
         return Stage.REVISE
+    if event == Event.BACK:
+        return back_to_conversation(stage, user_turns=user_turns, turn_limit=turn_limit)
     if event == Event.USER_MESSAGE:
         if stage in (Stage.SHOW_CARD, Stage.REVISE):
             return Stage.REVISE
         return Stage.SHOW_CARD if user_turns >= turn_limit else conversation_stage(user_turns)
     raise InvalidTransition(f"unknown event {event!r}")  # pragma: no cover - exhaustive above
+
+
+def back_to_conversation(stage: Stage, *, user_turns: int, turn_limit: int) -> Stage:
+    """The stage after the participant leaves the card for the conversation: the conversation stage of
+    their ``user_turns`` (:func:`conversation_stage`). Already in the conversation, it stays there; at the
+    turn limit there is no room left (the next message would propose the card at once), so it is refused.
+
+    >>> back_to_conversation(Stage.SHOW_CARD, user_turns=5, turn_limit=12)
+    <Stage.ATTENTION: 'attention'>
+    >>> back_to_conversation(Stage.REVISE, user_turns=1, turn_limit=12)
+    <Stage.STORY: 'story'>
+    >>> back_to_conversation(Stage.ZOOM_IN, user_turns=2, turn_limit=12)
+    <Stage.ZOOM_IN: 'zoom_in'>
+    >>> back_to_conversation(Stage.SHOW_CARD, user_turns=12, turn_limit=12)
+    Traceback (most recent call last):
+    ...
+    interviews.flow.InvalidTransition: the conversation has reached its length limit
+    """
+    if stage in CONVERSATION:
+        return stage
+    if stage not in (Stage.SHOW_CARD, Stage.REVISE):
+        raise InvalidTransition(f"there is no card to go back from in stage {stage.value}")
+    if not can_go_back(user_turns=user_turns, turn_limit=turn_limit):
+        raise InvalidTransition("the conversation has reached its length limit")
+    return conversation_stage(user_turns)
+
+
+def chat_placeholder(stage: Stage) -> str:
+    """What the chat box says a message does in ``stage``: answer the interviewer, or change the card.
+
+    >>> chat_placeholder(Stage.ZOOM_IN)
+    'Write your answer...'
+    >>> chat_placeholder(Stage.SHOW_CARD)
+    'Write what should change about the card...'
+    """
+    if stage in (Stage.SHOW_CARD, Stage.REVISE):
+        return "Write what should change about the card..."
+    return "Write your answer..."
+
+
+def can_go_back(*, user_turns: int, turn_limit: int) -> bool:
+    """Whether the turn limit leaves room to go back from the card to the conversation.
+
+    >>> can_go_back(user_turns=11, turn_limit=12), can_go_back(user_turns=12, turn_limit=12)
+    (True, False)
+    """
+    return user_turns < turn_limit
 
 
 @dataclass(frozen=True)
@@ -138,12 +193,60 @@ class ValuesCardReady(BaseModel):
     reason: str = Field(default="", max_length=200, description="one line: what you understood")
 
 
+#: The stage's aim in the compact prompt (small models): one plain instruction each.
+COMPACT_GUIDANCE: dict[Stage, str] = {
+    Stage.OPENING: "ask what the assistant should think about when it answers, and why.",
+    Stage.STORY: "ask for one real moment in their life when they faced a choice like this.",
+    Stage.ZOOM_IN: "ask what mattered most to them in that moment, and why.",
+    Stage.ATTENTION: "ask what they notice or look for first in moments like that.",
+    Stage.REVISE: "ask what should change in the card, and why.",
+}
+#: The questions a small model's reply gets when it asked none: its stage's aim as a question, a different
+#: one at each turn of the stage (cycling), so a long attention stage does not repeat one line.
+FALLBACK_QUESTIONS: dict[Stage, tuple[str, ...]] = {
+    Stage.OPENING: ("What do you think the assistant should consider in its answer, and why?",),
+    Stage.STORY: ("Could you tell me about one specific time you faced a choice like this?",),
+    Stage.ZOOM_IN: (
+        "In that moment, what mattered most to you, and why?",
+        "What about that was worth caring about for its own sake, not only for what it led to?",
+    ),
+    Stage.ATTENTION: (
+        "In moments like that, what do you notice or pay attention to first?",
+        "What do you look for, to know that such a choice is going well?",
+        "What would someone who handles this wisely notice that others might miss?",
+    ),
+    Stage.REVISE: ("What should change about the card, and why?",),
+}
+#: With the compact prompts a reply shows at most this many words before its question (a small model's
+#: monologue goes no further).
+BRIEF_WORDS = 30
+
+
+def fallback_question(stage: Stage, user_turns: int = 0) -> str:
+    """The question for a reply that asked none, in ``stage`` after ``user_turns`` participant messages
+    (the later stages share attention's).
+
+    >>> fallback_question(Stage.STORY)
+    'Could you tell me about one specific time you faced a choice like this?'
+    >>> fallback_question(Stage.ZOOM_IN, 2) != fallback_question(Stage.ZOOM_IN, 3)
+    True
+    """
+    questions = FALLBACK_QUESTIONS.get(stage, FALLBACK_QUESTIONS[Stage.ATTENTION])
+    return questions[user_turns % len(questions)]
+
+
 def interviewer_messages(
-    *, question: str, history: Sequence[Turn], stage: Stage, turns_left: int
+    *, question: str, history: Sequence[Turn], stage: Stage, turns_left: int, style: PromptStyle = "full"
 ) -> list[BaseMessage]:
-    """System prompt (with the question as data) plus the conversation, participant turns as user messages."""
+    """System prompt (with the question as data) plus the conversation, participant turns as user messages.
+
+    ``style="compact"`` uses the compact prompt for small models (``interviewer.compact``), with its shorter
+    stage aims (:data:`COMPACT_GUIDANCE`).
+    """
     guidance = STAGE_GUIDANCE.get(stage, STAGE_GUIDANCE[Stage.ATTENTION])
-    system = load_prompt("interviewer").render(
+    if style == "compact":
+        guidance = COMPACT_GUIDANCE.get(stage, COMPACT_GUIDANCE[Stage.ATTENTION])
+    system = load_prompt("interviewer", style).render(
         question=as_data("question", question), stage_guidance=guidance, turns_left=max(turns_left, 0)
     )
     messages: list[BaseMessage] = [SystemMessage(system)]
@@ -174,12 +277,24 @@ def is_finished(finish_reason: str | None) -> bool:
 class ReplyStream:
     """Iterate for the reply's text as it streams; afterwards ``ready`` says whether the model called
     ``values_card_ready``, ``text`` holds the whole reply and ``finish_reason`` how the stream ended (the
-    last one a chunk reported; ``None`` when none did). Only a ``finished`` stream is a whole reply."""
+    last one a chunk reported; ``None`` when none did). Only a ``finished`` stream is a whole reply.
+
+    The reply is shaped as it streams (:mod:`interviews.reply_shaping`): once it has asked its question
+    and goes on, or starts another speaker's turn, nothing more is shown (``trimmed``; the rest of the
+    model's stream is read to its end, so its accounting and finish reason are whole; ``raw`` holds all the
+    model wrote). A reply the token limit cut loses its unfinished last sentence in ``text``. For a small
+    model, ``max_words`` keeps a reply brief (whole sentences up to that many words, shown as each one
+    ends) and ``fallback`` is the question a finished reply gets when it does not end with one.
+    """
 
     chunks: Iterator[Any]
     text: str = ""
     ready: bool = False
     finish_reason: str | None = None
+    fallback: str | None = None
+    max_words: int | None = None
+    raw: str = ""
+    trimmed: bool = False
 
     @property
     def finished(self) -> bool:
@@ -194,9 +309,38 @@ class ReplyStream:
             if reason:
                 self.finish_reason = str(reason)
             piece = chunk.content if isinstance(chunk.content, str) else ""
-            if piece:
-                self.text += piece
-                yield piece
+            if not piece:
+                continue
+            self.raw += piece
+            if not self.trimmed:
+                end, self.trimmed = self._showable(final=False)
+                yield from self._show(end)
+        if not self.trimmed:
+            yield from self._show(self._showable(final=self.finish_reason != "length")[0])
+            if self.finish_reason == "length" and self.max_words is None:
+                self.text = trim_to_sentence(self.text)  # stored without its unfinished sentence
+        if self.fallback and self.finished and not self.ready and not ends_with_question(self.text):
+            addition = ("\n\n" if self.text.strip() else "") + self.fallback
+            self.text = self.text.rstrip() + addition
+            yield addition
+
+    def _showable(self, *, final: bool) -> tuple[int, bool]:
+        """How much of ``raw`` the reply shows, and whether it is trimmed there (nothing more to show)."""
+        cut = reply_cut(self.raw)
+        end = len(self.raw) if cut is None else cut
+        if self.max_words is None:
+            return end, cut is not None
+        shown, exhausted = brief_end(self.raw[:end], self.max_words, final=final or cut is not None)
+        return shown, exhausted or cut is not None
+
+    def _show(self, end: int) -> Iterator[str]:
+        """Show ``raw`` up to ``end`` (shown beyond it, a speaker's cue is dropped from ``text``)."""
+        if self.trimmed:
+            end = len(self.raw[:end].rstrip())
+        piece = self.raw[len(self.text) : end]
+        self.text = self.raw[:end]
+        if piece:
+            yield piece
 
     def close(self) -> None:
         """Stop reading the model's stream (its connection is released)."""
@@ -206,11 +350,23 @@ class ReplyStream:
 
 
 def stream_interviewer(
-    model: BaseChatModel, messages: list[BaseMessage], *, config: RunnableConfig | None = None
+    model: BaseChatModel,
+    messages: list[BaseMessage],
+    *,
+    config: RunnableConfig | None = None,
+    max_tokens: int | None = None,
+    fallback: str | None = None,
+    max_words: int | None = None,
 ) -> ReplyStream:
-    """Stream the interviewer's next message; the model may instead signal it has enough."""
+    """Stream the interviewer's next message; the model may instead signal it has enough.
+
+    ``max_tokens`` caps the reply (``LLM_REPLY_MAX_TOKENS``: a chat turn is short; structured calls keep
+    ``LLM_MAX_TOKENS``); ``max_words`` and ``fallback`` keep a small model's reply brief and ending with a
+    question (see :class:`ReplyStream`).
+    """
+    limits: dict[str, Any] = {} if max_tokens is None else {"max_tokens": max_tokens}
     try:
-        runnable: Any = model.bind_tools([ValuesCardReady], tool_choice="auto")
+        runnable: Any = model.bind_tools([ValuesCardReady], tool_choice="auto", **limits)
     except NotImplementedError:  # a model without tools: the turn limit still ends the interview
-        runnable = model
-    return ReplyStream(iter(runnable.stream(messages, config=config)))
+        runnable = model.bind(**limits) if limits else model
+    return ReplyStream(iter(runnable.stream(messages, config=config)), fallback=fallback, max_words=max_words)

@@ -3,7 +3,8 @@
 They sit apart from the modules that enforce them (which load langchain) so that a front end can print them,
 as ``cli.py dedup --help`` does, without loading a model library. Each module that enforces one binds it
 under its own name (``interviews.contexts.MAX_GENERATED``, ``interviews.dedup.MAX_BATCH``,
-``services.jobs.dedup.DEFAULT_BATCH``, ``services.jobs.stories.DEFAULT_MAX_PAIRS`` and ``MAX_PAIRS``).
+``services.jobs.dedup.DEFAULT_BATCH``, ``services.jobs.stories.DEFAULT_MAX_PAIRS`` and ``MAX_PAIRS``,
+``interviews.seeds.MAX_SEEDS``).
 
 Examples
 --------
@@ -19,6 +20,8 @@ CONTEXTS_PER_CALL = 20
 DEDUP_BATCH = 20
 #: The most new cards one partition call takes (its output schema is bounded by it too).
 DEDUP_BATCH_MAX = 40
+#: The most seed values the model writes for a question in one call.
+SEEDS_PER_CALL = 12
 #: Pairs of values one story run writes stories for, unless the run asks for another number.
 STORY_PAIRS = 50
 #: The most pairs of values one story run may ask for.

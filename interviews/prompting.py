@@ -13,6 +13,11 @@ Only the declared ``{variables}`` are placeholders; any other brace (a JSON exam
 :func:`Prompt.render` refuses missing or extra variables. :attr:`Prompt.ref` (``name@version:sha12``) is
 stored with everything a prompt produced, so an export can say exactly which prompts made it.
 
+A prompt may have a **compact variant** for small models, ``<name>.compact.md`` (named ``<name>.compact``
+in its header, with the same variables): :func:`load_prompt` with ``style="compact"`` returns it, or the
+full prompt when there is none. The variant's own ref is what gets stored, so an export says which text
+ran; :func:`style_of` reads the style back from stored refs.
+
 Participant text always enters a prompt through :func:`as_data`: wrapped in a named tag with angle brackets
 escaped, so it cannot close the tag and pass itself off as instructions.
 
@@ -27,15 +32,20 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Literal
 
 from errors import StudioError
 
 PROMPTS_DIR = Path(__file__).resolve().parent / "prompts"
 _HEADER = re.compile(r"\A---\n(?P<header>.*?)\n---\n(?P<body>.*)\Z", re.S)
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+#: ``full``: the prompts as written for capable models; ``compact``: shorter variants for small models.
+PromptStyle = Literal["full", "compact"]
+COMPACT = ".compact"
 
 
 class PromptError(StudioError, ValueError):
@@ -100,8 +110,20 @@ class Prompt:
 
 
 @cache
-def load_prompt(name: str) -> Prompt:
-    """The prompt ``interviews/prompts/<name>.md`` (read once per process)."""
+def load_prompt(name: str, style: PromptStyle = "full") -> Prompt:
+    """The prompt ``interviews/prompts/<name>.md`` (read once per process); with ``style="compact"`` its
+    compact variant ``<name>.compact.md`` when there is one (it must declare the same variables).
+
+    >>> load_prompt("interviewer", "compact").name, load_prompt("story_judge", "compact").name
+    ('interviewer.compact', 'story_judge')
+    """
+    if style == "compact" and not name.endswith(COMPACT) and (PROMPTS_DIR / f"{name}{COMPACT}.md").is_file():
+        variant, full = load_prompt(f"{name}{COMPACT}"), load_prompt(name)
+        if variant.variables != full.variables:
+            raise PromptError(
+                f"{variant.name} declares {list(variant.variables)}, unlike {name} ({list(full.variables)})"
+            )
+        return variant
     path = PROMPTS_DIR / f"{name}.md"
     if not path.is_file():
         raise PromptError(f"no prompt file {path.name} in {PROMPTS_DIR}")
@@ -109,6 +131,19 @@ def load_prompt(name: str) -> Prompt:
     if prompt.name != name:
         raise PromptError(f"{path.name} declares name {prompt.name!r}")
     return prompt
+
+
+def style_of(refs: Mapping[str, str]) -> PromptStyle:
+    """The style of the prompts whose refs (``name -> ref``, as an interview stores them) are given: compact
+    when any of them is a compact variant.
+
+    >>> style_of({"interviewer": "interviewer.compact@1:0123456789ab", "repair_card": "repair_card@1:ab"})
+    'compact'
+    >>> style_of({}), style_of({"interviewer": "interviewer@1:0123456789ab"})
+    ('full', 'full')
+    """
+    compact = any(ref.split("@", 1)[0].endswith(COMPACT) for ref in refs.values() if isinstance(ref, str))
+    return "compact" if compact else "full"
 
 
 def prompt_names() -> list[str]:

@@ -71,7 +71,7 @@ st.dataframe(
     width="stretch",
 )
 
-st.subheader("Invite participants")
+st.header("Invite participants")
 by_id = {d.id: d for d in existing}
 with st.form("invite"):
     chosen = st.selectbox("Deliberation", list(by_id), format_func=lambda i: f"{i}: {by_id[i].title}")
@@ -96,7 +96,7 @@ if links:
     st.code("\n".join(links), language=None)
     st.download_button("Download as text", "\n".join(links) + "\n", file_name="invites.txt")
 
-st.subheader("Open link and status")
+st.header("Open link and status")
 with st.form("open_link"):
     target = st.selectbox(
         "Deliberation ", list(by_id), format_func=lambda i: f"{i}: {by_id[i].title} ({by_id[i].status})"

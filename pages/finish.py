@@ -4,6 +4,7 @@ from typing import Any, Literal
 
 import streamlit as st
 
+from interviews.answers import marked
 from interviews.vocabulary import ParticipantStage
 from services.participant import receipts
 from ui import components, participant, resources
@@ -15,7 +16,7 @@ engine = resources.engine()
 person = participant.home(finished_ok=True)
 token = person.participant.token
 participant.stay_on("pages/finish.py", person)
-components.progress(person.participant.stage)
+components.progress(person.participant.stage, person.participant.skipped_steps)
 
 if person.participant.stage == ParticipantStage.SURVEY:
     st.title("A few last questions")
@@ -25,7 +26,7 @@ if person.participant.stage == ParticipantStage.SURVEY:
     with st.form("survey"):
         answers: dict[str, Any] = {}
         for item in items:
-            label = components.plain(item.label) + ("" if item.required else " (optional)")
+            label = marked(components.plain(item.label), required=item.required)
             key = f"survey-{item.key}"  # prefixed: never one of the session's own keys (ui/state.py)
             if item.kind == "scale":
                 answers[item.key] = st.radio(
@@ -72,16 +73,17 @@ def ask(key: str, question: str, card_id: int) -> None:
 
 
 for entry in receipt.cards:
-    st.subheader("Your card")
-    components.values_card(entry.card.title, entry.card.description, entry.card.policies)
+    st.header("Your card")
+    components.values_card(entry.card.title, entry.card.description, entry.card.policies, level=3)
     if entry.value is None:
         st.caption("Your card will be grouped with similar values of other participants soon.")
         continue
-    st.subheader("The shared value it joined")
+    st.header("The shared value it joined")
     components.values_card(
         entry.value.title,
         entry.value.description,
         entry.value.policies,
+        level=3,
         caption=f"{components.counted(entry.judged_by, 'participant')} judged stories about this value.",
     )
     ask("represents_my_value", "Does this shared value represent what you care about?", entry.card.id)

@@ -28,7 +28,7 @@ st.caption(
     "If you received an invite link, open it to take part."
 )
 
-st.subheader("Running on")
+st.header("Running on")
 with components.stop_on_error("Reading the database"):
     info = system.describe(settings, resources.engine(), local_endpoint=model_clients.local_endpoint())
 col_model, col_db = st.columns(2)
@@ -38,9 +38,20 @@ with col_model:
 with col_db:
     st.markdown("**Database**")
     st.text(f"{info.database}\n{info.database_backend}, schema {info.schema_revision}")
-st.caption(f"{info.deliberations} deliberation(s), {info.model_calls} model call(s) recorded.")
+st.caption(
+    f"{components.counted(info.deliberations, 'deliberation')}, "
+    f"{components.counted(info.model_calls, 'model call')} recorded."
+)
 
-if st.button("Check the model connection", icon=":material/network_check:"):
+check = st.button("Check the model connection", icon=":material/network_check:")
+starting = model_clients.starting_line() if check and model_clients.local_model_starting() else None
+if starting:  # the offline model starts in the background (app.py): say how far, never wait for it here
+    st.session_state[state.MODEL_CHECK] = None
+    st.info(
+        f"Not ready yet: {starting}. Check again in a moment; a participant who writes now waits for it.",
+        icon=":material/hourglass_top:",
+    )
+elif check:
     started = time.perf_counter()
     try:
         with st.spinner("Asking the model for a one-word reply..."):

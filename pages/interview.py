@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import streamlit as st
 
 from errors import InvalidInput, StudioError
+from interviews.flow import can_go_back, chat_placeholder
 from interviews.vocabulary import CONVERSATION, MessageRole, MessageStatus, ParticipantStage, Stage
 from services.participant import cards, interviewing, reply_claims
 from ui import components, params, participant, resources, state
@@ -59,7 +60,7 @@ for refusal in state.refused():
     st.text_area("What you wrote, to copy and shorten", refusal.send.text, key=f"refused-{refusal.send.key}")
     st.button("Dismiss", key=f"dismiss-{refusal.send.key}", on_click=state.dismiss, args=(refusal.send.key,))
 st.chat_input(
-    "Write your answer..." if view.state != Stage.REVISE else "What should change about the card?",
+    chat_placeholder(Stage(view.state)),  # says what a message does: answer, or change the card
     key=state.CHAT_BOX,
     # Well above the service's limit: a longer paste reaches the service, which says so and the text is
     # shown back (the browser would drop a paste over max_chars without a word).
@@ -98,6 +99,7 @@ def respond(interview_id: int) -> None:
             interview_id=interview_id,
             token_budget=settings.participant_token_budget,
             stale_after_s=reply_claims.stale_after_s(settings),
+            reply_max_tokens=settings.llm_reply_max_tokens,
         )
         try:
             with st.spinner("The interviewer is thinking..."):
@@ -144,7 +146,9 @@ else:  # after a failure nothing is retried by itself; the card, its edit form a
         respond(view.id)  # nothing while that claim is alive; a claim left stale is taken over
     if view.awaiting_reply and (conversation or view.state == Stage.SHOW_CARD):
         respond(view.id)
-    if view.state in (Stage.SHOW_CARD, Stage.REVISE) and (view.card is None or view.awaiting_reply):
+    if view.state in (Stage.SHOW_CARD, Stage.REVISE) and (
+        view.card is None or view.awaiting_reply or view.card_behind  # e.g. after going back to talk more
+    ):
         write_card(view.id)
 
 card = view.card
@@ -157,24 +161,48 @@ if card is not None and view.state in (Stage.SHOW_CARD, Stage.REVISE, Stage.SUBM
         )
     if view.state == Stage.SUBMITTED:
         participant.go(person.participant.stage, token)
-    submit, change, edit = st.columns(3)
+    # One row of buttons that wraps to the next line when their labels do not fit (never cut short).
+    submit = change = back = edit = st.container(horizontal=True)
     if submit.button("This is my value: submit", type="primary", disabled=bool(card.problems)):
         with components.stop_on_error("Submitting the card"):
             cards.submit_card(engine, token=token, card_id=card.id, digest=card.digest)
-        with contextlib.suppress(StudioError):  # a side job: the card is safe, the person goes on
-            resources.jobs().submit(
-                f"mining contexts for card {card.id}",
-                cards.mine_contexts,
+        # A side job: the card is safe and the person goes on, while the pipeline mines its contexts, links
+        # it to a value and writes the stories of its new pairs (only the contexts with PIPELINE=off).
+        with contextlib.suppress(StudioError):
+            cards.start_pipeline(
+                resources.jobs(),
                 engine,
                 resources.chat_model(),
+                resources.embeddings(),
                 token=token,
                 card_id=card.id,
+                automatic=settings.pipeline == "auto",
             )
         participant.go(ParticipantStage.VOTE, token)
-    if change.button("Ask for changes", disabled=view.state == Stage.REVISE):
+    if change.button(
+        "Ask for changes",
+        disabled=view.state == Stage.REVISE,
+        help="Say in the chat what should change: the card is rewritten with your changes.",
+    ):
         with components.stop_on_error():
             cards.ask_for_changes(engine, token=token, interview_id=view.id)
         st.rerun()
+    room = can_go_back(user_turns=view.user_turns, turn_limit=view.turn_limit) and not (
+        interviewing.over_budget(view, settings.participant_token_budget)
+    )
+    if back.button(
+        "Go back to the conversation",
+        disabled=not room,
+        help="Talk more with the interviewer; your next card is written from the whole conversation.",
+    ):
+        with components.stop_on_error():
+            cards.back_to_conversation(
+                engine, token=token, interview_id=view.id, token_budget=settings.participant_token_budget
+            )
+        st.session_state[state.EDITING_CARD] = False
+        st.rerun()
+    if not room:
+        st.caption("The conversation has reached its length limit: ask for changes or edit the card.")
     if edit.button("Edit it myself") or card.problems:
         st.session_state[state.EDITING_CARD] = True
     if st.session_state[state.EDITING_CARD]:

@@ -4,7 +4,7 @@ from typing import Any
 
 import streamlit as st
 
-from interviews.answers import number_hint
+from interviews.answers import marked, number_hint
 from interviews.vocabulary import ParticipantStage
 from services.participant import interviewing, joining
 from ui import components, participant, resources, state
@@ -37,12 +37,12 @@ if person.welcome_text:
 
 if person.participant.consented_at is None:
     with st.form("consent"):
-        st.subheader("Before we start")
+        st.header("Before we start")
         if person.consent_text:
             st.markdown(components.plain(person.consent_text))
         answers: dict[str, Any] = {}
         for q in person.demographics:  # keyed by the question's key: two questions may share a label
-            label = components.plain(q.label) + ("" if q.required else " (optional)")
+            label = marked(components.plain(q.label), required=q.required)
             key = f"demographic-{q.key}"
             if q.kind == "choice":
                 answers[q.key] = st.selectbox(label, q.options, index=None, placeholder="Choose...", key=key)
@@ -78,6 +78,10 @@ st.caption("It takes about 10 minutes. There are no right answers: we want to le
 if st.button("Start the interview", type="primary"):
     with components.stop_on_error("Starting the interview"):
         view = interviewing.start_interview(
-            engine, token=token, question_id=chosen.id, model_id=settings.chat_model_name
+            engine,
+            token=token,
+            question_id=chosen.id,
+            model_id=settings.chat_model_name,
+            prompt_style=settings.prompt_style,  # compact prompts for a small model
         )
     participant.go(ParticipantStage.INTERVIEW, token, **{state.INTERVIEW: str(view.id)})

@@ -9,6 +9,8 @@ from ui.router import through_router
 
 through_router()
 
+SEED_LABEL = "Suggested by the organisers"  # under a seed value (not written by a participant)
+
 engine = resources.engine()
 person = participant.home()
 token = person.participant.token
@@ -22,7 +24,7 @@ with components.stop_on_error():
         engine, token=token, question_id=interview.question_id, embeddings=resources.embeddings()
     )
 
-components.progress(person.participant.stage)
+components.progress(person.participant.stage, person.participant.skipped_steps)
 st.title("Which of these values are wise?")
 st.markdown(
     "Other participants described what an assistant should pay attention to when answering this message:"
@@ -30,9 +32,31 @@ st.markdown(
 with st.container(border=True):
     st.markdown(components.plain(interview.question))
 
-if not draw.values:
-    st.info("There are no other values to vote on yet. Thank you: let's go on.")
-    if st.button("Continue", type="primary"):
+if not draw.values:  # say why, and skip the step visibly (the progress bar shows it as skipped)
+    waiting = f"{components.counted(draw.waiting, 'value')} from other participants"
+    verb = "is" if draw.waiting == 1 else "are"
+    if draw.waiting and draw.processing:  # the pipeline is making them values right now: look again
+        st.info(
+            f"{waiting} {verb} being processed right now, so there is nothing to vote on yet. "
+            "Check again in a moment, or go on without voting.",
+            icon=":material/hourglass_top:",
+        )
+        check, skip = st.columns(2)
+        if check.button("Check again", type="primary", icon=":material/refresh:"):
+            st.rerun()
+        go_on = skip.button("Go on without voting")
+    else:
+        if draw.waiting:
+            why = f"{waiting} {verb} waiting to be processed by the organisers"
+        else:
+            why = "Nobody else has shared a value on this question yet"
+        st.info(
+            f"{why}, so there is nothing to vote on. This step is skipped: your value will be shown to "
+            "the participants who come after you.",
+            icon=":material/skip_next:",
+        )
+        go_on = st.button("Continue", type="primary")
+    if go_on:
         with components.stop_on_error():
             voting.submit_votes(engine, token=token, draw_id="", value_ids=[])
         participant.go(ParticipantStage.JUDGE, token)
@@ -45,7 +69,9 @@ st.caption(
 with st.form("vote"):
     chosen = []
     for value in draw.values:
-        components.values_card(value.title, value.description, value.policies)
+        components.values_card(
+            value.title, value.description, value.policies, caption=SEED_LABEL if value.seed else ""
+        )
         if st.checkbox(
             f"Wise: {components.plain(value.title)}",
             value=value.id in draw.chosen,

@@ -39,6 +39,16 @@ class EndpointChatModel(ChatOpenAI):
     everywhere).
     """
 
+    def _get_request_payload(self, input_: Any, *, stop: list[str] | None = None, **kwargs: Any) -> dict:
+        """The request, with a per-call ``max_tokens`` (a chat turn's cap, ``LLM_REPLY_MAX_TOKENS``) also
+        in the ``extra_body`` copy that servers reading only ``max_tokens`` (llama.cpp) are sent."""
+        payload = super()._get_request_payload(input_, stop=stop, **kwargs)
+        extra = payload.get("extra_body")
+        cap = payload.get("max_completion_tokens")
+        if isinstance(extra, dict) and "max_tokens" in extra and cap is not None:
+            payload["extra_body"] = {**extra, "max_tokens": cap}
+        return payload
+
     def _generate(self, *args: Any, **kwargs: Any) -> ChatResult:
         with _model_errors():
             return super()._generate(*args, **kwargs)

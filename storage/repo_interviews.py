@@ -313,6 +313,10 @@ def lock_card(session: Session, *, card_id: int) -> ValuesCard:
     return card
 
 
+#: The flag of a card whose contexts were mined (or given with it, for a seed): it is never mined again.
+MINED_FLAG = "contexts_mined"
+
+
 def add_card_flag(session: Session, *, card: ValuesCard, flag: str) -> None:
     """Add ``flag`` to the card's ``quality_flags`` once (a new list, so the JSON change is seen)."""
     if flag not in card.quality_flags:

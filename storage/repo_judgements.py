@@ -186,6 +186,35 @@ def shown_story_keys(session: Session, *, deliberation_id: int) -> list[StoryKey
     return [StoryKey(int(i), f, t, c) for i, f, t, c in session.exec(statement).all() if i is not None]
 
 
+class StoryState(NamedTuple):
+    """Where one story stands, without its text: (from, to, context), its run, and whether it was judged."""
+
+    from_value_id: int
+    to_value_id: int
+    context_id: int
+    run_id: str
+    judged: bool
+    shown: bool
+
+
+def story_states(session: Session, *, deliberation_id: int) -> list[StoryState]:
+    """Every hypothesis of the deliberation as a :class:`StoryState`, by id (what the pipeline plans on)."""
+    statement = (
+        sa_select(
+            col(EdgeHypothesis.from_value_id),
+            col(EdgeHypothesis.to_value_id),
+            col(EdgeHypothesis.context_id),
+            col(EdgeHypothesis.run_id),
+            col(EdgeHypothesis.judge_scores),  # None (JSON null) until judged: checked here, not in SQL
+            col(EdgeHypothesis.shown),
+        )
+        .where(col(EdgeHypothesis.deliberation_id) == deliberation_id)
+        .order_by(col(EdgeHypothesis.id))
+    )
+    rows = session.execute(statement).all()
+    return [StoryState(int(f), int(t), int(c), str(r), j is not None, bool(s)) for f, t, c, r, j, s in rows]
+
+
 def hypotheses_by_id(session: Session, *, ids: Iterable[int]) -> dict[int, EdgeHypothesis]:
     """The hypotheses with these ids (missing ones left out)."""
     wanted = sorted(set(ids))

@@ -67,6 +67,8 @@ _STORED = {"stored": True}
 MAX_MIN_WISER, MAX_MAX_ENTROPY = 1_000_000, 100.0
 #: The longest option of a choice question (input only: added in issue 10).
 MAX_OPTION = 200
+#: Bounds of the seed and pipeline settings (input only: added in issue 11).
+MAX_SEEDS_REQUIRED, MAX_PIPELINE_PAIRS, MAX_PIPELINE_CALLS, MAX_PAIRS_PER_VALUE = 50, 5000, 100_000, 50
 #: Caps of a deliberation's texts (each refused with a message, never cut).
 MAX_TITLE, MAX_QUESTION, MAX_QUESTIONS, MAX_WELCOME, MAX_CONSENT = 200, 2000, 50, 10_000, 10_000
 _KEY = r"^[a-z][a-z0-9_]{0,39}$"
@@ -210,6 +212,14 @@ class DeliberationConfig(_Setting):
     stories_to_judge: int = Field(default=3, ge=1, le=10)
     interview_turn_limit: int = Field(default=12, ge=3, le=50)
     survey: list[SurveyQuestion] = Field(default_factory=default_survey, max_length=30)
+    #: Seed values each question needs before the deliberation may open (0: none needed).
+    seeds_required: int = Field(default=0, ge=0, le=MAX_SEEDS_REQUIRED)
+    #: The continuous pipeline's bounds (services.jobs.pipeline): distinct pairs of values it writes
+    #: stories for, chat-model calls it makes (mining, dedup, stories and their judge), both over the
+    #: deliberation's whole life; and the pairs it plans for one value.
+    pipeline_max_pairs: int = Field(default=1000, ge=0, le=MAX_PIPELINE_PAIRS)
+    pipeline_max_calls: int = Field(default=5000, ge=0, le=MAX_PIPELINE_CALLS)
+    pipeline_pairs_per_value: int = Field(default=3, ge=0, le=MAX_PAIRS_PER_VALUE)
 
     @field_validator("demographics")
     @classmethod
@@ -417,6 +427,8 @@ class InterviewPublic(SQLModel):
     state: str
     messages: list[MessagePublic]
     card: CardPublic | None = None
+    card_behind: bool = False  # the participant wrote more since the card: the next card is due
+    prompt_style: str = "full"  # the prompts' variant it started with: full, or compact (a small model)
     awaiting_reply: bool = False  # the last message is the participant's: the reply failed or is due
     replying: bool = False  # a reply is being written (a ``streaming`` row: this tab, another, or a crash)
     user_turns: int = 0
@@ -439,18 +451,24 @@ class JudgementCreate(JudgementBase):
 
 
 class StoryValuePublic(BaseModel):
-    """A canonical value as a story panel shows it (card A or card B)."""
+    """A canonical value as a story panel shows it (card A or card B); ``seed``: suggested by the
+    organisers (a seed value) rather than written by a participant."""
 
     id: int
     title: str
     description: str = ""
     policies: list[str] = Field(default_factory=list)
+    seed: bool = False
 
     @classmethod
     def of(cls, value: CanonicalValue) -> StoryValuePublic:
         """A canonical value as a story (and a receipt) shows it."""
         return cls(
-            id=value.id or 0, title=value.title, description=value.description, policies=list(value.policies)
+            id=value.id or 0,
+            title=value.title,
+            description=value.description,
+            policies=list(value.policies),
+            seed=value.seed,
         )
 
 
@@ -489,6 +507,33 @@ class CanonicalValuePublic(CanonicalValueBase):
     updated_at: datetime
     cards: list[CardPublic] = Field(default_factory=list)
     votes: int = 0
+
+
+class SeedCreate(BaseModel):
+    """A seed value to store: a canonical value (``seed=True``) and its own member card on the question
+    (submitted, no author), both with this text (checked by the card rules before it gets here)."""
+
+    deliberation_id: int
+    question_id: int
+    title: str = Field(min_length=1, max_length=200)
+    description: str
+    policies: list[str]
+
+
+class SeedPublic(BaseModel):
+    """A seed value of a question: the value's id, its own card, its text and where it stands."""
+
+    id: int  # the canonical value
+    deliberation_id: int
+    question_id: int
+    card_id: int
+    title: str
+    description: str
+    policies: list[str]
+    contexts_mined: bool = False  # its contexts were mined or given (else a pipeline run mines them)
+    members: int = 0  # participants' cards that joined it
+    votes: int = 0
+    created_at: datetime
 
 
 class ModerationEventCreate(ModerationEventBase):
@@ -538,6 +583,10 @@ class VoteDrawPublic(BaseModel):
     values: list[ValueOptionPublic] = Field(default_factory=list)
     min_votes: int = 0
     chosen: list[int] = Field(default_factory=list)
+    # Why an empty draw is empty: other participants' cards on the question not linked to a value yet
+    # (``waiting``), and whether this process's pipeline is working on the deliberation (``processing``).
+    waiting: int = 0
+    processing: bool = False
 
 
 class StoryToJudgePublic(BaseModel):
@@ -551,6 +600,19 @@ class StoryToJudgePublic(BaseModel):
     to_value: StoryValuePublic
     answer: str | None = None  # upgrade | no_upgrade | not_sure
     reason: str | None = None
+
+
+class NothingToJudgePublic(BaseModel):
+    """Why a participant's judging set is empty (``reason``), and whether stories may come soon.
+
+    ``reason``: ``processing`` (the pipeline is writing stories for this deliberation now), ``judged_all``
+    (they judged every story shown so far), ``no_pairs`` (no two values share a context yet, so there is
+    nothing to write a story about) or ``not_ready`` (pairs exist but no story is ready: not written yet,
+    or none passed the story judge).
+    """
+
+    reason: Literal["processing", "judged_all", "no_pairs", "not_ready"]
+    processing: bool = False
 
 
 class SurveyItemPublic(BaseModel):
@@ -602,6 +664,7 @@ class ProgressStepPublic(BaseModel):
     label: str
     done: bool
     current: bool
+    skipped: bool = False  # passed with nothing to do (no values to vote on, no stories to judge)
 
 
 class ProgressPublic(BaseModel):

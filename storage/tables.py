@@ -19,7 +19,7 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Index, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from interviews.vocabulary import (
@@ -167,6 +167,10 @@ class ParticipantBase(SQLModel):
     cohort_id: int | None = Field(default=None, foreign_key="cohort.id")
     stage: str = Field(default=ParticipantStage.JOINED.value, max_length=20)
     demographics: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    skipped_steps: list[str] = Field(
+        default_factory=list, sa_type=JSON, sa_column_kwargs={"server_default": "[]"}
+    )
+    """The steps the participant passed with nothing to do (``vote``, ``judge``), for the progress bar."""
 
 
 class Participant(ParticipantBase, table=True):
@@ -236,11 +240,14 @@ class CanonicalValueBase(SQLModel):
     policies: list[str] = Field(default_factory=list, sa_type=JSON)
     dedup_run: str | None = Field(default=None, max_length=64)
     external_ref: str | None = Field(default=None, max_length=100, index=True)
+    seed: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    """A value the facilitator seeded on a question before (or while) participants take part."""
     created_at: datetime = Field(default_factory=utcnow)
 
 
 class CanonicalValue(CanonicalValueBase, table=True):
-    """The deduplicated value many participants' cards map to; votes and edges attach here."""
+    """The deduplicated value many participants' cards map to; votes and edges attach here. A seed
+    (``seed``) has one member card of its own: submitted, on its question, with no author."""
 
     id: int | None = Field(default=None, primary_key=True)
     updated_at: datetime = Field(default_factory=utcnow)

@@ -71,6 +71,8 @@ def test_reading_the_database_loads_no_heavy_package(env: dict[str, str]) -> Non
         ("status",),
         ("values", "list", deliberation_id),
         ("values", "show", "424242"),  # a missing value: the one-line error loads nothing either
+        ("seed", "list", deliberation_id),
+        ("seed", "remove", "424242"),
         ("deliberation", "link", deliberation_id),
     ):
         exit_code, output, loaded = probe(env, *args)

@@ -80,9 +80,9 @@ def test_review_values_by_hand(env: dict[str, str], monkeypatch: pytest.MonkeyPa
     assert listed.exit_code == 0, listed.output
     rows = [line.split("\t") for line in listed.stdout.splitlines()]
     assert [r[1:] for r in rows] == [
-        [f"{cards[0]},{cards[1]}", "0", "Faith in People"],
-        [str(cards[2]), "0", "Honest Care"],
-        [str(cards[3]), "0", "Solo Path"],
+        [f"{cards[0]},{cards[1]}", "0", "dedup", "Faith in People"],
+        [str(cards[2]), "0", "dedup", "Honest Care"],
+        [str(cards[3]), "0", "dedup", "Solo Path"],
     ]
     faith, honest, solo = (int(r[0]) for r in rows)
 
@@ -115,8 +115,8 @@ def test_review_values_by_hand(env: dict[str, str], monkeypatch: pytest.MonkeyPa
     assert run(env, *args, "--reason", "x").stdout.startswith("Nothing to do: cards")
     rows = [line.split("\t") for line in run(env, "values", "list", str(d)).stdout.splitlines()]
     assert rows == [
-        [str(faith), f"{cards[0]},{cards[1]}", "0", "Faith in People"],
-        [str(new), f"{cards[2]},{cards[3]}", "0", "Own Path"],
+        [str(faith), f"{cards[0]},{cards[1]}", "0", "dedup", "Faith in People"],
+        [str(new), f"{cards[2]},{cards[3]}", "0", "split", "Own Path"],
     ]
     assert "split off by hand" in run(env, "values", "show", str(new)).stdout
 

@@ -89,6 +89,11 @@ def test_database_urls_are_normalised(url: str, expected: str) -> None:
     assert load(DATABASE_URL=url).database_url == expected
 
 
+def test_the_pipeline_runs_by_default_and_can_be_turned_off() -> None:
+    assert load().pipeline == "auto"
+    assert load(PIPELINE="OFF").pipeline == "off"
+
+
 def test_database_password_is_masked_for_display() -> None:
     s = load(DATABASE_URL="postgresql://mgs:s3cret@db:5432/mgs")
     assert s.database_backend == "postgresql"
@@ -113,7 +118,12 @@ def test_database_password_is_masked_for_display() -> None:
         ({"PUBLIC_BASE_URL": "example.org"}, "PUBLIC_BASE_URL"),
         ({"LOCAL_MODEL_PATH": "/nonexistent/model.gguf"}, "LOCAL_MODEL_PATH"),
         ({"LOCAL_MODEL_THREADS": "0"}, "LOCAL_MODEL_THREADS"),
+        ({"LLM_REPLY_MAX_TOKENS": "0"}, "LLM_REPLY_MAX_TOKENS"),
+        ({"PROMPT_STYLE": "tiny"}, "PROMPT_STYLE"),
+        ({"LOCAL_MODEL": "../../etc/passwd"}, "LOCAL_MODEL"),
+        ({"LOCAL_MODEL": "m", "LOCAL_MODEL_PATH": __file__}, "LOCAL_MODEL"),
         ({"DB_POOL_SIZE": "x"}, "DB_POOL_SIZE"),
+        ({"PIPELINE": "sometimes"}, "PIPELINE"),
         ({"LLM_BASE_URL": "http://127.0.0.1:11434/v1"}, "LLM_MODEL"),
     ],
 )
@@ -149,3 +159,27 @@ def test_an_empty_variable_does_not_hide_a_secret() -> None:
     """A blank ``LLM_API_KEY=`` line of a copied .env must not override .streamlit/secrets.toml."""
     s = load_settings(environ={"LLM_API_KEY": "", "DATA_DIR": "x"}, secrets={"LLM_API_KEY": "sk-secret"})
     assert s.llm_api_key == "sk-secret" and s.effective_llm_mode == "openai"
+
+
+def test_the_prompt_style_follows_the_models_size_unless_set(tmp_path: Path) -> None:
+    assert load().prompt_style == "compact"  # the bundled SmolLM2-135M
+    assert load(LLM_MODE="fake").prompt_style == "full"
+    assert load(LLM_API_KEY="sk-x").prompt_style == "full"  # gpt-4o-mini: no size in its name
+    assert load(LLM_BASE_URL="http://h/v1", LLM_MODEL="qwen2.5:0.5b").prompt_style == "compact"
+    assert load(LLM_BASE_URL="http://h/v1", LLM_MODEL="llama3.2:3b").prompt_style == "full"
+    assert load(PROMPT_STYLE="full").prompt_style == "full"
+    assert load(LLM_API_KEY="sk-x", PROMPT_STYLE="Compact").prompt_style == "compact"
+    small, large = tmp_path / "small.gguf", tmp_path / "large.gguf"
+    small.write_bytes(b"GGUF")
+    with large.open("wb") as f:  # a sparse file: large on paper
+        f.truncate(700_000_000)
+    assert load(LOCAL_MODEL_PATH=str(small)).prompt_style == "compact"
+    assert load(LOCAL_MODEL_PATH=str(large)).prompt_style == "full"
+    assert load(LOCAL_MODEL_PATH=str(large)).chat_model_name == "large"
+
+
+def test_a_pulled_model_is_served_by_name(tmp_path: Path) -> None:
+    s = load(DATA_DIR=str(tmp_path), LOCAL_MODEL="qwen2.5-1.5b-instruct")
+    assert s.local_model_file == tmp_path / "models" / "qwen2.5-1.5b-instruct.gguf"
+    assert s.chat_model_name == "qwen2.5-1.5b-instruct" and s.prompt_style == "full"
+    assert load().local_model_file is None and load().llm_reply_max_tokens == 120

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
+from typing import Literal
 
 import streamlit as st
 
@@ -22,10 +23,16 @@ CONFIGURE_HINT = "set LLM_BASE_URL (and LLM_API_KEY) to an OpenAI-compatible end
 def model_banner(settings: Settings) -> None:
     """Say plainly when the app is not talking to a real, configured model."""
     mode = settings.effective_llm_mode
-    if mode == "local":
+    if mode == "local" and settings.local_model_file is None:
         st.warning(
             f"Running the small bundled offline model ({plain(settings.chat_model_name)}, 135M parameters): "
             f"interviews and cards will be of low quality. For real use, {CONFIGURE_HINT}.",
+            icon=":material/memory:",
+        )
+    elif mode == "local":  # a model file of the facilitator's choosing (LOCAL_MODEL, LOCAL_MODEL_PATH)
+        st.info(
+            f"Running an offline model on this machine ({plain(settings.chat_model_name)}): small models "
+            f"write weaker interviews and cards than a hosted one. To use an endpoint, {CONFIGURE_HINT}.",
             icon=":material/memory:",
         )
     elif mode == "fake":
@@ -102,10 +109,17 @@ def plain_stream(chunks: Iterable[str]) -> Iterator[str]:
     return literal.markdown_stream(chunks)
 
 
-def values_card(title: str, description: str, policies: list[str], *, caption: str = "") -> None:
-    """A values card as a card: title, one sentence, and what the person attends to (all plain text)."""
+def values_card(
+    title: str, description: str, policies: list[str], *, caption: str = "", level: Literal[2, 3] = 2
+) -> None:
+    """A values card as a card: title, one sentence, and what the person attends to (all plain text).
+
+    The title is a heading of ``level``: h2 under the page's title, h3 under a section's h2, so a page's
+    headings go h1 → h2 → h3 without a gap (their sizes: ``headingFontSizes`` in .streamlit/config.toml).
+    It is Streamlit's own heading element, without an anchor link (two cards may share a title).
+    """
     with st.container(border=True):
-        st.markdown(f"#### {plain(title)}")
+        (st.header if level == 2 else st.subheader)(plain(title), anchor=False)
         if description:
             st.markdown(plain(description))
         if policies:
@@ -115,9 +129,13 @@ def values_card(title: str, description: str, policies: list[str], *, caption: s
             st.caption(plain(caption))
 
 
-def progress(stage: str) -> None:
-    """Where the participant is across the steps (accessible: a labelled bar plus the step names)."""
-    steps = receipts.progress_of(stage).steps
+def progress(stage: str, skipped: Collection[str] = ()) -> None:
+    """Where the participant is across the steps (accessible: a labelled bar plus the step names); a step
+    passed with nothing to do (``skipped``: the participant's ``skipped_steps``) reads "Others' values:
+    skipped"."""
+    steps = receipts.progress_of(stage, skipped).steps
     position = next((i for i, step in enumerate(steps) if step.current), 0)
-    names = " → ".join(f"**{s.label}**" if s.current else s.label for s in steps)
+    names = " → ".join(
+        f"**{s.label}**" if s.current else f"{s.label}: skipped" if s.skipped else s.label for s in steps
+    )
     st.progress(position / (len(steps) - 1), text=f"Step {position + 1} of {len(steps)}: {names}")

@@ -50,6 +50,14 @@ def embeddings() -> Embeddings:
 
 
 @st.cache_resource(show_spinner=False)
+def model_warmup() -> bool:
+    """Once per process: start the offline model in the background when it is the one configured (the
+    landing page's model check shows its progress meanwhile)."""
+    return model_clients.warm_up(settings())
+
+
+@st.cache_resource(show_spinner=False)
 def jobs() -> BackgroundJobs:
-    """The process's side jobs (contexts mined after a submit): they never keep a participant waiting."""
+    """The process's side jobs (the pipeline after each submitted card): they never keep a participant
+    waiting."""
     return BackgroundJobs(workers=2)

@@ -7,6 +7,8 @@ from streamlit.runtime.pages_manager import PagesManager
 
 from ui import state
 
+SIDEBAR_NAVIGATION = "client.showSidebarNavigation"
+
 
 def through_router() -> None:
     """Call first in every page script.
@@ -22,3 +24,16 @@ def through_router() -> None:
         PagesManager.uses_pages_directory = False
         if state.FACILITATOR_UNLOCKED not in st.session_state:
             st.rerun()
+
+
+def menu_in_sidebar() -> None:
+    """Call in app.py right before ``st.navigation``: let its menu show in the sidebar.
+
+    .streamlit/config.toml turns ``client.showSidebarNavigation`` off, because on a fresh server's first
+    load Streamlit runs in its old multipage mode and lists the raw files of ``pages/`` in the sidebar
+    until app.py's ``st.navigation`` replaces them (about 2 s). With the option off that list is hidden;
+    but ``st.navigation`` hides its own sidebar menu too while the option is off, so it is turned on here,
+    for the process, once the old mode is over (``st.navigation`` ends it in this same run).
+    """
+    if st.get_option(SIDEBAR_NAVIGATION) is False:
+        st.set_option(SIDEBAR_NAVIGATION, True)

@@ -21,6 +21,7 @@ LAST_ERROR = "participant_last_error"  # a model failure to show beside a retry 
 CHAT_BOX = "interview_chat_box"  # the interview page's chat input (read by queue_send when it submits)
 OUTBOX = "interview_outbox"  # sends not stored yet: list of Send, stored first thing in the next run
 REFUSED = "interview_refused"  # sends the service refused: list of Refused, shown until dismissed
+JUDGE_NOTICE = "judge_notice"  # what became of a story answer that could not be saved, shown once
 
 # Query parameters: what a participant's URL carries (the only state that survives a reload).
 TOKEN = "token"
@@ -39,6 +40,7 @@ def init() -> None:
     st.session_state.setdefault(LAST_ERROR, None)
     st.session_state.setdefault(OUTBOX, [])
     st.session_state.setdefault(REFUSED, [])
+    st.session_state.setdefault(JUDGE_NOTICE, None)
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,13 @@ from sqlalchemy import Engine
 from errors import InvalidInput
 from interviews.text_rules import ascii_safe, check_strings, check_text
 from interviews.vocabulary import DeliberationStatus, values_of
+from services.facilitator.seed_rows import missing_seeds
 from settings import base_url_problem
 from storage import repo_deliberations, repo_participants
 from storage.db import session_scope
 from storage.schemas import (
     CohortCreate,
+    DeliberationConfig,
     DeliberationCreate,
     DeliberationPublic,
     InviteCreate,
@@ -72,11 +74,21 @@ def get_deliberation(engine: Engine, *, deliberation_id: int) -> DeliberationPub
 
 
 def set_status(engine: Engine, *, deliberation_id: int, status: str) -> DeliberationPublic:
-    """Open, close or archive a deliberation (closed ones accept no new participants)."""
+    """Open, close or archive a deliberation (closed ones accept no new participants). Opening one whose
+    settings ask for seeds (``seeds_required``) is refused until every question has that many."""
     if status not in values_of(DeliberationStatus):
         raise InvalidInput(f"A status is one of {', '.join(DeliberationStatus)} (got {status!r}).")
     with session_scope(engine) as session:
         deliberation = repo_deliberations.get_deliberation(session, deliberation_id=deliberation_id)
+        required = DeliberationConfig.stored(deliberation.config).seeds_required
+        opening = status == DeliberationStatus.OPEN and deliberation.status != status
+        short = missing_seeds(session, deliberation_id=deliberation_id, required=required) if opening else []
+        if short:
+            which = ", ".join(f"question {q} has {n}" for q, n in short)
+            raise InvalidInput(
+                f"Deliberation {deliberation_id} needs {required} seed value{'s' if required != 1 else ''} "
+                f"on each question before it opens ({which}): add them first (seed add or seed generate)."
+            )
         deliberation.status, deliberation.updated_at = status, utcnow()
         session.add(deliberation)
         return _public(session, deliberation)

@@ -34,7 +34,7 @@ from storage.db import session_scope
 from storage.schemas import ContextCreate, QuestionContextCreate
 from storage.tables import Context
 
-MINED_FLAG = "contexts_mined"
+MINED_FLAG = repo_interviews.MINED_FLAG
 MAX_GENERATED = core.MAX_GENERATED
 
 
@@ -113,6 +113,14 @@ class MiningSummary:
     failures: tuple[CardMining, ...] = ()
 
 
+def unmined_card_ids(engine: Engine, *, deliberation_id: int) -> list[int]:
+    """The submitted cards of the deliberation's questions still lacking :data:`MINED_FLAG`, oldest first."""
+    with session_scope(engine) as session:
+        repo_deliberations.get_deliberation(session, deliberation_id=deliberation_id)
+        cards = repo_values.unflagged_cards(session, deliberation_id=deliberation_id, flag=MINED_FLAG)
+        return [c.id for c in cards if c.id is not None]
+
+
 def count_unmined(engine: Engine, *, deliberation_id: int) -> int:
     """How many submitted cards of the deliberation's questions still lack :data:`MINED_FLAG`."""
     with session_scope(engine) as session:
@@ -188,6 +196,27 @@ def generate_for_question(engine: Engine, model: BaseChatModel, *, question_id: 
             source=ContextSource.GENERATED,
             provenance=f"{selection.prompt_ref} question={question_id}",
         )
+
+
+def add_given_contexts(
+    session: Any, *, deliberation_id: int, question_id: int, texts: Sequence[str], provenance: str
+) -> list[str]:
+    """Add contexts a facilitator wrote (``source="facilitator"``) and link them, and the existing ones
+    they repeat, to the question, in the caller's transaction; every text must follow the context rules
+    (:class:`InvalidInput` lists each one that breaks them). Returns the texts added.
+    """
+    existing = _existing_texts(session, deliberation_id=deliberation_id, question_id=question_id)
+    selection = core.select_contexts(texts, existing=existing)
+    if selection.rejected:
+        raise InvalidInput("; ".join(f"{text!r}: {reason}" for text, reason in selection.rejected))
+    return _store(
+        session,
+        deliberation_id=deliberation_id,
+        question_id=question_id,
+        selection=selection,
+        source=ContextSource.FACILITATOR,
+        provenance=provenance,
+    )
 
 
 def require_question(engine: Engine, *, question_id: int) -> None:

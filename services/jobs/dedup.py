@@ -46,6 +46,8 @@ DEFAULT_BATCH = DEDUP_BATCH
 NEIGHBOURS = 5
 #: Values farther than this (cosine distance) from every card of a batch are not offered to the model.
 MAX_CANONICAL_DISTANCE = 0.5
+#: A partition that breaks the rules is sent back this many times before its batch is skipped.
+PARTITION_RETRIES = 1
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,7 @@ class BatchReport:
     skipped: int
     failed: int = 0  # cards of a batch whose partition stayed invalid: left pending for the next run
     error: str = ""
+    calls: int = 0  # chat-model calls the batch took (its partition's tries)
 
 
 @dataclass(frozen=True)
@@ -190,12 +193,15 @@ def dedup(
         by_id = {v.id: v for v in canonicals}
         offered = [by_id[i] for i in _offered(near, core.MAX_CANONICALS)]
         try:
-            result = core.partition_cards(model, batch_cards, offered, config=config)
+            result = core.partition_cards(
+                model, batch_cards, offered, config=config, retries=PARTITION_RETRIES
+            )
         except core.PartitionError as exc:  # skip this batch, go on with the next
             failure = record_failure(run, number=number, batch=batch, offered=offered, error=exc)
             failures.append(failure)
             if on_batch is not None:
-                on_batch(BatchReport(number, len(batches), 0, 0, 0, 0, len(batch), failure.error))
+                tries = PARTITION_RETRIES + 1
+                on_batch(BatchReport(number, len(batches), 0, 0, 0, 0, len(batch), failure.error, tries))
             continue
         created, joined, skipped = commit_batch(
             run, number=number, batch=batch, batch_cards=batch_cards, offered=offered, result=result
@@ -211,7 +217,9 @@ def dedup(
         summary["joined"] += joined
         summary["skipped"] += skipped
         if on_batch is not None:
-            on_batch(BatchReport(number, len(batches), done, len(created), joined, skipped))
+            on_batch(
+                BatchReport(number, len(batches), done, len(created), joined, skipped, calls=result.attempts)
+            )
     return DedupSummary(
         deliberation_id=deliberation_id,
         run_id=run_id,

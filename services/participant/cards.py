@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 
+from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
 from pydantic import ValidationError
 from sqlalchemy import Engine
@@ -21,7 +22,7 @@ from interviews.cards import CardDraft, lint_card
 from interviews.flow import CONVERSATION, READY_MESSAGE, Event, InvalidTransition, Stage, advance
 from interviews.text_rules import check_text, clean_model_text
 from interviews.vocabulary import CardStatus, MessageRole, ParticipantStage
-from services.jobs import contexts
+from services.jobs import contexts, pipeline
 from services.participant.interviewing import (
     get_interview,
     interview_view,
@@ -32,6 +33,7 @@ from services.participant.interviewing import (
     transcript,
 )
 from services.participant.joining import participant_for_token
+from services.runtime.background import BackgroundJobs
 from services.runtime.retrying import DEFAULT_RETRY, RetryPolicy
 from storage import repo_interviews
 from storage.db import Session, session_scope
@@ -41,7 +43,17 @@ from storage.tables import ValuesCard, utcnow
 log = logging.getLogger(__name__)
 
 REVISED_MESSAGE = "Here is the card again, rewritten with your changes."
+#: Said instead of :data:`REVISED_MESSAGE` when the rewrite came back the same as the draft it started from.
+UNCHANGED_MESSAGE = (
+    "I could not turn what you said into a change: the card is the same as before. You can edit it "
+    "yourself, or tell me more exactly what to change."
+)
 CHANGES_MESSAGE = "What would you like to change about the card, and why?"
+BACK_MESSAGE = (
+    "Of course, let's keep talking. What else should I understand about what matters to you here? When "
+    "you are ready, ask for your card again: I will write it from our whole conversation."
+)
+LENGTH_LIMIT = "We have reached the length limit for this conversation: please edit the card yourself."
 
 
 def request_card(
@@ -82,7 +94,12 @@ def request_card(
     config = run_metadata(view, "articulate")
     result = retry.call(
         lambda: articulation.articulate(
-            model, question=view.question, transcript=transcript(view), current=current, config=config
+            model,
+            question=view.question,
+            transcript=transcript(view),
+            current=current,
+            config=config,
+            style="compact" if view.prompt_style == "compact" else "full",
         )
     )
     with session_scope(engine) as session:
@@ -105,7 +122,12 @@ def request_card(
         )
         stored = repo_interviews.add_card(session, data=draft)
         if revising or Stage(view.state) in CONVERSATION:
-            note = REVISED_MESSAGE if revising else READY_MESSAGE
+            same = current is not None and (draft.title, draft.description, draft.policies) == (
+                current.title,
+                current.description,
+                current.policies,
+            )
+            note = (UNCHANGED_MESSAGE if same else REVISED_MESSAGE) if revising else READY_MESSAGE
             repo_interviews.add_message(
                 session, data=MessageCreate(interview_id=view.id, role=MessageRole.ASSISTANT, content=note)
             )
@@ -136,6 +158,38 @@ def ask_for_changes(engine: Engine, *, token: str, interview_id: int) -> Intervi
                     interview_id=interview.id, role=MessageRole.ASSISTANT, content=CHANGES_MESSAGE
                 ),
             )
+            repo_interviews.set_interview_state(session, interview=interview, state=stage.value)
+        return interview_view(session, rows_of(session, interview.id))
+
+
+def back_to_conversation(
+    engine: Engine, *, token: str, interview_id: int, token_budget: int | None = None
+) -> InterviewPublic:
+    """The participant leaves the card for the conversation (:data:`interviews.flow.Event.BACK`).
+
+    The interviewer says so in a message that asks a question, so the chat box continues the interview;
+    the next card ("Show me my card now", the model, or the turn limit) is written from the longer
+    conversation. Idempotent (a double click or a second tab adds one message). Refused once the turn
+    limit or the participant's ``token_budget`` leaves no room for more conversation.
+    """
+    with session_scope(engine) as session:
+        rows = own_rows(session, token, interview_id, lock=True)
+        interview = rows[0]
+        assert interview.id is not None
+        view = interview_view(session, rows, with_card=False)
+        if interview.state not in CONVERSATION and over_budget(view, token_budget):
+            raise InvalidInput(LENGTH_LIMIT)
+        try:
+            stage = advance(
+                Stage(interview.state), Event.BACK, user_turns=view.user_turns, turn_limit=view.turn_limit
+            )
+        except InvalidTransition as exc:
+            if Stage(interview.state) in (Stage.SHOW_CARD, Stage.REVISE):
+                raise InvalidInput(LENGTH_LIMIT) from exc
+            raise InvalidInput(f"You cannot go back to the conversation: {exc}.") from exc
+        if interview.state != stage.value:
+            back = MessageCreate(interview_id=interview.id, role=MessageRole.ASSISTANT, content=BACK_MESSAGE)
+            repo_interviews.add_message(session, data=back)
             repo_interviews.set_interview_state(session, interview=interview, state=stage.value)
         return interview_view(session, rows_of(session, interview.id))
 
@@ -217,6 +271,32 @@ def submit_card(engine: Engine, *, token: str, card_id: int, digest: str) -> Car
             session.add(participant)
         session.flush()
         return CardPublic.of(card)
+
+
+def start_pipeline(
+    jobs: BackgroundJobs,
+    engine: Engine,
+    model: BaseChatModel,
+    embeddings: Embeddings,
+    *,
+    token: str,
+    card_id: int,
+    automatic: bool = True,
+) -> None:
+    """After a submit, on the side-job pool (nobody waits for it): the continuous pipeline for the card
+    (:mod:`services.jobs.pipeline`: its contexts, dedup, the stories of its value's new pairs), or, when
+    the automatic pipeline is off (``PIPELINE=off``), only its contexts (:func:`mine_contexts`)."""
+    with session_scope(engine) as session:
+        card = _own_card(session, token, card_id)
+        if card.status != CardStatus.SUBMITTED:
+            raise InvalidInput("The pipeline starts from submitted cards only.")
+        deliberation_id = participant_for_token(session, token).deliberation_id
+    if automatic:
+        pipeline.submit(jobs, engine, model, embeddings, card_id=card_id, deliberation_id=deliberation_id)
+    else:
+        jobs.submit(
+            f"mining contexts for card {card_id}", mine_contexts, engine, model, token=token, card_id=card_id
+        )
 
 
 def mine_contexts(engine: Engine, model: BaseChatModel, *, token: str, card_id: int) -> list[str]:

@@ -27,6 +27,7 @@ from sqlalchemy import Engine
 from errors import InvalidInput
 from interviews import articulate as articulation
 from interviews.flow import (
+    BRIEF_WORDS,
     BUDGET_MESSAGE,
     CONVERSATION,
     READY_MESSAGE,
@@ -35,11 +36,12 @@ from interviews.flow import (
     Stage,
     Turn,
     advance,
+    fallback_question,
     interviewer_messages,
     opening_message,
     stream_interviewer,
 )
-from interviews.prompting import load_prompt
+from interviews.prompting import PromptStyle, load_prompt, style_of
 from interviews.text_rules import check_text, clean_model_text
 from interviews.vocabulary import MessageRole, MessageStatus, ParticipantStage
 from providers.errors import ModelError, ModelOutputError, ModelServerError
@@ -100,6 +102,7 @@ def interview_view(session: Session, rows: InterviewRows, *, with_card: bool = T
     messages = repo_interviews.list_messages(session, interview_id=interview.id)
     complete = [m for m in messages if m.status == MessageStatus.COMPLETE]
     card = repo_interviews.latest_card(session, interview_id=interview.id) if with_card else None
+    last_user = max((m.created_at for m in messages if m.role == MessageRole.USER), default=None)
     return InterviewPublic(
         id=interview.id,
         participant_id=interview.participant_id,
@@ -109,6 +112,8 @@ def interview_view(session: Session, rows: InterviewRows, *, with_card: bool = T
         state=interview.state,
         messages=messages,
         card=CardPublic.of(card) if card else None,
+        card_behind=card is not None and last_user is not None and card.created_at < last_user,
+        prompt_style=style_of(interview.prompt_versions or {}),
         awaiting_reply=bool(complete) and complete[-1].role == MessageRole.USER,
         replying=any(m.status == MessageStatus.STREAMING for m in messages),
         user_turns=sum(m.role == MessageRole.USER for m in messages),
@@ -161,10 +166,14 @@ def transcript(view: InterviewPublic) -> list[Turn]:
 # --- the conversation ------------------------------------------------------------------------------
 
 
-def start_interview(engine: Engine, *, token: str, question_id: int, model_id: str = "") -> InterviewPublic:
+def start_interview(
+    engine: Engine, *, token: str, question_id: int, model_id: str = "", prompt_style: PromptStyle = "full"
+) -> InterviewPublic:
     """Start (or resume: the call is idempotent) the participant's interview on ``question_id``.
 
-    The participant's row is locked, so two tabs starting at once get one interview.
+    The participant's row is locked, so two tabs starting at once get one interview. ``prompt_style``
+    (``Settings.prompt_style``: compact prompts for a small model) is recorded with the prompts' refs and
+    kept for the whole interview (its replies and its card).
     """
     with session_scope(engine) as session:
         participant = participant_for_token(session, token, lock=True)
@@ -183,7 +192,7 @@ def start_interview(engine: Engine, *, token: str, question_id: int, model_id: s
             data=InterviewCreate(
                 participant_id=participant.id,
                 question_id=question_id,
-                prompt_versions={name: load_prompt(name).ref for name in INTERVIEW_PROMPTS},
+                prompt_versions={name: load_prompt(name, prompt_style).ref for name in INTERVIEW_PROMPTS},
                 model_id=model_id,
                 app_version=APP_VERSION,
             ),
@@ -315,6 +324,7 @@ def reply(
     token_budget: int,
     retry: RetryPolicy = DEFAULT_RETRY,
     stale_after_s: float = reply_claims.DEFAULT_STALE_AFTER_S,
+    reply_max_tokens: int | None = None,
 ) -> Generator[str]:
     """Stream the interviewer's reply to the participant's newest waiting message(s), and store it.
 
@@ -325,6 +335,10 @@ def reply(
     one line, with a retry button beside it). When the model has enough, or the participant's token
     budget is spent, the stage becomes ``show_card`` and the caller asks for the card
     (:func:`services.participant.cards.request_card`).
+
+    ``reply_max_tokens`` caps each reply (``LLM_REPLY_MAX_TOKENS``). The reply is shaped as it streams
+    (one question, then stop: :class:`interviews.flow.ReplyStream`); with the compact prompts (a small
+    model) a reply that asks nothing ends with its stage's question.
     """
     turn = _take_turn(
         engine, token=token, interview_id=interview_id, token_budget=token_budget, stale_after_s=stale_after_s
@@ -337,16 +351,28 @@ def reply(
     view, claim = turn
     claim.start_heartbeat()
     try:
+        style: PromptStyle = "compact" if view.prompt_style == "compact" else "full"
         messages = interviewer_messages(
             question=view.question,
             history=transcript(view),
             stage=Stage(view.state),
             turns_left=view.turn_limit - view.user_turns,
+            style=style,
         )
         config = run_metadata(view, "interview")
+        small = style == "compact"  # a small model: a brief reply, ending with its stage's question
+        fallback = fallback_question(Stage(view.state), view.user_turns) if small else None
+        words = BRIEF_WORDS if small else None
         for attempt in range(retry.attempts):
             last = attempt + 1 >= retry.attempts
-            stream = stream_interviewer(model, messages, config=config)
+            stream = stream_interviewer(
+                model,
+                messages,
+                config=config,
+                max_tokens=reply_max_tokens,
+                fallback=fallback,
+                max_words=words,
+            )
             try:
                 for piece in stream:
                     if not claim.renew(stream.text):  # taken for dead by another call, which answers now

@@ -20,6 +20,9 @@ the (at most 10) stories kept.
 
 Residual drift: a story the facilitator hides drops out (another takes its slot); stories written, or a
 dedup that gives the person's card a value, while they judge may take an open (unanswered) slot.
+
+An empty set says why (:func:`nothing_to_judge`), so the page can tell the person and, while the pipeline
+is writing stories, offer to look again; passing the step without judging anything marks it as skipped.
 """
 
 from __future__ import annotations
@@ -33,17 +36,34 @@ from errors import InvalidInput
 from interviews.judging import open_stories, pick_stories, round_size, split_round, triple
 from interviews.text_rules import check_text
 from interviews.vocabulary import JudgementAnswer, ParticipantStage, values_of
+from services.jobs import pipeline
 from services.participant.joining import participant_for_token
-from services.participant.progress import advance_stage, deliberation_config
+from services.participant.progress import advance_stage, deliberation_config, mark_skipped
 from storage import repo_deliberations, repo_interviews, repo_judgements, repo_participants, repo_values
 from storage.db import Session, session_scope
 from storage.errors import NotFound
 from storage.repo_judgements import StoryKey
-from storage.schemas import JudgementCreate, StoryToJudgePublic, StoryValuePublic
+from storage.schemas import JudgementCreate, NothingToJudgePublic, StoryToJudgePublic, StoryValuePublic
 from storage.tables import EdgeHypothesis, Judgement, Participant
 
 STORY_UNAVAILABLE = "This story is not available any more. Please reload the page."
 MAX_REASON_CHARS = 2000
+#: The words a participant reads for each answer.
+ANSWER_WORDS: dict[str, str] = {
+    JudgementAnswer.UPGRADE.value: "Yes",
+    JudgementAnswer.NO_UPGRADE.value: "No",
+    JudgementAnswer.NOT_SURE.value: "Not sure",
+}
+
+
+def already_answered(answer: str) -> str:
+    """What a person reads when a stale form (another tab) answers a story they answered already.
+
+    >>> already_answered("upgrade")
+    'You already answered this story in another tab: Yes. Your answer here was not saved.'
+    """
+    word = ANSWER_WORDS.get(answer, answer)
+    return f"You already answered this story in another tab: {word}. Your answer here was not saved."
 
 
 def _frozen_at(session: Session, participant: Participant, earlier: Sequence[Judgement]) -> datetime:
@@ -137,13 +157,24 @@ def stories_to_judge(engine: Engine, *, token: str) -> list[StoryToJudgePublic]:
 
 
 def judge(
-    engine: Engine, *, token: str, hypothesis_id: int, answer: str, reason: str | None = None
+    engine: Engine,
+    *,
+    token: str,
+    hypothesis_id: int,
+    answer: str,
+    reason: str | None = None,
+    new_only: bool = False,
 ) -> StoryToJudgePublic:
     """Store (or change) the participant's answer to "Did this person become wiser?" for one story.
 
     ``answer`` is ``upgrade``, ``no_upgrade`` or ``not_sure``; ``reason`` is optional (at most
     :data:`MAX_REASON_CHARS`). A hidden story, one of another deliberation, or a second story of a
     (from, to, context) they already judged is :class:`InvalidInput`.
+
+    ``new_only``: the answer comes from a form that showed the story unanswered (the judging page). When
+    the story has an answer already (given in another tab since), the first answer stands and the
+    person is told (:func:`already_answered`, as :class:`InvalidInput`); the same answer again (a double
+    click) is no change and returns it.
     """
     if answer not in values_of(JudgementAnswer):
         raise InvalidInput("Please answer Yes, No or Not sure.")
@@ -166,6 +197,10 @@ def judge(
         existing = repo_judgements.get_judgement(
             session, participant_id=participant.id, hypothesis_id=hypothesis_id
         )
+        if new_only and existing is not None:
+            if (existing.answer, existing.reason) != (answer, reason):
+                raise InvalidInput(already_answered(existing.answer))
+            return _stories_public(session, participant.deliberation_id, [(hypothesis, existing)])[0]
         if existing is None and triple(hypothesis) in repo_judgements.judged_triples(
             session, participant_id=participant.id
         ):
@@ -188,10 +223,37 @@ def judge(
 
 
 def finish_judging(engine: Engine, *, token: str) -> None:
-    """Move on to the survey once every story of the set is answered (or there is none to judge)."""
+    """Move on to the survey once every story of the set is answered (or there is none to judge: then,
+    for someone who judged nothing, the step is marked as skipped)."""
     with session_scope(engine) as session:
         participant = participant_for_token(session, token, lock=True)
-        left = sum(s.answer is None for s in _judging_set(session, participant))
+        assert participant.id is not None
+        judging_set = _judging_set(session, participant)
+        left = sum(s.answer is None for s in judging_set)
         if left:
             raise InvalidInput(f"Please answer every story first ({left} left).")
+        judged = repo_judgements.participant_judgements(session, participant_id=participant.id)
+        if not judging_set and not judged and participant.stage == ParticipantStage.JUDGE:
+            mark_skipped(session, participant, "judge")
         advance_stage(session, participant, ParticipantStage.SURVEY)
+
+
+def nothing_to_judge(engine: Engine, *, token: str) -> NothingToJudgePublic:
+    """Why the participant's judging set is empty (:class:`~storage.schemas.NothingToJudgePublic`): the
+    pipeline is writing stories now (``processing``: worth looking again), they judged every story shown so
+    far, no two values share a context yet (nothing to write a story about), or no story is ready."""
+    with session_scope(engine) as session:
+        participant = participant_for_token(session, token)
+        assert participant.id is not None
+        deliberation_id = participant.deliberation_id
+        if pipeline.working(deliberation_id):
+            return NothingToJudgePublic(reason="processing", processing=True)
+        shown = repo_judgements.shown_story_keys(session, deliberation_id=deliberation_id)
+        mine = repo_judgements.participant_judgements(session, participant_id=participant.id)
+        judged = {triple(j) for j in mine}
+        if shown and not open_stories(shown, judged=judged):
+            return NothingToJudgePublic(reason="judged_all")
+        by_context = repo_values.values_by_context(session, deliberation_id=deliberation_id)
+        if all(len(values) < 2 for values in by_context.values()):
+            return NothingToJudgePublic(reason="no_pairs")
+        return NothingToJudgePublic(reason="not_ready")

@@ -29,3 +29,11 @@ def advance_stage(session: Session, participant: Participant, stage: Participant
     if _ORDER[participant.stage] < _ORDER[stage]:
         participant.stage = stage.value
     repo_participants.touch_participant(session, participant=participant)
+
+
+def mark_skipped(session: Session, participant: Participant, step: str) -> None:
+    """Note that the participant passed ``step`` (``vote`` or ``judge``) with nothing to do there: the
+    progress bar shows it as skipped."""
+    if step not in participant.skipped_steps:
+        participant.skipped_steps = [*participant.skipped_steps, step]  # a new list: the JSON change is seen
+        session.add(participant)

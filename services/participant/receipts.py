@@ -5,6 +5,7 @@ progress indicator across all the steps (DOMAIN.md §3 steps 7-8). Token, lockin
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import Engine
@@ -200,11 +201,14 @@ def answer_receipt(engine: Engine, *, token: str, key: str, answer: bool) -> Non
 # --- progress ----------------------------------------------------------------------------------------
 
 
-def progress_of(stage: str) -> ProgressPublic:
-    """The progress indicator for a stage.
+def progress_of(stage: str, skipped: Collection[str] = ()) -> ProgressPublic:
+    """The progress indicator for a stage; ``skipped`` names the steps passed with nothing to do
+    (:attr:`Participant.skipped_steps`: ``vote``, ``judge``).
 
     >>> [(s.name, s.done, s.current) for s in progress_of("vote").steps][1:4]
     [('interview', True, False), ('vote', False, True), ('judge', False, False)]
+    >>> [(s.name, s.skipped) for s in progress_of("survey", skipped=["vote"]).steps][2:4]
+    [('vote', True), ('judge', False)]
     """
     current = _STEP_OF_STAGE.get(stage, 0)
     return ProgressPublic(
@@ -215,6 +219,7 @@ def progress_of(stage: str) -> ProgressPublic:
                 label=label,
                 done=i < current or stage == ParticipantStage.DONE,
                 current=i == current,
+                skipped=name in skipped and i < current,
             )
             for i, (name, label) in enumerate(STEPS)
         ],
@@ -224,4 +229,5 @@ def progress_of(stage: str) -> ProgressPublic:
 def progress(engine: Engine, *, token: str) -> ProgressPublic:
     """Where the participant is across join → interview → vote → judge → survey → done."""
     with session_scope(engine) as session:
-        return progress_of(participant_for_token(session, token).stage)
+        participant = participant_for_token(session, token)
+        return progress_of(participant.stage, participant.skipped_steps)

@@ -8,6 +8,11 @@ unseen first) is the pure rule :func:`interviews.voting.choose_values`; this mod
 embeds, and stores the draw. A draw is stored as impressions with a fresh ``draw_id`` and returned again,
 with the person's choices, on every later call for that question (a reload, a second tab, the back button),
 until ``fresh=True`` asks for a new one after voting.
+
+An empty draw says why it is empty: ``waiting`` counts other people's cards on the question that are not
+linked to a value yet, and ``processing`` says that the pipeline (:mod:`services.jobs.pipeline`) is
+working on the deliberation in this process, so the page can offer to look again. Passing the vote with an
+empty draw marks the step as skipped (``Participant.skipped_steps``).
 """
 
 from __future__ import annotations
@@ -25,8 +30,9 @@ from interviews import dedup_candidates
 from interviews.vocabulary import ParticipantStage
 from interviews.voting import choose_values, embedding_pool
 from providers.errors import ModelError
+from services.jobs import pipeline
 from services.participant.joining import participant_for_token
-from services.participant.progress import advance_stage, deliberation_config
+from services.participant.progress import advance_stage, deliberation_config, mark_skipped
 from storage import repo_deliberations, repo_interviews, repo_participants, repo_values
 from storage.db import Session, session_scope
 from storage.errors import NotFound
@@ -65,7 +71,9 @@ def _draw_public(
     )
     rows = repo_values.canonical_values_by_id(session, ids=shown)
     values = [
-        ValueOptionPublic(id=v, title=r.title, description=r.description, policies=list(r.policies))
+        ValueOptionPublic(
+            id=v, title=r.title, description=r.description, policies=list(r.policies), seed=r.seed
+        )
         for v in shown
         if (r := rows.get(v)) is not None
     ]
@@ -118,6 +126,7 @@ def draw_values(
         if current is not None:
             return current
         own = repo_interviews.own_value_ids(session, participant_id=participant.id, question_id=question_id)
+        waiting = _others_waiting(session, participant, question_id)
         candidates = [
             v
             for v in repo_values.question_value_ids(
@@ -169,7 +178,23 @@ def draw_values(
             ]
             repo_participants.add_impressions(session, data=shown)
         repo_participants.touch_participant(session, participant=participant)
-        return _draw_public(session, participant, question_id, draw_id, config)
+        draw = _draw_public(session, participant, question_id, draw_id, config)
+    if draw.values:
+        return draw
+    return draw.model_copy(
+        update={"waiting": waiting, "processing": pipeline.working(participant.deliberation_id)}
+    )
+
+
+def _others_waiting(session: Session, participant: Participant, question_id: int) -> int:
+    """Other people's submitted cards on the question not linked to a value yet (the pipeline, or a
+    facilitator's dedup, will make them values to vote on)."""
+    assert participant.id is not None
+    pending = repo_values.count_pending_cards(
+        session, deliberation_id=participant.deliberation_id, question_id=question_id
+    )
+    mine = repo_interviews.participant_cards(session, participant_id=participant.id, question_id=question_id)
+    return pending - sum(c.canonical_value_id is None for c in mine)
 
 
 def _distances(embeddings: Embeddings, own_text: str, texts: dict[int, str]) -> dict[int, float] | None:
@@ -223,6 +248,8 @@ def submit_votes(engine: Engine, *, token: str, draw_id: str, value_ids: Sequenc
                 )
             if _has_values_to_vote_on(session, participant):
                 raise InvalidInput("There are values for you to vote on. Please reload the page.")
+            if participant.stage == ParticipantStage.VOTE:
+                mark_skipped(session, participant, "vote")
             advance_stage(session, participant, ParticipantStage.JUDGE)
             return
         impressions = repo_participants.draw_impressions(

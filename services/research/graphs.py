@@ -90,6 +90,7 @@ def build_snapshot(engine: Engine, *, deliberation_id: int) -> GraphSummary:
                 created_at=v.created_at,
                 updated_at=v.updated_at,
                 external_ref=v.external_ref,
+                seed=v.seed,
             )
             for value_id, v in repo_values.canonical_values_by_id(session, ids=shown).items()
         ]

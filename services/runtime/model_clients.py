@@ -9,10 +9,10 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
 from sqlalchemy import Engine
 
+from providers import local
 from providers.accounting import RecordingCallback, RecordingEmbeddings
 from providers.chat import make_chat_model
 from providers.embeddings import make_embeddings
-from providers.local import running_local_server
 from services.runtime.accounting import llm_call_sink
 from settings import Settings
 
@@ -44,6 +44,33 @@ def embeddings(settings: Settings, engine: Engine) -> Embeddings:
 
 
 def local_endpoint() -> str | None:
-    """Where the bundled offline server listens, once it has started in this process."""
-    server = running_local_server()
-    return f"bundled offline model at {server.base_url}" if server else None
+    """Where the bundled offline server listens, once it has started in this process (or how far its
+    start has come: ``starting`` or ``failed``)."""
+    server = local.running_local_server()
+    if server is not None:
+        return f"bundled offline model at {server.base_url}"
+    return starting_line()
+
+
+def warm_up(settings: Settings) -> bool:
+    """Start the offline model's server in the background when ``settings`` use it (the app calls this
+    once at start, so the first participant does not wait ~10-70 s for it); True when a start began."""
+    if settings.effective_llm_mode != "local":
+        return False
+    return local.start_in_background(settings) is not None
+
+
+def starting_line() -> str | None:
+    """One line while the offline server starts ("starting the offline model... (12 s so far)") or after
+    its start failed (its reason); ``None`` when it runs or was never asked for."""
+    progress = local.server_progress()
+    if progress.phase == "starting":
+        return f"starting the offline model... ({progress.seconds():.0f} s so far)"
+    if progress.phase == "failed":
+        return f"the offline model could not start: {progress.error}"
+    return None
+
+
+def local_model_starting() -> bool:
+    """Whether the offline server is starting right now (a model call would wait for it)."""
+    return local.server_progress().phase == "starting"

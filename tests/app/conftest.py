@@ -27,6 +27,10 @@ CONFIG_VARIABLES = (
     "PUBLIC_BASE_URL",
     "LLM_MAX_RETRIES",
     "LLM_TIMEOUT_S",
+    "LLM_REPLY_MAX_TOKENS",
+    "PROMPT_STYLE",
+    "LOCAL_MODEL",
+    "LOCAL_MODEL_PATH",
 )
 
 
@@ -70,7 +74,8 @@ def shown(markdown: object) -> str:
 
 def texts(at: AppTest) -> str:
     """Everything visible as text on the page, for loose assertions."""
-    parts = [e.value for e in (*at.title, *at.markdown, *at.caption, *at.text, *at.code)]
+    parts = [e.value for e in (*at.title, *at.header, *at.subheader, *at.markdown, *at.caption, *at.text)]
+    parts += [e.value for e in at.code]
     parts += [e.value for e in (*at.error, *at.warning, *at.info, *at.success)]
     return "\n".join(shown(p) for p in parts)
 

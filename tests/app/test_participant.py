@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from providers.accounting import LLMCallRecord
 from providers.fakes import ScriptedChatModel
 from services.facilitator import deliberations, system
+from services.jobs import pipeline
 from services.participant import cards, interviewing, joining, receipts
 from services.runtime.accounting import llm_call_sink
 from settings import load_settings
@@ -146,7 +147,9 @@ def test_interview_chat_with_the_demo_model_and_resume(make_app: Callable[[], Ap
 
 
 def _fix_the_demo_card(at: AppTest) -> None:
-    """Write a card that keeps every rule into the open edit form and save it."""
+    """Write a card that keeps every rule into the edit form (opened if it is not) and save it."""
+    if not at.text_input:
+        next(b for b in at.button if b.label == "Edit it myself").click().run()
     at.text_input[0].input("Honest Kindness")
     at.text_area[0].input("Telling the truth in a way the other person can bear.")
     at.text_area[1].input("MOMENTS when the truth can be heard\nWORDS that leave the other person standing")
@@ -159,7 +162,14 @@ def test_show_the_card_edit_it_and_see_the_rules(make_app: Callable[[], AppTest]
     at.chat_input[0].set_value("Honesty with kindness.").run()
     next(b for b in at.button if b.label == "Show me my card now").click().run()
     assert not at.exception
-    assert at.text_input and at.text_input[0].label == "Title (2-5 words)"  # the demo card breaks rules
+    card = interviewing.current_interview(engine, token=token).card
+    assert card.problems == [] and card.title == "Honest Gentleness"  # the demo card keeps the rules
+    assert not at.warning and not at.text_input  # nothing to fix: the edit form stays closed
+    next(b for b in at.button if b.label == "Edit it myself").click().run()
+    at.text_input[0].input("Deep")  # an edit that breaks the rules
+    at.text_area[1].input("being kind\nMOMENTS of calm")
+    next(b for b in at.button if b.label == "Save my changes").click().run()
+    assert not at.exception
     rules = at.warning[0].value
     assert rules.startswith("Before you can submit, please fix: ") and "policies[" not in rules
     assert "line 1 of what you pay attention to" in rules  # named as the edit form names it
@@ -192,14 +202,15 @@ def test_a_failing_side_job_never_reaches_the_participant(
     def broken(*args: object, **kwargs: object) -> list[str]:
         raise RuntimeError("a bug in the side job")
 
-    app_env.setattr(cards, "mine_contexts", broken)
+    app_env.setattr(pipeline, "after_card", broken)
     next(b for b in at.button if b.label == "This is my value: submit").click().run()
     assert not at.exception and not at.error
     assert joining.home(engine, token=token).participant.stage == "vote"
     assert resources.jobs().wait(timeout_s=60)
     assert any(
-        r.getMessage() == f"mining contexts for card {card.id} failed" and r.exc_info for r in caplog.records
+        r.getMessage() == f"the pipeline after card {card.id} failed" and r.exc_info for r in caplog.records
     )
+    assert not pipeline.working(joining.home(engine, token=token).deliberation_id)  # it ended: not working
 
 
 def test_a_model_failure_is_one_message_with_a_retry(

@@ -77,7 +77,7 @@ START_TIMEOUT_S = 60
 IDLE_TIMEOUT_MS = 30_000
 
 # Variables the app reads (settings.py) that must never leak in from the developer's shell.
-_SCRUBBED_PREFIXES = ("LLM_", "OPENAI_", "LOCAL_MODEL_", "STREAMLIT_")
+_SCRUBBED_PREFIXES = ("LLM_", "OPENAI_", "LOCAL_MODEL", "PROMPT_STYLE", "STREAMLIT_")
 _SCRUBBED = {
     "DATABASE_URL",
     "DATA_DIR",

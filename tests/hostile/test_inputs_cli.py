@@ -66,6 +66,8 @@ COMMANDS = [
     ("deliberation", "link", "--"),
     ("contexts", "--"),
     ("mine-contexts", "--"),
+    ("seed", "list", "--"),
+    ("seed", "remove", "--"),
 ]
 
 
@@ -104,6 +106,9 @@ def test_id_options_use_the_same_type(cli: Cli) -> None:
         ["values", "merge", "1", "99999999999999999999999", "--reason", "r"],
         ["contexts", "0"],
         ["stories", "٣"],
+        ["seed", "add", "1", "--question", "-5", "--title", "T", "--description", "D", "--policy", "P"],
+        ["seed", "generate", "1", "--question", "1.5"],
+        ["pipeline", "0"],
     ):
         result = run(cli.env, *args)
         assert result.exit_code == 2 and BAD_ID in result.output, (args, result.output)

@@ -11,6 +11,7 @@ from interviews.contexts import generate_prompt, mine_prompt
 from interviews.flow import Turn
 from interviews.grading import grader_prompt
 from interviews.prompting import load_prompt
+from interviews.seeds import seed_prompt
 from interviews.stories import judge_prompt, story_prompt
 
 A = CardDraft(
@@ -36,6 +37,10 @@ RENDERERS: dict[str, tuple[Callable[[], str], list[str]]] = {
     "story_judge": (
         lambda: judge_prompt(context=CONTEXT, from_card=A, to_card=B, story="I used to..."),
         ["<context>", "<value_a>", "<value_b>", "<story>\nI used to...\n</story>"],
+    ),
+    "seed_values": (
+        lambda: seed_prompt(question="Q?", existing=["Follow the Rules"], count=4),
+        ["<question>\nQ?\n</question>", "<existing_values>\nFollow the Rules\n</existing_values>", "write 4"],
     ),
     "transcript_grader": (
         lambda: grader_prompt(question="Q?", transcript=TURNS, card=A),

@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -252,3 +253,55 @@ def test_server_dies_with_its_parent(tmp_path, started_on):
     finally:
         parent.kill()
         parent.stdout.close()
+
+
+# --- the start in the background (the app starts the server when it starts) --------------------------------
+
+
+def test_a_pulled_model_that_is_missing_says_how_to_download_it(tmp_path):
+    settings = local_settings(tmp_path, LOCAL_MODEL="qwen2.5-1.5b-instruct")
+    assert settings.local_model_file == tmp_path / "data" / "models" / "qwen2.5-1.5b-instruct.gguf"
+    with pytest.raises(ModelUnavailable) as caught:
+        ensure_local_server(settings)
+    assert "python cli.py model pull qwen2.5-1.5b-instruct" in str(caught.value)
+    assert caught.value.setting == "LOCAL_MODEL"
+
+
+def test_a_background_start_records_its_progress_and_its_failure(tmp_path):
+    assert local.server_progress().phase in ("idle", "failed")
+    settings = local_settings(tmp_path, LOCAL_MODEL="not-downloaded")
+    thread = local.start_in_background(settings)
+    assert thread is not None
+    thread.join(30)
+    progress = local.server_progress()
+    assert progress.phase == "failed" and "model pull not-downloaded" in progress.error
+    assert "\n" not in progress.error and progress.seconds() >= 0
+    with pytest.raises(ModelUnavailable):  # the next use tries again, and says why it failed
+        ensure_local_server(settings)
+    stop_local_server()
+    assert local.server_progress().phase == "idle"
+
+
+def test_a_background_start_waits_for_no_one_and_starts_once(tmp_path, monkeypatch):
+    release = threading.Event()
+    calls: list[object] = []
+
+    def slow_start(settings):
+        calls.append(settings)
+        release.wait(10)
+        raise ModelUnavailable("stopped by the test", setting="LLM_BASE_URL")
+
+    monkeypatch.setattr(local, "_start", slow_start)
+    settings = local_settings(tmp_path)
+    began = time.monotonic()
+    thread = local.start_in_background(settings)
+    assert thread is not None and time.monotonic() - began < 5  # the caller does not wait for the start
+    deadline = time.monotonic() + 10
+    while local.server_progress().phase != "starting" and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert local.server_progress().phase == "starting"
+    assert local.start_in_background(settings) is None  # one start at a time
+    release.set()
+    thread.join(10)
+    assert len(calls) == 1 and local.server_progress().phase == "failed"
+    stop_local_server()

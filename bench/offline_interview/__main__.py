@@ -1,0 +1,3 @@
+from bench.offline_interview.run import main
+
+main()

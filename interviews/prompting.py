@@ -155,3 +155,17 @@ def as_data(tag: str, text: str) -> str:
     """``text`` as inert data inside ``<tag>…</tag>`` (angle brackets escaped so it cannot break out)."""
     escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return f"<{tag}>\n{escaped}\n</{tag}>"
+
+
+def from_data(prompt: str, tag: str) -> str | None:
+    """The text :func:`as_data` put inside ``<tag>…</tag>`` in ``prompt`` (unescaped), or ``None``.
+
+    >>> from_data("x " + as_data("context", "When a <b> & c") + " y", "context")
+    'When a <b> & c'
+    >>> from_data("no tags here", "context") is None
+    True
+    """
+    match = re.search(rf"<{tag}>\n(.*?)\n</{tag}>", prompt, re.S)
+    if match is None:
+        return None
+    return match[1].replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")

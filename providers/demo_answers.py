@@ -35,6 +35,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from interviews.cards import CardDraft, lint_card
+from interviews.prompting import from_data
 from providers.demo_texts import DEMO_CONTEXTS, DEMO_VALUES, DemoValue
 
 __all__ = ["answer", "pick_value"]
@@ -58,25 +59,6 @@ def answer(name: str, schema: dict[str, Any], prompts: Sequence[str]) -> dict[st
 # ------------------------------------------------------------------------------------------ reading
 
 
-def _unescape(text: str) -> str:
-    """Undo ``as_data``'s escaping (``&amp;``, ``&lt;``, ``&gt;``).
-
-    >>> _unescape("a &lt;b&gt; &amp;amp;")
-    'a <b> &amp;'
-    """
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-
-
-def _tagged(prompt: str, tag: str) -> str | None:
-    """The text inside ``<tag>…</tag>`` (unescaped), or ``None``.
-
-    >>> _tagged("x <context>\\nWhen a &lt;b&gt;\\n</context> y", "context")
-    'When a <b>'
-    """
-    match = re.search(rf"<{tag}>\n(.*?)\n</{tag}>", prompt, re.S)
-    return _unescape(match[1]) if match else None
-
-
 def _participant_words(prompt: str) -> str:
     """What the participant said in the prompt's transcript (their turns only, joined by newlines).
 
@@ -84,7 +66,7 @@ def _participant_words(prompt: str) -> str:
     ...                    "</transcript>")
     'One\\ntwo'
     """
-    transcript = _tagged(prompt, "transcript") or ""
+    transcript = from_data(prompt, "transcript") or ""
     said: list[str] = []
     speaking = False
     for line in transcript.splitlines():
@@ -159,7 +141,7 @@ def _card(prompts: Sequence[str], schema: dict[str, Any]) -> dict[str, Any]:
     """An articulated, revised or repaired card (see the module notes)."""
     prompt = prompts[0] if prompts else ""
     fresh = _as_card(pick_value(_participant_words(prompt)))
-    current = _tagged(prompt, "card")
+    current = from_data(prompt, "card")
     if current is None:  # a first card: no draft yet
         return fresh
     try:
@@ -212,7 +194,7 @@ def _card_list(prompts: Sequence[str], schema: dict[str, Any]) -> dict[str, Any]
     listed = {
         line.removeprefix("Title: ").strip().lower() for line in prompt.splitlines() if "Title: " in line
     }
-    listed |= {line.strip().lower() for line in (_tagged(prompt, "existing_values") or "").splitlines()}
+    listed |= {line.strip().lower() for line in (from_data(prompt, "existing_values") or "").splitlines()}
     fresh = [v for v in DEMO_VALUES if v.title.lower() not in listed]
     chosen = (fresh + [v for v in DEMO_VALUES if v not in fresh])[:count]
     return {field: [_as_card(v) for v in chosen]}
@@ -239,7 +221,7 @@ def _partition(prompts: Sequence[str], schema: dict[str, Any]) -> dict[str, Any]
     participant's text can fake such a block, so the first answer may list a card that is not in the batch:
     the retry then names the batch's cards, and the second answer uses exactly those."""
     prompt = prompts[0] if prompts else ""
-    cards = _blocks(_tagged(prompt, "new_cards"), "c")
+    cards = _blocks(from_data(prompt, "new_cards"), "c")
     retry = re.search(
         r"Every new card \(([c\d, ]*)\) must appear exactly once", prompts[-1] if prompts else ""
     )
@@ -247,7 +229,9 @@ def _partition(prompts: Sequence[str], schema: dict[str, Any]) -> dict[str, Any]
         ids = [int(label) for label in re.findall(r"c(\d+)", retry[1])]
         titles = dict(cards)
         cards = [(card_id, titles.get(card_id, "")) for card_id in ids]
-    values = {title.lower(): vid for vid, title in reversed(_blocks(_tagged(prompt, "existing_values"), "v"))}
+    values = {
+        title.lower(): vid for vid, title in reversed(_blocks(from_data(prompt, "existing_values"), "v"))
+    }
     groups: dict[str, list[int]] = {}
     for card_id, title in cards:
         groups.setdefault(title.lower(), []).append(card_id)
@@ -274,13 +258,13 @@ def _contexts(prompts: Sequence[str], schema: dict[str, Any]) -> dict[str, Any]:
     """Mining: the first two existing contexts (those of the card's question come first), topped up from
     the demo's own; generating: the demo's contexts not there yet."""
     prompt = prompts[0] if prompts else ""
-    shown = _tagged(prompt, "existing_contexts") or ""
+    shown = from_data(prompt, "existing_contexts") or ""
     existing = [line.strip() for line in shown.splitlines() if line.strip() and line.strip() != "(none yet)"]
     asked = re.search(r"Name (?:up to )?(\d+)", prompt)
     count = int(asked[1]) if asked else 3
     taken = {_key(e) for e in existing}
     fresh = [c for c in DEMO_CONTEXTS if _key(c) not in taken]
-    card = _tagged(prompt, "values_card")
+    card = from_data(prompt, "values_card")
     if card is None:
         return {"contexts": fresh[:count]}
     start = _digest(_card_fields(card)["title"]) % len(fresh) if fresh else 0
@@ -321,9 +305,9 @@ def _situation(context: str) -> str:
 def _story(prompts: Sequence[str], schema: dict[str, Any]) -> dict[str, Any]:
     """A first-person story of moving from value A to value B in the prompt's context (120-220 words)."""
     prompt = prompts[0] if prompts else ""
-    context = _tagged(prompt, "context") or ""
-    before = _card_fields(_tagged(prompt, "value_a") or "")
-    after = _card_fields(_tagged(prompt, "value_b") or "")
+    context = from_data(prompt, "context") or ""
+    before = _card_fields(from_data(prompt, "value_a") or "")
+    after = _card_fields(from_data(prompt, "value_b") or "")
     situation = _situation(context)
     story = (
         f"This happened in a situation I know well: {situation}. A friend came to me in exactly that "
@@ -362,7 +346,7 @@ def _story_scores(prompts: Sequence[str], schema: dict[str, Any]) -> dict[str, A
     """Passing scores when the story tells of its context (:func:`_tells_of`); otherwise fit is 1 and the
     story fails."""
     prompt = prompts[0] if prompts else ""
-    if _tells_of(_tagged(prompt, "context") or "", _tagged(prompt, "story") or ""):
+    if _tells_of(from_data(prompt, "context") or "", from_data(prompt, "story") or ""):
         reason = "Demo judge (LLM_MODE=fake): the story tells of its situation; gain scored lowest by rule."
         return {**PASSING_SCORES, "reason": reason}
     reason = "Demo judge (LLM_MODE=fake): the story does not tell of the situation it is meant to happen in."

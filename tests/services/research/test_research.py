@@ -10,6 +10,7 @@ import networkx as nx
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import Engine
+from sqlmodel import select
 
 from cli import cli
 from errors import InvalidInput
@@ -182,3 +183,22 @@ def test_an_import_title_keeps_the_text_rule(
     with pytest.raises(InvalidInput, match=says):
         dft_import.import_dft(sqlite_engine, directory=tmp_path, title=title)
     assert deliberations.list_deliberations(sqlite_engine) == []
+
+
+def test_a_seed_value_is_marked_in_both_exports(sqlite_engine: Engine, tmp_path: Path) -> None:
+    d = _seed_judgements(sqlite_engine, ["upgrade", "upgrade"])
+    with session_scope(sqlite_engine) as s:
+        seeded = s.exec(
+            select(CanonicalValue).where(CanonicalValue.deliberation_id == d, CanonicalValue.title == "A")
+        ).one()
+        seeded.seed = True
+        s.add(seeded)
+    out = graphs.export_graph(sqlite_engine, deliberation_id=d, fmt="mai-json", out=tmp_path / "g.json")
+    marks = {v["title"]: v.get("seed", False) for v in json.loads(out.read_text())["values"]}
+    assert marks == {"A": True, "B": False}
+    out = graphs.export_graph(sqlite_engine, deliberation_id=d, fmt="graphml", out=tmp_path / "g.graphml")
+    G = nx.read_graphml(out)
+    assert {attrs["title"]: attrs.get("seed", False) for _, attrs in G.nodes(data=True)} == {
+        "A": True,
+        "B": False,
+    }

@@ -662,9 +662,13 @@ def pipeline_cmd(deliberation_id: int) -> None:
     st = pipeline.status(engine, deliberation_id=deliberation_id)  # before starting a model
     click.echo(
         f"Pipeline {st.run_id}: {st.calls_used} of {st.max_calls} model calls used, {st.pairs_used} of "
-        f"{st.max_pairs} pairs; {st.unmined_cards} cards to mine, {st.pending_cards} to deduplicate.",
+        f"{st.max_pairs} pairs; {st.unmined_cards} cards to mine, {st.pending_cards} to deduplicate, "
+        f"{st.pairs_to_write} pairs to write within the caps.",
         err=True,
     )
+    if not st.has_work:  # no model is started (in local mode that would start the offline server)
+        click.echo(f"Pipeline {st.run_id} of deliberation {deliberation_id}: nothing to do; no model asked.")
+        return
     r = pipeline.catch_up(
         engine,
         model_clients.chat_model(settings, engine),
@@ -680,12 +684,13 @@ def pipeline_cmd(deliberation_id: int) -> None:
         f"({r.new_pairs} new): {r.written} stories written, {r.judged} judged, {r.shown} shown; "
         f"{r.calls} model calls."
     )
-    if r.stopped or r.capped:
-        caps = ", ".join(r.capped)
+    if r.stopped:
+        click.echo(f"Stopped early: {r.stopped}. A rerun continues.", err=True)
+    if r.capped:
         click.echo(
-            f"Stopped early: {r.stopped or 'a cap is reached'} ({caps}). The caps bound the pipeline "
-            f"only: python cli.py dedup {deliberation_id} and python cli.py stories {deliberation_id} "
-            f"--run {r.run_id} go on by hand.",
+            f"Stories wait: the cap is reached ({', '.join(r.capped)}); cards are still mined and linked "
+            f"to values. The caps bound the pipeline only: python cli.py stories {deliberation_id} --run "
+            f"{r.run_id} goes on by hand.",
             err=True,
         )
 

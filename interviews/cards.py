@@ -42,13 +42,40 @@ IRREGULAR_PLURALS = frozenset(
     "PEOPLE CHILDREN MEN WOMEN DATA CRITERIA PHENOMENA MEDIA FEET TEETH GEESE MICE OXEN ALUMNI CACTI "
     "NUCLEI STIMULI FUNGI STRATA BACTERIA CURRICULA INDICES APPENDICES THESES CRISES ANALYSES".split()
 )
-#: The instructions' own words: a card holding them was copied from the prompt, not written about a value.
-#: Only phrases no card about a value would use ("personal details" or "one sentence" can be ordinary).
-PROMPT_ECHOES = re.compile(
-    r"(?i)\b\d\s*[-\u2013]\s*\d+\s+(words?|items?|policies)\b|\bpithy\b|\bdraft\s+complete\b|"
-    r"\bplural\s+noun|\bnoun\s+in\s+caps\b|\battentional\s+polic|\bvalues\s+card\b|"
-    r"\bno\s+names\s+or\s+personal\s+details\b"
+_COUNT = r"(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten)"
+#: The instructions' own words (the card prompts, ``interviews/prompts/articulate_card*.md`` and
+#: ``repair_card*.md``: their field descriptions, rules and section remarks): a card holding them was copied
+#: from the prompt, not written about a value. Only phrases no card about a value would use ("personal
+#: details" or "one sentence" can be ordinary); ``tests/interviews/test_cards.py`` reads each prompt's field
+#: instructions and checks that every one of them, used as a card field, is refused.
+_ECHOES = (
+    rf"\b{_COUNT}\s*(?:[-\u2013]|to)\s*{_COUNT}\s+(?:words?|items?|lines?|policies)\b",  # "two to five words"
+    r"\bpithy\b",
+    r"\bdraft\s+complete\b",
+    r"\bplural\s+noun",
+    r"\bnouns?\s+in\s+(?:caps|capitals)\b",
+    r"\battentional\s+polic",
+    r"\bvalues\s*card\b",
+    r"\bno\s+names\s+or\s+personal\s+details\b",
+    r"\bdata,?\s+not\s+instructions\b",
+    r"\binstructions\s+inside\s+it\b",
+    r"\bthese\s+instructions\b",
+    r"\balso\s+data\b",
+    r"\bwords\s+that\s+name\s+the\s+value\b",
+    r"\bwhat\s+this\s+way\s+of\s+choosing\b",
+    r"\bdescription\s+of\s+one\s+sentence\b",
+    r"\bwhat\s+the\s+participant\s+(?:notices|actually\s+said)\b",
+    r"\bas\s+the\s+participant\s+asked\b",
+    r"\bfollowed\s+by\s+which\s+ones\b",
+    r"\bno\s+placeholders?\b",
+    r"\bnever\s+fewer\s+than\b",
+    r"\bthe\s+chooser['\u2019]?s\s+perspective\b",
+    r"\bpositively\s+stated\b",
+    r"\boutcomes\s+to\s+check\s+off\b",
+    r"\bvalues\s+they\s+did\s+not\s+express\b",
+    r"\ban\s+earlier\s+draft\b",
 )
+PROMPT_ECHOES = re.compile("(?i)" + "|".join(_ECHOES))
 _PLACEHOLDERS = re.compile(
     r"(?i)^\s*$|\.\.\.|…|\btodo\b|\btbd\b|lorem ipsum|\bxxx\b|\bn/?a\b|\[[^\]]*\]|<[^>]*>|"
     r"^(policy|item|value|title|description|(an?\s+)?example)\s*\d*\s*$|\bplaceholder\b"

@@ -27,7 +27,7 @@ themselves are :class:`interviews.vocabulary.Stage`
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -38,7 +38,15 @@ from pydantic import BaseModel, Field
 
 from errors import StudioError
 from interviews.prompting import PromptStyle, as_data, load_prompt
-from interviews.reply_shaping import brief_end, ends_with_question, reply_cut, trim_to_sentence
+from interviews.reply_shaping import (
+    Shaping,
+    brief_end,
+    ends_with_question,
+    question_cut,
+    settled_end,
+    speaker_cut,
+    trim_to_sentence,
+)
 from interviews.vocabulary import CONVERSATION as CONVERSATION  # re-exported: the interview states
 from interviews.vocabulary import Stage as Stage
 
@@ -279,12 +287,16 @@ class ReplyStream:
     ``values_card_ready``, ``text`` holds the whole reply and ``finish_reason`` how the stream ended (the
     last one a chunk reported; ``None`` when none did). Only a ``finished`` stream is a whole reply.
 
-    The reply is shaped as it streams (:mod:`interviews.reply_shaping`): once it has asked its question
-    and goes on, or starts another speaker's turn, nothing more is shown (``trimmed``; the rest of the
-    model's stream is read to its end, so its accounting and finish reason are whole; ``raw`` holds all the
-    model wrote). A reply the token limit cut loses its unfinished last sentence in ``text``. For a small
-    model, ``max_words`` keeps a reply brief (whole sentences up to that many words, shown as each one
-    ends) and ``fallback`` is the question a finished reply gets when it does not end with one.
+    The reply is shaped as it streams (:mod:`interviews.reply_shaping`), and what streams is exactly
+    ``text`` (nothing shown is taken back): its unfinished last sentence is held back until the reply ends,
+    and dropped when the token limit cut it there. Once the reply is cut, nothing more is shown
+    (``trimmed``; the rest of the model's stream is read to its end, so its accounting and finish reason are
+    whole; ``raw`` holds all the model wrote). With the ``full`` style (a capable model) it is cut only
+    where the model starts another speaker's turn; with ``compact`` (a small model) also after its first
+    question, and ``max_words`` keeps it brief (whole sentences up to that many words). ``fallback`` is
+    the question a finished reply gets when it does not end with one: any compact reply, and a reply the
+    token limit cut. ``shaping`` lists what was done (:class:`~interviews.reply_shaping.Shaping`);
+    ``model_text`` is the model's own text when the participant reads something else.
     """
 
     chunks: Iterator[Any]
@@ -293,13 +305,20 @@ class ReplyStream:
     finish_reason: str | None = None
     fallback: str | None = None
     max_words: int | None = None
+    style: PromptStyle = "full"
     raw: str = ""
     trimmed: bool = False
+    shaping: list[Shaping] = field(default_factory=list)
 
     @property
     def finished(self) -> bool:
         """Whether the model ended the reply itself (:func:`is_finished`)."""
         return is_finished(self.finish_reason)
+
+    @property
+    def model_text(self) -> str | None:
+        """What the model wrote, when the participant reads something else (``None``: they read it all)."""
+        return None if self.raw.strip() == self.text.strip() else self.raw
 
     def __iter__(self) -> Iterator[str]:
         for chunk in self.chunks:
@@ -313,30 +332,51 @@ class ReplyStream:
                 continue
             self.raw += piece
             if not self.trimmed:
-                end, self.trimmed = self._showable(final=False)
-                yield from self._show(end)
+                yield from self._show(*self._showable(over=False))
         if not self.trimmed:
-            yield from self._show(self._showable(final=self.finish_reason != "length")[0])
-            if self.finish_reason == "length" and self.max_words is None:
-                self.text = trim_to_sentence(self.text)  # stored without its unfinished sentence
-        if self.fallback and self.finished and not self.ready and not ends_with_question(self.text):
-            addition = ("\n\n" if self.text.strip() else "") + self.fallback
-            self.text = self.text.rstrip() + addition
-            yield addition
+            yield from self._show(*self._showable(over=True))
+        capped = self.finish_reason == "length"
+        asks_for = self.style == "compact" or capped  # a capable model's whole reply is left as it is
+        if self.fallback and asks_for and self.finished and not self.ready:
+            if not ends_with_question(self.text):
+                addition = ("\n\n" if self.text.strip() else "") + self.fallback
+                self.text = self.text.rstrip() + addition
+                self.shaping.append(Shaping.QUESTION_ADDED)
+                yield addition
 
-    def _showable(self, *, final: bool) -> tuple[int, bool]:
-        """How much of ``raw`` the reply shows, and whether it is trimmed there (nothing more to show)."""
-        cut = reply_cut(self.raw)
-        end = len(self.raw) if cut is None else cut
-        if self.max_words is None:
-            return end, cut is not None
-        shown, exhausted = brief_end(self.raw[:end], self.max_words, final=final or cut is not None)
-        return shown, exhausted or cut is not None
+    def _showable(self, *, over: bool) -> tuple[int, list[Shaping]]:
+        """How much of ``raw`` the reply shows and, when nothing more is to be shown after it, why (what
+        shaping did; an empty list: more may come, or the reply ends there as the model wrote it)."""
+        raw = self.raw
+        cut = question_cut(raw) if self.style == "compact" else None
+        why = [Shaping.CUT_AFTER_QUESTION] if cut is not None else []
+        if cut is None and (cut := speaker_cut(raw)) is not None:
+            why = [Shaping.CUT_AT_SPEAKER]
+        if cut is not None:
+            end = cut
+        elif not over:
+            end = settled_end(raw)  # its unfinished tail waits until the reply ends
+        elif self.finish_reason == "length":
+            end = len(trim_to_sentence(raw))
+            if end < len(raw.rstrip()):
+                why = [Shaping.UNFINISHED_DROPPED]
+        else:
+            end = len(raw)
+        if self.max_words is not None:
+            shown, exhausted = brief_end(raw[:end], self.max_words, final=True)
+            if exhausted:  # it stops before any cut or unfinished tail
+                return shown, [Shaping.KEPT_BRIEF]
+            end = shown
+        return end, why
 
-    def _show(self, end: int) -> Iterator[str]:
-        """Show ``raw`` up to ``end`` (shown beyond it, a speaker's cue is dropped from ``text``)."""
-        if self.trimmed:
+    def _show(self, end: int, why: list[Shaping]) -> Iterator[str]:
+        """Show ``raw`` up to ``end`` (nothing shown is taken back; a cut reply ends without the spaces
+        before its cut), and note ``why`` nothing more is shown after it."""
+        if why:
             end = len(self.raw[:end].rstrip())
+            self.trimmed = True
+            self.shaping += why
+        end = max(end, len(self.text))
         piece = self.raw[len(self.text) : end]
         self.text = self.raw[:end]
         if piece:
@@ -357,16 +397,18 @@ def stream_interviewer(
     max_tokens: int | None = None,
     fallback: str | None = None,
     max_words: int | None = None,
+    style: PromptStyle = "full",
 ) -> ReplyStream:
     """Stream the interviewer's next message; the model may instead signal it has enough.
 
     ``max_tokens`` caps the reply (``LLM_REPLY_MAX_TOKENS``: a chat turn is short; structured calls keep
-    ``LLM_MAX_TOKENS``); ``max_words`` and ``fallback`` keep a small model's reply brief and ending with a
-    question (see :class:`ReplyStream`).
+    ``LLM_MAX_TOKENS``); ``style`` says how the reply is shaped, ``max_words`` and ``fallback`` keep a small
+    model's reply brief and ending with a question (see :class:`ReplyStream`).
     """
     limits: dict[str, Any] = {} if max_tokens is None else {"max_tokens": max_tokens}
     try:
         runnable: Any = model.bind_tools([ValuesCardReady], tool_choice="auto", **limits)
     except NotImplementedError:  # a model without tools: the turn limit still ends the interview
         runnable = model.bind(**limits) if limits else model
-    return ReplyStream(iter(runnable.stream(messages, config=config)), fallback=fallback, max_words=max_words)
+    chunks = iter(runnable.stream(messages, config=config))
+    return ReplyStream(chunks, fallback=fallback, max_words=max_words, style=style)

@@ -31,7 +31,6 @@ NOTHING_TO_JUDGE = {
     "not_ready": "No stories are ready to judge yet: they are written once values share a situation, and "
     "only those that pass a quality check are shown. This step is skipped.",
 }
-SEED_LABEL = "Suggested by the organisers"  # under a seed value (not written by a participant)
 
 
 def save_answer(hypothesis_id: int) -> None:
@@ -97,13 +96,21 @@ else:
             st.caption("Before")
             v = current.from_value
             components.values_card(
-                v.title, v.description, v.policies, level=3, caption=SEED_LABEL if v.seed else ""
+                v.title,
+                v.description,
+                v.policies,
+                level=3,
+                caption=components.SEED_LABEL if v.seed else "",
             )
         with after:
             st.caption("After")
             v = current.to_value
             components.values_card(
-                v.title, v.description, v.policies, level=3, caption=SEED_LABEL if v.seed else ""
+                v.title,
+                v.description,
+                v.policies,
+                level=3,
+                caption=components.SEED_LABEL if v.seed else "",
             )
         with st.form(f"judge-{current.hypothesis_id}"):
             answer = st.radio(

@@ -9,8 +9,6 @@ from ui.router import through_router
 
 through_router()
 
-SEED_LABEL = "Suggested by the organisers"  # under a seed value (not written by a participant)
-
 engine = resources.engine()
 person = participant.home()
 token = person.participant.token
@@ -70,7 +68,10 @@ with st.form("vote"):
     chosen = []
     for value in draw.values:
         components.values_card(
-            value.title, value.description, value.policies, caption=SEED_LABEL if value.seed else ""
+            value.title,
+            value.description,
+            value.policies,
+            caption=components.SEED_LABEL if value.seed else "",
         )
         if st.checkbox(
             f"Wise: {components.plain(value.title)}",

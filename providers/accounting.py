@@ -5,6 +5,9 @@ the run's metadata::
 
     model.invoke(messages, config={"metadata": {"purpose": "interview", "interview_id": 7}})
 
+A job that counts its own calls names its run there too (``"job_run": "pipeline-12"``, at most 64
+characters; the continuous pipeline's call cap counts the calls recorded with it).
+
 Token counts come from the response (``usage_metadata``, else ``llm_output["token_usage"]``); when the
 server reports none (llama.cpp's server while streaming) they are estimated at 4 characters per token
 and the record says ``estimated=True``. A failing sink is logged and never breaks the model call.
@@ -35,6 +38,8 @@ log = logging.getLogger(__name__)
 
 Sink = Callable[["LLMCallRecord"], None]
 ID_KEYS = ("interview_id", "participant_id", "deliberation_id")
+#: The longest job run name a record keeps (the column's length).
+JOB_RUN_CHARS = 64
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,7 @@ class LLMCallRecord:
     interview_id: int | None = None
     participant_id: int | None = None
     deliberation_id: int | None = None
+    job_run: str | None = None
 
 
 def estimate_tokens(chars: int) -> int:
@@ -76,6 +82,7 @@ class _Run:
     model: str
     ids: dict[str, int | None]
     prompt_chars: int
+    job_run: str | None = None
     streamed: bool = False
     output_chars: int = 0
 
@@ -107,6 +114,7 @@ class RecordingCallback(BaseCallbackHandler):
                 model=str(model),
                 ids={key: _as_int(meta.get(key)) for key in ID_KEYS},
                 prompt_chars=sum(_message_chars(m) for batch in messages for m in batch),
+                job_run=str(meta["job_run"])[:JOB_RUN_CHARS] if meta.get("job_run") else None,
             )
             with self._lock:
                 self._runs[run_id] = run
@@ -176,6 +184,7 @@ class RecordingCallback(BaseCallbackHandler):
             error=error,
             streamed=run.streamed,
             estimated=estimated,
+            job_run=run.job_run,
             **run.ids,
         )
 

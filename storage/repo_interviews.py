@@ -176,16 +176,32 @@ def _claimed(message_id: int, key: str) -> Any:
     )
 
 
-def write_claimed_reply(session: Session, *, message_id: int, key: str, content: str, status: str) -> bool:
-    """Write a reply row that is still ``streaming`` under claim ``key``: its text so far and its status
-    (``streaming`` again for a heartbeat, or how it ended); ``created_at`` becomes now (a claim's age is
-    the time since its last write). ``False``, writing nothing, when the claim is no longer ``key``'s: the
-    reply was finished, or taken over as stale by another call.
+def write_claimed_reply(
+    session: Session,
+    *,
+    message_id: int,
+    key: str,
+    content: str,
+    status: str,
+    model_text: str | None = None,
+    shaping: Sequence[str] = (),
+) -> bool:
+    """Write a reply row that is still ``streaming`` under claim ``key``: its text so far (``content``, what
+    the participant read; ``model_text``, the model's own when it differs; ``shaping``, what was done to
+    it) and its status (``streaming`` again for a heartbeat, or how it ended); ``created_at`` becomes now (a
+    claim's age is the time since its last write). ``False``, writing nothing, when the claim is no longer
+    ``key``'s: the reply was finished, or taken over as stale by another call.
     """
     result = session.exec(
         update(Message)
         .where(_claimed(message_id, key))
-        .values(content=content, status=status, created_at=utcnow())
+        .values(
+            content=content,
+            model_text=model_text,
+            shaping=list(shaping),
+            status=status,
+            created_at=utcnow(),
+        )
         .execution_options(synchronize_session=False)
     )
     return bool(result.rowcount)

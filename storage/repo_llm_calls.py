@@ -7,7 +7,7 @@ created from its ``XCreate`` schema (``data=``).
 from __future__ import annotations
 
 from sqlalchemy import func
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select
 
 from storage.schemas import LLMCallCreate, UsageSummary
@@ -47,3 +47,9 @@ def usage_summary(
         tokens_out=int(tokens_out),
         mean_latency_ms=float(latency),
     )
+
+
+def count_job_calls(session: Session, *, job_run: str) -> int:
+    """How many model calls were recorded for the job run ``job_run`` (failed ones included)."""
+    statement = select(func.count()).select_from(LLMCall).where(LLMCall.job_run == job_run)
+    return int(session.exec(statement).one())

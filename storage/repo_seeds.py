@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, delete, func, or_
 from sqlmodel import Session, col, select
 
 from interviews.vocabulary import CardStatus
+from storage.repo_values import vote_counts
 from storage.schemas import SeedCreate
 from storage.tables import (
     CanonicalValue,
@@ -22,7 +23,6 @@ from storage.tables import (
     Impression,
     Judgement,
     ValuesCard,
-    Vote,
     utcnow,
 )
 
@@ -116,7 +116,7 @@ def attached(session: Session, *, value_id: int, own_card_id: int) -> Attached:
         .select_from(ValuesCard)
         .where(ValuesCard.canonical_value_id == value_id, ValuesCard.id != own_card_id)
     )
-    votes = count(select(func.count()).select_from(Vote).where(Vote.canonical_value_id == value_id))
+    votes = vote_counts(session, canonical_ids=[value_id])[value_id]
     impressions = count(
         select(func.count()).select_from(Impression).where(Impression.canonical_value_id == value_id)
     )

@@ -389,6 +389,10 @@ class MessagePublic(SQLModel):
     content: str
     status: str
     created_at: datetime
+    model_text: str | None = None
+    """The model's own text, when ``content`` (what the participant read) differs from it."""
+    shaping: list[str] = Field(default_factory=list)
+    """What the reply shaping did (:class:`interviews.reply_shaping.Shaping`)."""
 
 
 class CardPublic(SQLModel):

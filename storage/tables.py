@@ -214,6 +214,11 @@ class MessageBase(SQLModel):
     status: str = Field(default=MessageStatus.COMPLETE.value, max_length=20)
     client_key: str | None = Field(default=None, max_length=64)
     """The idempotency key of the request that wrote the row (a participant's send, a reply's claim)."""
+    model_text: str | None = Field(default=None, sa_type=Text)
+    """What the model wrote, when the participant read something else (its reply shaped, the stage's
+    question added: :class:`interviews.reply_shaping.Shaping`); None: ``content`` is the model's own text."""
+    shaping: list[str] = Field(default_factory=list, sa_type=JSON, sa_column_kwargs={"server_default": "[]"})
+    """What the reply shaping did to an interviewer's reply (``cut_at_speaker``, ``question_added``...)."""
 
 
 class Message(MessageBase, table=True):
@@ -404,6 +409,8 @@ class LLMCallBase(SQLModel):
     deliberation_id: int | None = Field(default=None, foreign_key="deliberation.id")
     interview_id: int | None = Field(default=None, foreign_key="interview.id", index=True)
     participant_id: int | None = Field(default=None, foreign_key="participant.id", index=True)
+    #: The job run the call belongs to (``pipeline-12``: the pipeline counts its calls by it), or None.
+    job_run: str | None = Field(default=None, max_length=64, index=True)
 
 
 class LLMCall(LLMCallBase, table=True):

@@ -6,11 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 
+from providers.accounting import RecordingCallback
 from providers.errors import ModelUnavailable
 from providers.fakes import ScriptedChatModel
 from services.facilitator import system
 from services.runtime import model_clients
+from services.runtime.accounting import llm_call_sink
 from settings import load_settings
 from tests.cli_runner import cli_env, run
 from tests.services.dedup_world import TitleEmbeddings
@@ -32,8 +35,24 @@ def _world(env: dict[str, str], titles: list[str]) -> int:
 
 
 def _use(monkeypatch: pytest.MonkeyPatch, model: ScriptedChatModel) -> None:
-    monkeypatch.setattr(model_clients, "chat_model", lambda *_: model)
+    """The command's models: ``model``, recording its calls as model_clients.chat_model's does."""
+
+    def chat_model(_settings: object, engine: Engine) -> ScriptedChatModel:
+        model.callbacks = [RecordingCallback(llm_call_sink(engine))]
+        return model
+
+    monkeypatch.setattr(model_clients, "chat_model", chat_model)
     monkeypatch.setattr(model_clients, "embeddings", lambda *_: TitleEmbeddings())
+
+
+def _no_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail the test if the command starts a model (in local mode that starts the offline server)."""
+
+    def refused(*_: object) -> None:
+        raise AssertionError("a model was started with nothing to do")
+
+    monkeypatch.setattr(model_clients, "chat_model", refused)
+    monkeypatch.setattr(model_clients, "embeddings", refused)
 
 
 def test_the_catch_up_does_what_is_left_and_a_rerun_does_nothing(
@@ -48,14 +67,19 @@ def test_the_catch_up_does_what_is_left_and_a_rerun_does_nothing(
         "1 pairs (1 new): 2 stories written, 2 judged, 2 shown; 7 model calls."
     )
     status = f"Pipeline pipeline-{d}: 0 of 5000 model calls used, 0 of 1000 pairs; 2 cards to mine, "
-    assert done.stderr.startswith(status + "2 to deduplicate.")
+    assert done.stderr.startswith(status + "2 to deduplicate, 0 pairs to write within the caps.")
     assert "dedup batch 1/1: 2 cards, 2 new values" in done.stderr and ": judged (shown)" in done.stderr
 
-    _use(monkeypatch, ScriptedChatModel([]))  # nothing left: any model call would fail the test
+    _no_model(monkeypatch)  # nothing left: no model is even started
     again = run(env, "pipeline", str(d))
     assert again.exit_code == 0, again.output
-    assert "0 cards mined (0 contexts), 0 cards linked to values, 0 pairs (0 new)" in again.stdout
-    assert f"Pipeline pipeline-{d}: 7 of 5000 model calls used, 1 of 1000 pairs;" in again.stderr
+    assert (
+        again.stdout.strip() == f"Pipeline pipeline-{d} of deliberation {d}: nothing to do; no model asked."
+    )
+    assert again.stderr.strip() == (
+        f"Pipeline pipeline-{d}: 7 of 5000 model calls used, 1 of 1000 pairs; 0 cards to mine, "
+        "0 to deduplicate, 0 pairs to write within the caps."
+    )
 
     missing = run(env, "pipeline", "424242")
     assert (missing.exit_code, missing.output.strip()) == (
@@ -82,9 +106,9 @@ def test_after_a_stop_the_story_run_resumes_by_hand(
     assert resumed.exit_code == 0, resumed.output
     assert "1 pairs; 1 stories written, 1 judged, 1 already done, 0 failed; 2 shown" in resumed.stdout
 
-    _use(monkeypatch, ScriptedChatModel([]))
+    _no_model(monkeypatch)
     idle = run(env, "pipeline", str(d))
-    assert idle.exit_code == 0 and "0 pairs (0 new)" in idle.stdout, idle.output
+    assert idle.exit_code == 0 and "nothing to do; no model asked" in idle.stdout, idle.output
 
 
 def test_a_reached_cap_is_said(env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -96,9 +120,13 @@ def test_a_reached_cap_is_said(env: dict[str, str], monkeypatch: pytest.MonkeyPa
     _use(monkeypatch, ScriptedChatModel([answer] * 7))
     capped = run(env, "pipeline", str(d))
     assert capped.exit_code == 0, capped.output
-    assert "3 model calls." in capped.stdout  # mining 2, dedup 1: a pair (4 calls) would go over
-    assert (
-        "Stopped early: the deliberation's cap of 4 model calls (pipeline_max_calls) is reached"
-        in capped.stderr
-    )
+    assert "2 cards linked to values" in capped.stdout and "3 model calls." in capped.stdout
+    # mining 2, dedup 1: a pair (4 calls) would go over
+    assert "Stories wait: the cap is reached (pipeline_max_calls)" in capped.stderr
     assert f"python cli.py stories {d} --run pipeline-{d}" in capped.stderr
+    assert "Stopped early" not in capped.stderr
+
+    _no_model(monkeypatch)  # the cap leaves no pair to write: nothing to do, no model started
+    again = run(env, "pipeline", str(d))
+    assert again.exit_code == 0 and "nothing to do; no model asked" in again.stdout, again.output
+    assert f"Pipeline pipeline-{d}: 3 of 4 model calls used, 0 of 1000 pairs;" in again.stderr

@@ -18,6 +18,8 @@ from ui import literal
 log = logging.getLogger(__name__)
 
 CONFIGURE_HINT = "set LLM_BASE_URL (and LLM_API_KEY) to an OpenAI-compatible endpoint; see the README"
+#: The caption under a seed value (one the organisers put on the question, not a participant's).
+SEED_LABEL = "Suggested by the organisers"
 
 
 def model_banner(settings: Settings) -> None:

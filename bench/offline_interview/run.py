@@ -27,6 +27,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter as Tally
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -45,7 +46,7 @@ from interviews.flow import (
     stream_interviewer,
 )
 from interviews.prompting import PromptStyle
-from interviews.reply_shaping import count_questions, ends_with_question
+from interviews.reply_shaping import Shaping, count_questions, ends_with_question
 from providers.accounting import estimate_tokens
 from providers.errors import ModelError
 from settings import Settings, load_settings
@@ -67,6 +68,7 @@ class Reply:
     questions_shown: int
     trimmed: bool
     fallback_added: bool
+    shaping: list[str]
     ready: bool
     finish_reason: str | None
     text: str
@@ -116,14 +118,14 @@ def interview(
         messages = interviewer_messages(
             question=persona.question, history=history, stage=stage, turns_left=turn_limit - turn, style=style
         )
-        fallback = fallback_question(stage, turn) if style == "compact" else None
         started = time.perf_counter()
-        stream = stream_interviewer(
+        stream = stream_interviewer(  # as services.participant.interviewing.reply has it
             model,
             messages,
             max_tokens=reply_max_tokens,
-            fallback=fallback,
+            fallback=fallback_question(stage, turn),
             max_words=BRIEF_WORDS if style == "compact" else None,
+            style=style,
         )
         try:
             for _ in stream:
@@ -132,7 +134,6 @@ def interview(
             stream.close()
         seconds = time.perf_counter() - started
         text = stream.text.strip()
-        added = fallback is not None and text.endswith(fallback) and fallback not in stream.raw
         replies.append(
             Reply(
                 persona=persona.name,
@@ -144,7 +145,8 @@ def interview(
                 questions_raw=count_questions(stream.raw),
                 questions_shown=count_questions(text),
                 trimmed=stream.trimmed,
-                fallback_added=added,
+                fallback_added=Shaping.QUESTION_ADDED in stream.shaping,
+                shaping=[str(flag) for flag in stream.shaping],
                 ready=stream.ready,
                 finish_reason=stream.finish_reason,
                 text=text,
@@ -230,11 +232,7 @@ def summary(results: Results) -> list[str]:
         f"{'? model':>7} {'? shown':>7}  shaping"
     ]
     for x in r:
-        shaping = ", ".join(
-            name
-            for name, on in (("trimmed", x.trimmed), ("question added", x.fallback_added), ("ready", x.ready))
-            if on
-        )
+        shaping = ", ".join([*x.shaping, *(["ready"] if x.ready else [])])
         lines.append(
             f"{x.persona:<11} {x.turn:>4} {x.stage:<8} {x.seconds:>6.1f} {x.tokens_generated:>7} "
             f"{x.tokens_shown:>9} {x.questions_raw:>7} {x.questions_shown:>7}  {shaping or '-'}"
@@ -249,6 +247,8 @@ def summary(results: Results) -> list[str]:
     lines.append("")
     written = [x for x in r if not x.ready or x.text]
     one_shown = sum(x.questions_shown == 1 and ends_with_question(x.text) for x in written)
+    one_added = sum(x.questions_shown == 1 and x.fallback_added for x in written)
+    flags = Tally(flag for x in r for flag in x.shaping)
     one_raw = sum(x.questions_raw == 1 for x in written)
     median_gen = statistics.median(x.tokens_generated for x in written) if written else 0
     median_shown = statistics.median(x.tokens_shown for x in written) if written else 0
@@ -260,11 +260,12 @@ def summary(results: Results) -> list[str]:
     errors = sum(card.error is not None for card in c)
     lines += [
         f"replies: {len(written)} written (+{len(r) - len(written)} with the ready signal only); "
-        f"{sum(x.trimmed for x in r)} trimmed (kept brief, or after their first question), "
-        f"{sum(x.fallback_added for x in r)} given their stage's question, "
-        f"{sum(x.finish_reason == 'length' for x in r)} stopped by the token cap",
+        f"{sum(x.finish_reason == 'length' for x in r)} stopped by the token cap; shaping: "
+        + (", ".join(f"{flag} {count}" for flag, count in sorted(flags.items())) or "none"),
         f"  exactly one question, ending the reply (shown): {_share(one_shown, len(written))}   "
         f"target >= {TARGET_ONE_QUESTION:.0%}: {_verdict(share >= TARGET_ONE_QUESTION)}",
+        f"    of these, ending with the stage's question the app added (not the model's): "
+        f"{_share(one_added, len(written))}",
         f"  exactly one question in the model's own text:    {_share(one_raw, len(written))}",
         f"  median tokens generated: {median_gen:g} (shown: {median_shown:g})   "
         f"target <= {TARGET_MEDIAN_TOKENS}: {_verdict(median_gen <= TARGET_MEDIAN_TOKENS)}",

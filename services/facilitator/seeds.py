@@ -35,6 +35,7 @@ from storage import repo_deliberations, repo_interviews, repo_seeds, repo_values
 from storage.db import Session, session_scope
 from storage.repo_interviews import MINED_FLAG
 from storage.schemas import ModerationEventCreate, SeedCreate, SeedPublic
+from storage.tables import CanonicalValue
 
 __all__ = [
     "MAX_SEEDS",
@@ -94,6 +95,12 @@ def _question(session: Session, question_id: int, deliberation_id: int | None) -
     return question.deliberation_id, question.text
 
 
+def _question_values(session: Session, deliberation_id: int, question_id: int) -> list[CanonicalValue]:
+    """The question's values: its seeds and the values its participants' cards joined."""
+    ids = repo_values.question_value_ids(session, deliberation_id=deliberation_id, question_id=question_id)
+    return list(repo_values.canonical_values_by_id(session, ids=ids).values())
+
+
 def require_question(engine: Engine, *, question_id: int, deliberation_id: int | None = None) -> None:
     """Raise unless the question exists (in ``deliberation_id`` when given): checked before a model starts."""
     with session_scope(engine) as session:
@@ -112,15 +119,7 @@ def _store(
 ) -> SeedPublic:
     """One seed in the caller's transaction: refused when a value of the question (a seed or one a
     participant's card joined) has that title."""
-    titles = {
-        core.title_key(v.title): v.id
-        for v in repo_values.canonical_values_by_id(
-            session,
-            ids=repo_values.question_value_ids(
-                session, deliberation_id=deliberation_id, question_id=question_id
-            ),
-        ).values()
-    }
+    titles = {core.title_key(v.title): v.id for v in _question_values(session, deliberation_id, question_id)}
     same = titles.get(core.title_key(draft.title))
     if same is not None:
         raise InvalidInput(
@@ -234,15 +233,7 @@ def generate_seeds(
         raise InvalidInput(f"Ask for 1-{MAX_SEEDS} seed values at a time (not {count}).")
     with session_scope(engine) as session:
         deliberation_id, question = _question(session, question_id, deliberation_id)
-        existing = [
-            v.title
-            for v in repo_values.canonical_values_by_id(
-                session,
-                ids=repo_values.question_value_ids(
-                    session, deliberation_id=deliberation_id, question_id=question_id
-                ),
-            ).values()
-        ]
+        existing = [v.title for v in _question_values(session, deliberation_id, question_id)]
     drafts = core.write_seeds(
         model,
         question=question,

@@ -38,10 +38,13 @@ MINED_FLAG = repo_interviews.MINED_FLAG
 MAX_GENERATED = core.MAX_GENERATED
 
 
-def mine_for_card(engine: Engine, model: BaseChatModel, *, card_id: int) -> list[str]:
+def mine_for_card(
+    engine: Engine, model: BaseChatModel, *, card_id: int, job_run: str | None = None
+) -> list[str]:
     """Propose contexts in which the submitted card's value is wise; add the new ones to the deliberation
     (``source="mined"``) and link them, and any existing context the model named again, to the card's
-    question. Returns the texts added (empty on a repeated call).
+    question. Returns the texts added (empty on a repeated call). ``job_run`` goes with the call's
+    accounting metadata (the job run that counts it, e.g. ``pipeline-12``).
     """
     with session_scope(engine) as session:
         card = repo_interviews.get_card(session, card_id=card_id)
@@ -67,6 +70,7 @@ def mine_for_card(engine: Engine, model: BaseChatModel, *, card_id: int) -> list
             "deliberation_id": deliberation_id,
             "participant_id": card.participant_id,
             "interview_id": card.interview_id,
+            **({"job_run": job_run} if job_run else {}),
         }
 
     selection = core.mine_contexts(

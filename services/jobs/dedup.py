@@ -24,6 +24,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -132,6 +133,7 @@ def dedup(
     max_distance: float = candidates.MAX_DISTANCE,
     run_id: str | None = None,
     on_batch: Callable[[BatchReport], None] | None = None,
+    job_run: str | None = None,
 ) -> DedupSummary:
     """Link every submitted, not yet deduplicated card of the deliberation to a canonical value.
 
@@ -139,7 +141,8 @@ def dedup(
     most ``batch_size`` cards is one partition call to ``model`` (see :mod:`interviews.dedup`), shown the
     existing values nearest to its cards. New values get ``dedup_run = run_id``. A batch whose partition
     stays invalid is skipped and reported in ``failures``; other model errors propagate after the batches
-    before them were committed (run again to continue).
+    before them were committed (run again to continue). ``job_run`` goes with each call's accounting
+    metadata (the job run that counts it, e.g. ``pipeline-12``).
     """
     if not 1 <= batch_size <= core.MAX_BATCH:
         raise InvalidInput(f"batch_size must be between 1 and {core.MAX_BATCH} (got {batch_size}).")
@@ -175,7 +178,10 @@ def dedup(
         candidates.candidate_groups(card_vectors, [c.id for c in cards], max_distance=max_distance),
         batch_size,
     )
-    config: RunnableConfig = {"metadata": {"purpose": "dedup", "deliberation_id": deliberation_id}}
+    metadata: dict[str, Any] = {"purpose": "dedup", "deliberation_id": deliberation_id}
+    if job_run:
+        metadata["job_run"] = job_run
+    config: RunnableConfig = {"metadata": metadata}
     model_name = model_id(model)
     run = RunContext(engine, deliberation_id, run_id, model_name)
     failures: list[BatchFailure] = []

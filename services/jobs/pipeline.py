@@ -2,10 +2,10 @@
 stories of the value's new pairs, so the next participant can vote on it and judge stories about it
 (DOMAIN.md §3 steps 5 and 6, §5, §6).
 
-One job per submitted card (:func:`submit`, on the side-job pool that used to mine contexts only), in
-three steps, each the existing job that a facilitator can also run by hand:
+A job per deliberation on the side-job pool (:func:`submit`), in three steps, each the existing job that a
+facilitator can also run by hand:
 
-1. mine the card's contexts (:func:`services.jobs.contexts.mine_for_card`);
+1. mine the submitted card's contexts (:func:`services.jobs.contexts.mine_for_card`);
 2. deduplicate the deliberation's pending cards (:func:`services.jobs.dedup.dedup`: this card and any that
    an earlier, stopped job left);
 3. for the values those cards joined, plan the new pairs with the other values of each context they are in
@@ -14,13 +14,19 @@ three steps, each the existing job that a facilitator can also run by hand:
    in the one run of the deliberation, :func:`run_id_of` (``pipeline-<deliberation id>``); pairs another
    job started and did not finish are resumed first.
 
-Bounded. Two settings of the deliberation (:class:`storage.schemas.DeliberationConfig`) cap it over the
-deliberation's whole life: ``pipeline_max_pairs`` (distinct pairs in the pipeline's run) and
-``pipeline_max_calls`` (chat-model calls its jobs made: mining, dedup partitions, stories and their judge;
-embeddings are not counted). Before each call a job checks what is left (a dedup batch may take two
-calls, a pair up to four, :func:`interviews.pipeline.pair_cost`) and stops when it would go over, saying
-so in the log and in its moderation event. Every job that did something, or stopped, is one
-``pipeline_run`` event (actor ``pipeline``) with its counts; the calls used are the sum of those events.
+Bounded. Two settings of the deliberation (:class:`storage.schemas.DeliberationConfig`) cap its STORIES
+over the deliberation's whole life: ``pipeline_max_pairs`` (distinct pairs in the pipeline's run) and
+``pipeline_max_calls`` (chat-model calls of the pipeline: mining, dedup partitions, stories and their
+judge; embeddings are not counted). Mining and dedup always run, cap or not: they are what makes a card
+a value others vote on, and they cost at most one call per card and two per dedup batch. Before each pair
+a job checks what the call cap leaves (a pair takes up to four calls, :func:`interviews.pipeline.pair_cost`)
+and writes no more stories when the pair could go over. The calls are counted from the model calls'
+own records: every call the pipeline makes carries ``job_run = pipeline-<id>`` in its accounting metadata,
+so its :class:`~storage.tables.LLMCall` row says it is the pipeline's (:func:`calls_used`), including the
+calls of a job killed half-way. Every job that did something, or stopped on an error, is one
+``pipeline_run`` event (actor ``pipeline``) with its counts (the log, not the counter); a cap reached is
+said once, in the log and as one ``pipeline_cap`` event per cap and limit (raise the setting and it is said
+again when the new limit is reached).
 
 Idempotent and resumable. Every step skips what is done (a mined card is flagged, a linked card is no
 longer pending, a story exists once per run), so a rerun after a stop (a model error, a crash, a cap)
@@ -29,10 +35,13 @@ deliberation, and ``cli.py mine-contexts``, ``cli.py dedup ID`` and ``cli.py sto
 pipeline-ID`` each redo one of them by hand. A malformed model answer skips its card, batch or story (the
 next run retries it); any other model error stops the job, keeping what it did, and is raised.
 
-Concurrency. Jobs of one deliberation run one at a time in a process (a lock per deliberation), and
-:func:`working` tells a page that one is queued or running. Across processes each step stays correct on
-its own (the card's row lock, pending cards checked again before a batch commits, a story's unique key),
-but two processes may each spend up to the caps' remainder at the same moment. Model calls never run
+Concurrency. At most one job per deliberation is queued or running on the pool: a card submitted while
+one is joins it, and the job runs its steps once more for the cards that came meanwhile (dedup takes
+every pending card anyway), so one busy deliberation never holds the pool's threads while others wait.
+:func:`working` tells a page that a job is queued or running. A :func:`catch_up` in the same process waits
+for the running job (a lock per deliberation). Across processes each step stays correct on its own (the
+card's row lock, pending cards checked again before a batch commits, a story's unique key), but two
+processes may each start a pair with what the call cap leaves at the same moment. Model calls never run
 inside a database transaction.
 """
 
@@ -42,7 +51,7 @@ import contextlib
 import logging
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -56,8 +65,8 @@ from interviews.pipeline import Pair, pair_cost, pair_key, plan_new_pairs
 from providers.errors import ModelOutputError
 from services.jobs import contexts, dedup, stories
 from services.runtime.background import BackgroundJobs
-from storage import repo_deliberations, repo_interviews, repo_judgements, repo_values
-from storage.db import session_scope
+from storage import repo_deliberations, repo_interviews, repo_judgements, repo_llm_calls, repo_values
+from storage.db import Session, session_scope
 from storage.repo_judgements import StoryState
 from storage.schemas import DeliberationConfig, ModerationEventCreate
 
@@ -65,12 +74,15 @@ log = logging.getLogger(__name__)
 
 ACTOR = "pipeline"
 EVENT = "pipeline_run"
+#: The event that says once that a cap is reached (per setting and limit).
+CAP_EVENT = "pipeline_cap"
 #: The most model calls one dedup batch takes (its partition and the retries).
 BATCH_CALLS = dedup.PARTITION_RETRIES + 1
+CALLS_CAP, PAIRS_CAP = "pipeline_max_calls", "pipeline_max_pairs"
 
 
 def run_id_of(deliberation_id: int) -> str:
-    """The one story run of a deliberation's pipeline.
+    """The one story run of a deliberation's pipeline, and the ``job_run`` its model calls are recorded with.
 
     >>> run_id_of(12)
     'pipeline-12'
@@ -78,11 +90,12 @@ def run_id_of(deliberation_id: int) -> str:
     return f"pipeline-{deliberation_id}"
 
 
-# --- one at a time per deliberation, and whether one is queued or running -----------------------------
+# --- one job per deliberation, and whether one is queued or running -----------------------------------
 
 _guard = threading.Lock()
 _locks: dict[int, threading.Lock] = {}
-_active: Counter[int] = Counter()
+_active: Counter[int] = Counter()  # after_card / catch_up running in this process
+_queued: dict[int, list[int]] = {}  # a pool job queued or running: the cards for its next round
 
 
 def _lock_of(deliberation_id: int) -> threading.Lock:
@@ -90,32 +103,24 @@ def _lock_of(deliberation_id: int) -> threading.Lock:
         return _locks.setdefault(deliberation_id, threading.Lock())
 
 
-def _enter(deliberation_id: int) -> None:
-    with _guard:
-        _active[deliberation_id] += 1
-
-
-def _leave(deliberation_id: int) -> None:
-    with _guard:
-        _active[deliberation_id] -= 1
-        if _active[deliberation_id] <= 0:
-            del _active[deliberation_id]
-
-
 @contextlib.contextmanager
 def running(deliberation_id: int) -> Iterator[None]:
     """Count as a pipeline job of the deliberation while inside (:func:`working` is true)."""
-    _enter(deliberation_id)
+    with _guard:
+        _active[deliberation_id] += 1
     try:
         yield
     finally:
-        _leave(deliberation_id)
+        with _guard:
+            _active[deliberation_id] -= 1
+            if _active[deliberation_id] <= 0:
+                del _active[deliberation_id]
 
 
 def working(deliberation_id: int) -> bool:
     """Whether a pipeline job of the deliberation is queued or running in this process."""
     with _guard:
-        return _active[deliberation_id] > 0
+        return _active[deliberation_id] > 0 or deliberation_id in _queued
 
 
 def submit(
@@ -126,21 +131,49 @@ def submit(
     *,
     card_id: int,
     deliberation_id: int,
-) -> Future[PipelineReport]:
-    """Queue :func:`after_card` on the side-job pool; the deliberation counts as :func:`working` from now
-    until the job ends (a failure is logged by the pool, never raised to the page)."""
-    _enter(deliberation_id)
+) -> Future[PipelineReport] | None:
+    """The pipeline after ``card_id`` was submitted, on the side-job pool (a failure is logged by the pool,
+    never raised to the page). When the deliberation has a job queued or running already the card joins
+    it: that job runs its steps once more for the cards that came meanwhile, and None is returned (no
+    second job waits in the pool). The deliberation counts as :func:`working` until its job ends."""
+    with _guard:
+        if deliberation_id in _queued:
+            if card_id not in _queued[deliberation_id]:
+                _queued[deliberation_id].append(card_id)
+            return None
+        _queued[deliberation_id] = []
 
     def job() -> PipelineReport:
+        cards = [card_id]
         try:
-            return after_card(engine, model, embeddings, card_id=card_id)
-        finally:
-            _leave(deliberation_id)
+            while True:
+                report = after_cards(
+                    engine, model, embeddings, deliberation_id=deliberation_id, card_ids=cards
+                )
+                with _guard:
+                    cards = _queued[deliberation_id]
+                    if not cards:
+                        del _queued[deliberation_id]
+                        return report
+                    _queued[deliberation_id] = []
+        except BaseException:
+            with _guard:
+                left = _queued.pop(deliberation_id, [])
+            if left:
+                log.warning(
+                    "pipeline of deliberation %s: cards %s wait for the next submit or "
+                    "python cli.py pipeline %s",
+                    deliberation_id,
+                    ", ".join(map(str, left)),
+                    deliberation_id,
+                )
+            raise
 
     try:
         return jobs.submit(f"the pipeline after card {card_id}", job)
     except BaseException:
-        _leave(deliberation_id)
+        with _guard:
+            _queued.pop(deliberation_id, None)
         raise
 
 
@@ -149,13 +182,16 @@ def submit(
 
 @dataclass
 class PipelineReport:
-    """What one job did. ``calls``: chat-model calls it made; ``capped``: the caps it reached
-    (``pipeline_max_calls``, ``pipeline_max_pairs``); ``stopped``: why it ended early ("" when it did all
-    it could); ``errors``: malformed answers it skipped (the next run retries them)."""
+    """What one job did. ``calls``: chat-model calls it made (its log; the cap counts the calls'
+    records, :func:`calls_used`); ``capped``: the caps that held stories back (``pipeline_max_calls``,
+    ``pipeline_max_pairs``), ``caps_reached`` those of them reached first now, with their limits;
+    ``stopped``: the error that ended it early ("" when it did all it could); ``errors``: malformed
+    answers it skipped (the next run retries them)."""
 
     deliberation_id: int
     run_id: str
     card_id: int | None = None
+    cards: list[int] = field(default_factory=list)
     cards_mined: int = 0
     contexts_added: int = 0
     cards_linked: int = 0
@@ -167,18 +203,20 @@ class PipelineReport:
     shown: int = 0
     calls: int = 0
     capped: list[str] = field(default_factory=list)
+    caps_reached: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     stopped: str = ""
     event_id: int | None = None
 
     @property
     def did_something(self) -> bool:
-        return bool(self.calls or self.cards_linked or self.stopped or self.capped)
+        return bool(self.calls or self.cards_linked or self.stopped or self.caps_reached)
 
 
 @dataclass(frozen=True)
 class PipelineStatus:
-    """Where a deliberation's pipeline stands: what its caps allow and what is left to do."""
+    """Where a deliberation's pipeline stands: what its caps allow and what is left to do
+    (``pairs_to_write``: the pairs a catch-up would write now, within the caps)."""
 
     deliberation_id: int
     run_id: str
@@ -190,21 +228,70 @@ class PipelineStatus:
     pairs_per_value: int
     unmined_cards: int
     pending_cards: int
+    pairs_to_write: int = 0
 
     @property
     def calls_capped(self) -> bool:
         return self.calls_used >= self.max_calls
 
+    @property
+    def has_work(self) -> bool:
+        """Whether a catch-up would ask a model anything now."""
+        return bool(self.unmined_cards or self.pending_cards or self.pairs_to_write)
+
 
 class _Capped(Exception):
-    """A cap would be exceeded by the next call: the job stops (internal; never leaves this module)."""
-
-    def __init__(self, setting: str) -> None:
-        super().__init__(setting)
-        self.setting = setting
+    """The call cap would be exceeded by the next pair: no more stories (internal; never leaves here)."""
 
 
 Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """The pairs to write now: those the run started and did not finish first, then the new ones."""
+
+    pairs: list[Pair]
+    progress: dict[Pair, tuple[int, int]]
+    new_pairs: int
+    pairs_capped: bool
+
+
+def _plan(session: Session, deliberation_id: int, config: DeliberationConfig, values: Sequence[int]) -> _Plan:
+    run_id = run_id_of(deliberation_id)
+    by_context = repo_values.values_by_context(session, deliberation_id=deliberation_id)
+    states = repo_judgements.story_states(session, deliberation_id=deliberation_id)
+    covered = {pair_key(s.from_value_id, s.to_value_id, s.context_id) for s in states}
+    progress = _pipeline_pairs(states, run_id)
+    plan = [p for p, (_written, judged) in sorted(progress.items()) if judged < 2]  # resumed first
+    pairs_left = config.pipeline_max_pairs - len(progress)
+    new, capped = 0, False
+    for value in values:
+        for pair in plan_new_pairs(
+            by_context, value=value, covered=covered, per_value=config.pipeline_pairs_per_value
+        ):
+            if pairs_left <= 0:
+                capped = True
+                break
+            plan.append(pair)
+            covered.add(pair)
+            pairs_left -= 1
+            new += 1
+    return _Plan(plan, progress, new, capped)
+
+
+def _affordable(plan: _Plan, calls_left: int) -> int:
+    """How many of the plan's pairs the calls left pay for, in order (the job stops at the first that
+    could go over)."""
+    n = 0
+    for pair in plan.pairs:
+        written, judged = plan.progress.get(pair, (0, 0))
+        cost = pair_cost(written=written, judged=judged)
+        if cost > calls_left:
+            break
+        calls_left -= cost
+        n += 1
+    return n
 
 
 class _Job:
@@ -226,21 +313,25 @@ class _Job:
         self.say = on_step or (lambda _line: None)
         self.calls_before = calls_used(engine, deliberation_id=deliberation_id)
 
-    @property
-    def calls_left(self) -> int:
-        return self.config.pipeline_max_calls - self.calls_before - self.report.calls
+    def used(self) -> int:
+        """The pipeline's calls so far: their own records (a killed job's calls included, and another
+        process's), or this job's own count where its model records none (built without the accounting
+        callback)."""
+        return max(
+            calls_used(self.engine, deliberation_id=self.deliberation_id),
+            self.calls_before + self.report.calls,
+        )
 
-    def need(self, calls: int) -> None:
-        if self.calls_left < calls:
-            raise _Capped("pipeline_max_calls")
+    def cap(self, setting: str) -> None:
+        if setting not in self.report.capped:
+            self.report.capped.append(setting)
 
     # step 1 -----------------------------------------------------------------------------------------
 
     def mine(self, card_ids: list[int]) -> None:
         for card_id in card_ids:
-            self.need(1)
             try:
-                added = contexts.mine_for_card(self.engine, self.model, card_id=card_id)
+                added = contexts.mine_for_card(self.engine, self.model, card_id=card_id, job_run=self.run_id)
             except ModelOutputError as exc:
                 self.report.calls += 1
                 self.report.errors.append(f"contexts of card {card_id}: {one_line(exc)}")
@@ -265,7 +356,6 @@ class _Job:
             ]
         if not pending:
             return []
-        self.need(BATCH_CALLS)
 
         def batch_done(b: dedup.BatchReport) -> None:
             self.report.calls += b.calls
@@ -273,8 +363,6 @@ class _Job:
                 f"dedup batch {b.number}/{b.of}: "
                 + (f"failed ({b.error})" if b.failed else f"{b.cards} cards, {b.created} new values")
             )
-            if b.number < b.of:
-                self.need(BATCH_CALLS)  # the next batch: stop here when it could go over
 
         try:
             summary = dedup.dedup(
@@ -283,6 +371,7 @@ class _Job:
                 self.embeddings,
                 deliberation_id=self.deliberation_id,
                 on_batch=batch_done,
+                job_run=self.run_id,
             )
             self.report.errors.extend(f"dedup batch {f.number}: {f.error}" for f in summary.failures)
         finally:
@@ -296,35 +385,21 @@ class _Job:
 
     def write_stories(self, values: list[int]) -> None:
         with session_scope(self.engine) as session:
-            by_context = repo_values.values_by_context(session, deliberation_id=self.deliberation_id)
-            states = repo_judgements.story_states(session, deliberation_id=self.deliberation_id)
-        covered = {pair_key(s.from_value_id, s.to_value_id, s.context_id) for s in states}
-        progress = _pipeline_pairs(states, self.run_id)
-        plan = [p for p, (written, judged) in sorted(progress.items()) if judged < 2]  # resumed first
-        pairs_left = self.config.pipeline_max_pairs - len(progress)
-        for value in values:
-            self.report.values.append(value)
-            for pair in plan_new_pairs(
-                by_context, value=value, covered=covered, per_value=self.config.pipeline_pairs_per_value
-            ):
-                if pairs_left <= 0:
-                    if "pipeline_max_pairs" not in self.report.capped:
-                        self.report.capped.append("pipeline_max_pairs")
-                    break
-                plan.append(pair)
-                covered.add(pair)
-                pairs_left -= 1
-                self.report.new_pairs += 1
-        for pair in plan:
-            written, judged = progress.get(pair, (0, 0))
-            self.need(pair_cost(written=written, judged=judged))
+            plan = _plan(session, self.deliberation_id, self.config, values)
+        self.report.values.extend(values)
+        self.report.new_pairs += plan.new_pairs
+        if plan.pairs_capped:
+            self.cap(PAIRS_CAP)
+        for pair in plan.pairs:
+            written, judged = plan.progress.get(pair, (0, 0))
+            if self.config.pipeline_max_calls - self.used() < pair_cost(written=written, judged=judged):
+                raise _Capped()
             self.report.pairs += 1
             self.one_pair(pair)
 
     def one_pair(self, pair: Pair) -> None:
         def story_done(o: stories.StoryOutcome) -> None:
-            if o.status in ("written", "judged", "failed"):
-                self.report.calls += 1
+            self.report.calls += o.calls
             if o.status == "written":
                 self.report.written += 1
             elif o.status == "judged":
@@ -346,6 +421,7 @@ class _Job:
                 run_id=self.run_id,
                 pairs=[pair],
                 on_story=story_done,
+                job_run=self.run_id,
             )
         except InvalidInput as exc:  # a value merged away or a context gone since the plan was made
             self.say(f"pair {pair}: skipped ({one_line(exc)})")
@@ -356,12 +432,8 @@ class _Job:
         failure: StudioError | None = None
         try:
             steps()
-        except _Capped as capped:
-            self.report.capped.append(capped.setting)
-            self.report.stopped = (
-                f"the deliberation's cap of {self.config.pipeline_max_calls} model calls "
-                f"(pipeline_max_calls) is reached"
-            )
+        except _Capped:
+            self.cap(CALLS_CAP)
         except StudioError as exc:  # the model or the database said no: keep what was done, say so, raise
             self.report.calls += 1  # the call that failed (a database error counts as one: an upper bound)
             self.report.stopped = f"stopped by an error: {one_line(exc)}"
@@ -372,30 +444,43 @@ class _Job:
             raise failure
         return self.report
 
+    def _cap_reason(self, setting: str) -> str:
+        if setting == CALLS_CAP:
+            return (
+                f"the cap of {self.config.pipeline_max_calls} model calls (pipeline_max_calls) is reached: "
+                "no more stories are written (cards are still mined and linked to values)"
+            )
+        return (
+            f"the cap of {self.config.pipeline_max_pairs} pairs (pipeline_max_pairs) is reached: "
+            "no new pairs get stories"
+        )
+
     def _record(self) -> None:
         report = self.report
-        if not report.did_something:
-            return
-        reason = report.stopped
-        if "pipeline_max_pairs" in report.capped:
-            pairs = f"the cap of {self.config.pipeline_max_pairs} pairs (pipeline_max_pairs) is reached"
-            reason = f"{reason}; {pairs}" if reason else pairs
-        if reason:
-            log.warning("pipeline of deliberation %s: %s", self.deliberation_id, reason)
-        details = details_of(report)
+        limits = {CALLS_CAP: self.config.pipeline_max_calls, PAIRS_CAP: self.config.pipeline_max_pairs}
         try:
+            used = self.used() if report.capped else 0
             with session_scope(self.engine) as session:
+                said = _caps_said(session, self.deliberation_id)
+                report.caps_reached = {s: limits[s] for s in report.capped if (s, limits[s]) not in said}
+                if not report.did_something:
+                    return
+                reasons = [report.stopped] if report.stopped else []
+                reasons += [self._cap_reason(s) for s in report.caps_reached]
+                reason = "; ".join(reasons)
+                if reason:
+                    log.warning("pipeline of deliberation %s: %s", self.deliberation_id, reason)
+                for setting, limit in report.caps_reached.items():
+                    repo_values.add_moderation_event(
+                        session,
+                        data=self._event(
+                            CAP_EVENT,
+                            self._cap_reason(setting),
+                            {"setting": setting, "limit": limit, "calls_used": used},
+                        ),
+                    )
                 event = repo_values.add_moderation_event(
-                    session,
-                    data=ModerationEventCreate(
-                        deliberation_id=self.deliberation_id,
-                        actor=ACTOR,
-                        action=EVENT,
-                        target_type="deliberation",
-                        target_id=self.deliberation_id,
-                        reason=reason,
-                        details=details,
-                    ),
+                    session, data=self._event(EVENT, reason, details_of(report))
                 )
                 report.event_id = event.id
         except StudioError as exc:
@@ -404,6 +489,25 @@ class _Job:
                 self.deliberation_id,
                 one_line(exc),
             )
+
+    def _event(self, action: str, reason: str, details: dict[str, Any]) -> ModerationEventCreate:
+        return ModerationEventCreate(
+            deliberation_id=self.deliberation_id,
+            actor=ACTOR,
+            action=action,
+            target_type="deliberation",
+            target_id=self.deliberation_id,
+            reason=reason,
+            details=details,
+        )
+
+
+def _caps_said(session: Session, deliberation_id: int) -> set[tuple[str, int]]:
+    """The caps a ``pipeline_cap`` event said were reached, with the limit they were reached at."""
+    events = repo_values.list_moderation_events(session, deliberation_id=deliberation_id, action=CAP_EVENT)
+    return {
+        (str(e.details.get("setting")), int(e.details.get("limit", -1))) for e in events if e.actor == ACTOR
+    }
 
 
 def _pipeline_pairs(states: list[StoryState], run_id: str) -> dict[Pair, tuple[int, int]]:
@@ -435,24 +539,50 @@ def after_card(
     deliberation's pending cards, the stories of the values they joined. Waits for another job of the same
     deliberation in this process to end first."""
     with session_scope(engine) as session:
-        card = repo_interviews.get_card(session, card_id=card_id)
-        if card.question_id is None:
-            raise InvalidInput(f"Values card {card_id} belongs to no question.")
-        deliberation_id = repo_deliberations.get_question(
-            session, question_id=card.question_id
-        ).deliberation_id
-        mined = repo_interviews.MINED_FLAG in card.quality_flags
+        deliberation_id = _deliberation_of(session, card_id)
+    return after_cards(
+        engine, model, embeddings, deliberation_id=deliberation_id, card_ids=[card_id], on_step=on_step
+    )
+
+
+def _deliberation_of(session: Session, card_id: int) -> int:
+    card = repo_interviews.get_card(session, card_id=card_id)
+    if card.question_id is None:
+        raise InvalidInput(f"Values card {card_id} belongs to no question.")
+    return repo_deliberations.get_question(session, question_id=card.question_id).deliberation_id
+
+
+def after_cards(
+    engine: Engine,
+    model: BaseChatModel,
+    embeddings: Embeddings,
+    *,
+    deliberation_id: int,
+    card_ids: list[int],
+    on_step: Progress | None = None,
+) -> PipelineReport:
+    """:func:`after_card` for several cards of ``deliberation_id`` at once (a round of :func:`submit`'s
+    job: the cards submitted while its previous round ran); a card of another deliberation is refused."""
     with running(deliberation_id), _lock_of(deliberation_id):
         job = _Job(engine, model, embeddings, deliberation_id, _config(engine, deliberation_id), on_step)
-        job.report.card_id = card_id
+        job.report.card_id, job.report.cards = card_ids[-1], list(card_ids)
 
         def steps() -> None:
-            if not mined:
-                job.mine([card_id])
+            with session_scope(engine) as session:  # read under the lock: a card mined by the job before
+                for card_id in card_ids:
+                    if _deliberation_of(session, card_id) != deliberation_id:
+                        raise InvalidInput(f"Values card {card_id} is not in deliberation {deliberation_id}.")
+                unmined = [
+                    c
+                    for c in card_ids
+                    if repo_interviews.MINED_FLAG
+                    not in repo_interviews.get_card(session, card_id=c).quality_flags
+                ]
+            job.mine(unmined)
             joined = job.deduplicate()
             with session_scope(engine) as session:
-                own = repo_interviews.get_card(session, card_id=card_id).canonical_value_id
-            job.write_stories(sorted({*joined, *([own] if own is not None else [])}))
+                own = [repo_interviews.get_card(session, card_id=c).canonical_value_id for c in card_ids]
+            job.write_stories(sorted({*joined, *(v for v in own if v is not None)}))
 
         return job.run(steps)
 
@@ -481,30 +611,33 @@ def catch_up(
 
 
 def calls_used(engine: Engine, *, deliberation_id: int) -> int:
-    """The chat-model calls the deliberation's pipeline jobs made so far (the sum of their events)."""
+    """The chat-model calls the deliberation's pipeline made so far: the calls recorded with its job run
+    (:func:`run_id_of`), failed ones included."""
     with session_scope(engine) as session:
-        events = repo_values.list_moderation_events(session, deliberation_id=deliberation_id, action=EVENT)
-        return sum(int(e.details.get("calls", 0)) for e in events if e.actor == ACTOR)
+        return repo_llm_calls.count_job_calls(session, job_run=run_id_of(deliberation_id))
 
 
 def status(engine: Engine, *, deliberation_id: int) -> PipelineStatus:
     """Where the deliberation's pipeline stands (for the command line and the pages)."""
     config = _config(engine, deliberation_id)
     run_id = run_id_of(deliberation_id)
+    used = calls_used(engine, deliberation_id=deliberation_id)
     with session_scope(engine) as session:
-        states = repo_judgements.story_states(session, deliberation_id=deliberation_id)
         pending = repo_values.count_pending_cards(session, deliberation_id=deliberation_id)
+        values = repo_values.canonical_value_ids(session, deliberation_id=deliberation_id)
+        plan = _plan(session, deliberation_id, config, values)
     return PipelineStatus(
         deliberation_id=deliberation_id,
         run_id=run_id,
         working=working(deliberation_id),
-        calls_used=calls_used(engine, deliberation_id=deliberation_id),
+        calls_used=used,
         max_calls=config.pipeline_max_calls,
-        pairs_used=len(_pipeline_pairs(states, run_id)),
+        pairs_used=len(plan.progress),
         max_pairs=config.pipeline_max_pairs,
         pairs_per_value=config.pipeline_pairs_per_value,
         unmined_cards=contexts.count_unmined(engine, deliberation_id=deliberation_id),
         pending_cards=pending,
+        pairs_to_write=_affordable(plan, config.pipeline_max_calls - used),
     )
 
 

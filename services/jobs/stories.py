@@ -60,6 +60,7 @@ class StoryOutcome:
     status: str  # written | judged | skipped | failed
     shown: bool = False
     error: str | None = None
+    calls: int = 0  # model calls made since the story's last outcome (a failed call included)
 
 
 @dataclass(frozen=True)
@@ -102,10 +103,12 @@ def generate_stories(
     pairs: Sequence[tuple[int, int, int]] | None = None,
     max_pairs: int = DEFAULT_MAX_PAIRS,
     on_story: Callable[[StoryOutcome], None] | None = None,
+    job_run: str | None = None,
 ) -> StoryRun:
     """Write and judge both stories of each pair of canonical values in a context (see the module notes).
 
-    ``run_id`` None starts a new run (:func:`new_run_id`); an existing one resumes it.
+    ``run_id`` None starts a new run (:func:`new_run_id`); an existing one resumes it. ``job_run`` goes
+    with each call's accounting metadata (the job run that counts it, e.g. ``pipeline-12``).
     """
     run_id = new_run_id() if run_id is None else check_run_id(run_id)
     if not 1 <= max_pairs <= MAX_PAIRS:
@@ -131,7 +134,7 @@ def generate_stories(
         }
     _check_found(planned, values, contexts, deliberation_id)
     cards = {i: CardDraft.of(v) for i, v in values.items()}
-    job = _Job(engine, model, deliberation_id, run_id, on_story)
+    job = _Job(engine, model, deliberation_id, run_id, on_story, job_run)
     for a, b, context_id in planned:
         for f, t in ((a, b), (b, a)):
             job.one(
@@ -166,13 +169,16 @@ class _Job:
         deliberation_id: int,
         run_id: str,
         on_story: Callable[[StoryOutcome], None] | None,
+        job_run: str | None = None,
     ) -> None:
         self.engine, self.model, self.deliberation_id, self.run_id = engine, model, deliberation_id, run_id
         self.on_story = on_story
         self.model_id = model_id(model)
         self.story_ref = load_prompt("upgrade_story").ref
         self.judge_ref = load_prompt("story_judge").ref
-        self.metadata = {"deliberation_id": deliberation_id}
+        self.metadata: dict[str, Any] = {"deliberation_id": deliberation_id}
+        if job_run:
+            self.metadata["job_run"] = job_run
         self.written = self.judged = self.skipped = self.failed = self.shown = 0
         self.errors: list[str] = []
 
@@ -186,9 +192,13 @@ class _Job:
         from_card: CardDraft,
         to_card: CardDraft,
     ) -> None:
+        calls = 0  # made since the last report
+
         def report(status: str, shown: bool = False, error: str | None = None) -> None:
+            nonlocal calls
             if self.on_story is not None:
-                self.on_story(StoryOutcome(f, t, context_id, status, shown, error))
+                self.on_story(StoryOutcome(f, t, context_id, status, shown, error, calls))
+            calls = 0
 
         if known is not None and known.judged:
             self.skipped += 1
@@ -197,6 +207,7 @@ class _Job:
             return
         try:
             if known is None:
+                calls += 1
                 story = core.write_story(
                     self.model, context=context, from_card=from_card, to_card=to_card, metadata=self.metadata
                 )
@@ -207,6 +218,7 @@ class _Job:
                     report("skipped", known.shown)
                     return
                 report("written")
+            calls += 1
             scores = core.judge_story(
                 self.model,
                 context=context,

@@ -42,6 +42,7 @@ from interviews.flow import (
     stream_interviewer,
 )
 from interviews.prompting import PromptStyle, load_prompt, style_of
+from interviews.reply_shaping import Shaping
 from interviews.text_rules import check_text, clean_model_text
 from interviews.vocabulary import MessageRole, MessageStatus, ParticipantStage
 from providers.errors import ModelError, ModelOutputError, ModelServerError
@@ -337,8 +338,10 @@ def reply(
     (:func:`services.participant.cards.request_card`).
 
     ``reply_max_tokens`` caps each reply (``LLM_REPLY_MAX_TOKENS``). The reply is shaped as it streams
-    (one question, then stop: :class:`interviews.flow.ReplyStream`); with the compact prompts (a small
-    model) a reply that asks nothing ends with its stage's question.
+    (:class:`interviews.flow.ReplyStream`: cut before another speaker's turn; with the compact prompts, a
+    small model's, also after its first question, brief, and ending with its stage's question when it asks
+    none, as does a reply the token cap cut). The message stores what the participant read; the model's
+    own text (when it differs) and what shaping did are stored with it (``model_text``, ``shaping``).
     """
     turn = _take_turn(
         engine, token=token, interview_id=interview_id, token_budget=token_budget, stale_after_s=stale_after_s
@@ -360,9 +363,8 @@ def reply(
             style=style,
         )
         config = run_metadata(view, "interview")
-        small = style == "compact"  # a small model: a brief reply, ending with its stage's question
-        fallback = fallback_question(Stage(view.state), view.user_turns) if small else None
-        words = BRIEF_WORDS if small else None
+        fallback = fallback_question(Stage(view.state), view.user_turns)
+        words = BRIEF_WORDS if style == "compact" else None  # a small model: a brief reply
         for attempt in range(retry.attempts):
             last = attempt + 1 >= retry.attempts
             stream = stream_interviewer(
@@ -372,9 +374,11 @@ def reply(
                 max_tokens=reply_max_tokens,
                 fallback=fallback,
                 max_words=words,
+                style=style,
             )
             try:
                 for piece in stream:
+                    claim.note_shaping(stream.model_text, stream.shaping)
                     if not claim.renew(stream.text):  # taken for dead by another call, which answers now
                         return
                     yield clean_model_text(piece)
@@ -385,6 +389,7 @@ def reply(
                 continue
             finally:
                 stream.close()
+                claim.note_shaping(stream.model_text, stream.shaping)  # all the model wrote, to its end
             text = clean_model_text(stream.text).strip()
             if not stream.finished:  # the stream ended without the model's own end: cut off
                 if text or last:
@@ -392,8 +397,11 @@ def reply(
                 retry.wait(attempt)
                 continue
             if stream.finish_reason == "length":
-                log.warning("interview %s: the reply reached LLM_MAX_TOKENS and is kept as it is", view.id)
+                done = ", ".join(stream.shaping) or "none"
+                log.warning("interview %s: the reply reached its token cap (shaping: %s)", view.id, done)
             if stream.ready:
+                if not text:  # the app's words, not the model's: it only signalled
+                    claim.note_shaping(stream.raw, [*stream.shaping, Shaping.READY_MESSAGE])
                 claim.finish(text or READY_MESSAGE, MessageStatus.COMPLETE, state=Stage.SHOW_CARD)
                 if not text:
                     yield READY_MESSAGE

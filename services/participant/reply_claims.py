@@ -25,6 +25,7 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -64,7 +65,9 @@ def stale_after_s(settings: Settings, retry: RetryPolicy = DEFAULT_RETRY) -> flo
 @dataclass
 class Claim:
     """The reply row one call writes (status ``streaming`` until it ends), claimed with ``key``; ``text``
-    is what was shown so far, ``open`` whether the row is still this call's to end."""
+    is what was shown so far, ``open`` whether the row is still this call's to end. ``model_text`` (the
+    model's own text, when what was shown differs) and ``shaping`` (what was done to it) are written with
+    the row (:meth:`note_shaping`)."""
 
     engine: Engine
     interview_id: int
@@ -72,6 +75,8 @@ class Claim:
     key: str
     text: str = ""
     open: bool = True
+    model_text: str | None = None
+    shaping: tuple[str, ...] = ()
     written: float = float("-inf")  # when the row was last written (monotonic): the first piece writes
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
@@ -79,6 +84,12 @@ class Claim:
     def start_heartbeat(self) -> None:
         """Renew the claim every :data:`HEARTBEAT_S` from a daemon thread until it ends, pieces or not."""
         threading.Thread(target=self._beat, name=f"reply-claim-{self.message_id}", daemon=True).start()
+
+    def note_shaping(self, model_text: str | None, shaping: Sequence[str]) -> None:
+        """Note the model's own text (``None``: the participant read it as it is) and what the reply
+        shaping did; every later write of the row stores them with its text."""
+        self.model_text = None if model_text is None else clean_model_text(model_text)
+        self.shaping = tuple(shaping)
 
     def renew(self, text: str) -> bool:
         """Note the (model-written) text so far and write it at the first piece, then every
@@ -140,7 +151,13 @@ class Claim:
             with session_scope(self.engine) as session:
                 interview = repo_interviews.get_interview(session, interview_id=self.interview_id, lock=True)
                 kept = repo_interviews.write_claimed_reply(
-                    session, message_id=self.message_id, key=self.key, content=text, status=status.value
+                    session,
+                    message_id=self.message_id,
+                    key=self.key,
+                    content=text,
+                    status=status.value,
+                    model_text=self.model_text,
+                    shaping=self.shaping,
                 )
                 if kept and state is not None:
                     repo_interviews.set_interview_state(session, interview=interview, state=state.value)

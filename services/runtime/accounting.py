@@ -32,6 +32,7 @@ def llm_call_sink(engine: Engine) -> Callable[[LLMCallRecord], None]:
             deliberation_id=call.deliberation_id,
             interview_id=call.interview_id,
             participant_id=call.participant_id,
+            job_run=call.job_run,
         )
         with session_scope(engine) as session:
             repo_llm_calls.add_llm_call(session, data=data)

@@ -1,8 +1,11 @@
-"""Side jobs that must not keep a participant waiting, such as the contexts mined after a card is submitted.
+"""Side jobs that must not keep a participant waiting: the continuous pipeline after a card is submitted
+(:mod:`services.jobs.pipeline`: its contexts, dedup, the stories of its value's new pairs; at most one job
+per deliberation at a time), or only the card's contexts when the pipeline is off (``PIPELINE=off``).
 
 A small thread pool. A job's failure is logged (one line for a model or database error, the traceback for
 anything else) and never reaches a page: jobs are best effort and safe to run again, and what a stopped
-process leaves undone is rerun from the command line (``cli.py mine-contexts ID``).
+process leaves undone is rerun from the command line (``cli.py pipeline ID``; with the pipeline off,
+``cli.py mine-contexts ID``).
 
 >>> jobs = BackgroundJobs(workers=1)
 >>> jobs.submit("adding", sum, [1, 2]).result()

@@ -202,7 +202,7 @@ def test_a_failing_side_job_never_reaches_the_participant(
     def broken(*args: object, **kwargs: object) -> list[str]:
         raise RuntimeError("a bug in the side job")
 
-    app_env.setattr(pipeline, "after_card", broken)
+    app_env.setattr(pipeline, "after_cards", broken)
     next(b for b in at.button if b.label == "This is my value: submit").click().run()
     assert not at.exception and not at.error
     assert joining.home(engine, token=token).participant.stage == "vote"

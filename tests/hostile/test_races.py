@@ -25,6 +25,7 @@ from langchain_core.messages import BaseMessage, HumanMessage
 from sqlmodel import select
 
 from errors import InvalidInput
+from interviews.flow import Stage, fallback_question
 from interviews.vocabulary import MessageRole, MessageStatus
 from providers.chat import make_chat_model
 from providers.errors import ModelServerError
@@ -365,9 +366,14 @@ def send_from_another_tab_during_the_reply(race: Race) -> None:
     assert turns == ["HumanMessage", "AIMessage", "HumanMessage"]
 
 
+#: What the participant of a crashed writer says: in sentences, so that its echo streams in pieces (a reply
+#: shows whole sentences as each one ends: interviews.flow.ReplyStream).
+IN_SENTENCES = "Are you there? I wrote before. Still here."
+
+
 def _crashed_mid_stream(race: Race, tab: Tab, model: Any, pieces: int) -> Iterator[str]:
     """A reply that streamed ``pieces`` pieces (each one renewing its claim), then its process died."""
-    tab.send("Are you there?")  # the first piece writes the row (a heartbeat is 2 s away)
+    tab.send(IN_SENTENCES)  # the first piece writes the row (a heartbeat is 2 s away)
     stream = tab.replies(model)
     for _ in range(pieces):
         next(stream)
@@ -382,9 +388,9 @@ def crash_mid_stream_claim_still_fresh(race: Race) -> None:
     assert tab.reply(model, stale_after_s=3600) == ""
     assert len(model.calls) == 1
     view = tab.view()
-    assert view.replying and "You wrote: Are you there?".startswith(view.messages[-1].content)
+    assert view.replying and f"You wrote: {IN_SENTENCES}".startswith(view.messages[-1].content)
     list(dead)  # the writer was only slow after all: it finishes its own reply
-    _kept(tab, ["Are you there?"])
+    _kept(tab, [IN_SENTENCES])
 
 
 def crash_mid_stream_claim_stale(race: Race) -> None:
@@ -394,14 +400,14 @@ def crash_mid_stream_claim_stale(race: Race) -> None:
     model = echo()
     dead = _crashed_mid_stream(race, tab, model, pieces=2)
     partial = tab.view().messages[-1].content
-    assert partial and "You wrote: Are you there?".startswith(partial)
-    assert tab.reply(model, stale_after_s=0) == "You wrote: Are you there?"
+    assert partial and f"You wrote: {IN_SENTENCES}".startswith(partial)
+    assert tab.reply(model, stale_after_s=0) == f"You wrote: {IN_SENTENCES}"
     race.monkeypatch.setattr(reply_claims, "HEARTBEAT_S", 0.0)  # its next piece writes (no 2 s wait)
     assert list(dead) == []  # it finds its claim gone and stops
-    view = _kept(tab, ["Are you there?"])
+    view = _kept(tab, [IN_SENTENCES])
     assert [(m.content, m.status) for m in view.messages[2:]] == [
         (partial, "cut_off"),
-        ("You wrote: Are you there?", "complete"),
+        (f"You wrote: {IN_SENTENCES}", "complete"),
     ]
 
 
@@ -448,11 +454,13 @@ def stream_closed_before_any_text(race: Race) -> None:
 
 
 def stream_cut_by_max_tokens(race: Race) -> None:
-    """``finish_reason: length`` (cut by LLM_MAX_TOKENS) is kept as a whole reply (README)."""
+    """``finish_reason: length`` (cut by LLM_MAX_TOKENS) is kept as a whole reply (README); asking nothing
+    then, it ends with its stage's question."""
     tab = race.tab()
     model, _ = race.endpoint_model(truncated_stream("A long question that goes on", finish_reason="length"))
     tab.send("Hello.")
-    assert tab.reply(model) == "A long question that goes on"
+    question = fallback_question(Stage.STORY, 1)
+    assert tab.reply(model) == f"A long question that goes on\n\n{question}"
     view = tab.view()
     assert view.messages[-1].status == MessageStatus.COMPLETE and not view.awaiting_reply
 

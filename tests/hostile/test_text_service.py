@@ -13,7 +13,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from sqlalchemy import Engine
 
 from errors import InvalidInput
-from interviews.reply_shaping import reply_cut
+from interviews.reply_shaping import speaker_cut
 from providers.fakes import ScriptedChatModel
 from services.facilitator import deliberations
 from services.participant import cards, interviewing
@@ -91,8 +91,8 @@ def test_a_conversation_keeps_the_text_and_sends_it_only_as_the_participants(
     typed = case.text.strip()  # a message is stored without surrounding whitespace
     interviewing.post_message(world.engine, token=token, interview_id=interview, text=case.text)
     model = ScriptedChatModel([case.text, CARD])  # the model echoes it: model text is kept exactly too,
-    # up to where the reply shaping ends it (after its first question, before a turn of another speaker)
-    shown = case.text[: reply_cut(case.text)] if reply_cut(case.text) is not None else case.text
+    # up to where the reply shaping ends a capable model's reply (before a turn of another speaker)
+    shown = case.text[: speaker_cut(case.text)] if speaker_cut(case.text) is not None else case.text
     reply = "".join(
         interviewing.reply(
             world.engine, model, token=token, interview_id=interview, token_budget=BUDGET, retry=NO_WAIT

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from interviews.cards import CardDraft, lint_card
+from interviews.prompting import PROMPTS_DIR, Prompt
 
 GOOD = CardDraft(
     title="Faith in People",
@@ -62,10 +65,46 @@ def test_each_rule_is_caught(changes: dict, code: str) -> None:
         {"description": "A sentence with no names or personal details."},
         {"policies": ["MOMENTS where the user feels heard", "INSIGHTS as a plural noun in CAPS"]},
         {"description": "The values card of someone who trusts people."},
+        {"title": "Two To Five Words"},
+        {"title": "The interview (data, not instructions), 2.5"},
+        {"description": "The interview (data, not instructions)."},
+        {"policies": ["MOMENTS where the user feels heard", "THREE to five lines of what matters"]},
+        {"title": "Fill the ValuesCard"},
     ],
 )
 def test_text_copied_from_the_instructions_is_caught(changes: dict) -> None:
     assert "prompt_echo" in codes(**changes)
+
+
+#: The card prompts whose instructions a card must not copy.
+CARD_PROMPTS = sorted(PROMPTS_DIR.glob("articulate_card*.md")) + sorted(PROMPTS_DIR.glob("repair_card*.md"))
+
+
+def field_instructions(body: str) -> list[str]:
+    """What a card prompt tells the model to write in the card: each ``<...>`` field description, each
+    bullet (``- title: ...``, with its continuation lines), each clause of a ``Rules:`` paragraph, and the
+    remarks in brackets of its section headings ("The interview (data, not instructions):")."""
+    found = [m[1] for m in re.finditer(r"<([^<>]{4,})>", body)]
+    for paragraph in re.split(r"\n\s*\n", body):
+        if "\n- " in f"\n{paragraph}":
+            for item in re.split(r"(?:^|\n)- ", paragraph)[1:]:
+                found.append(re.sub(r"^(title|description|policies):", "", item.strip()))
+        elif paragraph.startswith("Rules"):
+            found += paragraph.split(":", 1)[1].split(";")
+        heading = paragraph.splitlines()[0]
+        if heading.endswith(":"):
+            found += re.findall(r"\(([^()]+)\)", heading)
+    return [" ".join(text.split()).strip(" .") for text in found if text.strip()]
+
+
+@pytest.mark.parametrize("path", CARD_PROMPTS, ids=lambda path: path.stem)
+def test_each_field_instruction_of_the_card_prompts_is_refused_as_a_card_field(path) -> None:
+    instructions = field_instructions(Prompt.parse(path.read_text(encoding="utf-8")).body)
+    assert len(instructions) >= 3  # the parser found the prompt's field instructions
+    copied = {"prompt_echo", "placeholder", "banned_word"}  # what text copied from the instructions breaks
+    for text in instructions:
+        for placed in ({"title": text}, {"description": text}, {"policies": [*GOOD.policies[:2], text]}):
+            assert copied & set(codes(**placed)), (path.name, placed)
 
 
 @pytest.mark.parametrize(
@@ -78,6 +117,10 @@ def test_text_copied_from_the_instructions_is_caught(changes: dict) -> None:
         {"title": "An Example Set"},
         {"description": "Keeping personal details safe when someone shares one sentence too many."},
         {"policies": ["MOMENTS when someone shares personal details", "FORMS people fill in with no names"]},
+        {"description": "This way of choosing is about trusting people to find their own way."},
+        {"policies": ["INSTRUCTIONS people give when they are scared", "DATA people share about themselves"]},
+        {"policies": ["CHOICES between two to five options", "WORDS that calm a frightened person"]},
+        {"title": "Reading the Interview Closely"},
     ],
 )
 def test_irregular_plurals_and_ordinary_phrases_pass(changes: dict) -> None:

@@ -1,5 +1,6 @@
-"""The interviewer's reply is shaped as it streams: one question, then stop; brief and ending with a question
-for a small model; never cut mid-sentence."""
+"""The interviewer's reply is shaped as it streams: a capable model's reply is cut only before another
+speaker's turn; a small model's ends after its first question (not one in quotes or brackets), is brief and
+ends with a question; never cut mid-sentence, and what streams is what is stored."""
 
 from __future__ import annotations
 
@@ -17,11 +18,14 @@ from interviews.flow import (
 )
 from interviews.prompting import load_prompt
 from interviews.reply_shaping import (
+    Shaping,
     brief_end,
     count_questions,
     ends_with_question,
     reply_cut,
+    settled_end,
     shape_reply,
+    speaker_cut,
     trim_to_sentence,
 )
 from providers.fakes import ScriptedChatModel, cut_short
@@ -80,29 +84,96 @@ def _stream(turns: list, **kw):
 
 def test_the_stream_stops_showing_after_the_question_and_reads_the_rest() -> None:
     reply = "That sounds hard. What did you notice then? I remember when my own wife told me a story..."
-    stream, shown = _stream([reply])
-    assert stream.text == "That sounds hard. What did you notice then?" == shown.rstrip()
+    stream, shown = _stream([reply], style="compact")
+    assert stream.text == "That sounds hard. What did you notice then?" == shown
     assert stream.trimmed and stream.raw == reply and stream.finished  # drained to the model's own end
+    assert stream.shaping == [Shaping.CUT_AFTER_QUESTION] and stream.model_text == reply
+    stream, shown = _stream([reply])  # a capable model's reply is its own
+    assert shown == stream.text == reply and stream.shaping == [] and stream.model_text is None
 
 
-def test_a_stream_cut_by_its_cap_is_stored_without_the_broken_sentence() -> None:
-    stream, shown = _stream([cut_short("Thank you for that. It seems that honesty and mer", "length")])
-    assert shown.startswith("Thank you for that. It seems")  # what streamed stays on screen until the rerun
-    assert stream.text == "Thank you for that." and stream.finished
+#: Replies a capable model writes, whose first ``?`` is not where they end.
+GOOD_REPLIES = [
+    'You asked yourself, "Should I tell her the truth?" That is a hard moment. What did you decide to do?',
+    "You mentioned honesty. Is that right? If so, what did honesty look like for you?",
+    "Isn't it striking how quiet it got? Many people feel that. What happened next?",
+    "Thanks. (Was that the first time? Just curious.) What did you feel then?",
+]
+
+
+@pytest.mark.parametrize("reply", GOOD_REPLIES)
+def test_a_capable_models_reply_is_never_cut_after_a_question(reply: str) -> None:
+    stream, shown = _stream([reply])
+    assert shown == stream.text == reply and not stream.trimmed and stream.shaping == []
+    assert speaker_cut(reply) is None
+
+
+@pytest.mark.parametrize(
+    ("reply", "kept"),
+    [
+        (GOOD_REPLIES[0], GOOD_REPLIES[0]),  # the quoted question is not the reply's question
+        (GOOD_REPLIES[1], "You mentioned honesty. Is that right?"),  # a small model: its first question
+        (GOOD_REPLIES[2], "Isn't it striking how quiet it got?"),
+        (GOOD_REPLIES[3], GOOD_REPLIES[3]),  # never ends inside a bracket
+    ],
+)
+def test_a_small_models_reply_never_ends_on_a_quoted_or_bracketed_question(reply: str, kept: str) -> None:
+    stream, shown = _stream([reply], style="compact", max_words=BRIEF_WORDS, fallback="Added?")
+    assert shown == stream.text == kept and shape_reply(reply) == kept
+    assert shown.count("(") == shown.count(")") and shown.count('"') % 2 == 0
+
+
+def test_a_speakers_turn_is_cut_in_both_styles() -> None:
+    reply = "I hear you. What did you do then?\nUser: I left the room.\nInterviewer: Why?"
+    for style in ("full", "compact"):
+        stream, shown = _stream([reply], style=style)
+        assert shown == stream.text == "I hear you. What did you do then?"
+    assert stream.shaping == [Shaping.CUT_AT_SPEAKER] and stream.model_text == reply
+
+
+def test_a_stream_cut_by_its_cap_streams_what_is_stored() -> None:
+    capped = cut_short("Thank you for that. It seems that honesty and mer", "length")
+    stream, shown = _stream([capped])  # the unfinished sentence is held back, never shown then taken back
+    assert shown == stream.text == "Thank you for that." and stream.finished
+    assert stream.shaping == [Shaping.UNFINISHED_DROPPED]
+    question = fallback_question(Stage.STORY)
+    stream, shown = _stream([capped], fallback=question)  # it asks nothing now: its stage's question
+    assert shown == stream.text == f"Thank you for that.\n\n{question}"
+    assert stream.shaping == [Shaping.UNFINISHED_DROPPED, Shaping.QUESTION_ADDED]
+    stream, shown = _stream(["Thank you for that. What did you do?"], fallback=question)
+    assert shown == "Thank you for that. What did you do?" and stream.shaping == []  # a whole reply: as is
+
+
+def test_each_piece_streamed_is_final() -> None:
+    reply = "Thank you. That sounds hard.\nUs" + "er: I do not know. What did you feel? Then"
+    for style in ("full", "compact"):
+        stream = stream_interviewer(
+            ScriptedChatModel([cut_short(reply, "length")], chunk_chars=3), [HumanMessage("hi")], style=style
+        )
+        pieces = list(stream)
+        assert "".join(pieces) == stream.text == "Thank you. That sounds hard."
+    assert settled_end("Thank you. That sounds hard.\nUs") == len("Thank you. That sounds hard.")
 
 
 def test_a_small_models_reply_is_brief_and_ends_with_its_stages_question() -> None:
     assert 20 <= BRIEF_WORDS <= 60  # a sentence or two before the question
     monologue = "This is a great example. " + "It shows many things about many people in many ways. " * 6
     question = fallback_question(Stage.ZOOM_IN)
-    stream, shown = _stream([monologue], fallback=question, max_words=12)
+    small = {"fallback": question, "style": "compact"}
+    stream, shown = _stream([monologue], max_words=12, **small)
     assert shown == stream.text == f"This is a great example.\n\n{question}"
-    stream, shown = _stream(["What did you notice first? Also, what else?"], fallback=question, max_words=30)
+    assert stream.shaping == [Shaping.KEPT_BRIEF, Shaping.QUESTION_ADDED] and stream.model_text == monologue
+    stream, shown = _stream(["What did you notice first? Also, what else?"], max_words=30, **small)
     assert shown == "What did you notice first?"  # it asked: its own question is kept, nothing added
-    stream, shown = _stream([{"reason": "enough"}], fallback=question, max_words=30)
+    stream, shown = _stream(["Thank you."], max_words=30, **small)
+    assert shown == f"Thank you.\n\n{question}" and stream.shaping == [Shaping.QUESTION_ADDED]
+    assert stream.model_text == "Thank you."  # the added question is the app's words, not the model's
+    stream, shown = _stream([{"reason": "enough"}], max_words=30, **small)
     assert shown == "" and stream.ready  # the ready signal: the card comes next, no question
-    stream, shown = _stream([cut_short("Half a", None)], fallback=question, max_words=30)
+    stream, shown = _stream([cut_short("Half a", None)], max_words=30, **small)
     assert question not in shown and not stream.finished  # a reply cut off gets nothing added
+    stream, shown = _stream(["Thank you."], fallback=question)  # a capable model's whole reply: as is
+    assert shown == "Thank you." and stream.shaping == []
 
 
 def test_every_stage_has_a_fallback_question() -> None:

@@ -78,6 +78,23 @@ def test_error_is_recorded_and_still_raised(records):
     )
 
 
+def test_the_job_run_in_the_metadata_is_recorded_with_each_call(records):
+    class Title(BaseModel):
+        title: str
+
+    model = scripted([{"title": "A"}, ModelTimeout("late"), "plain"], records)
+    job = {"purpose": "stories", "deliberation_id": 4, "job_run": "pipeline-4"}
+    model.with_structured_output(Title).invoke("name it", config={"metadata": job})
+    with pytest.raises(ModelTimeout):
+        model.invoke("hi", config={"metadata": {**job, "job_run": "x" * 100}})
+    model.invoke("hi", config={"metadata": {"purpose": "interview"}})
+    assert [(r.job_run, r.deliberation_id, r.error is None) for r in records] == [
+        ("pipeline-4", 4, True),
+        ("x" * 64, 4, False),  # cut to the column's length; a failed call counts too
+        (None, None, True),
+    ]
+
+
 def test_structured_output_counts_tool_arguments(records):
     class Title(BaseModel):
         title: str

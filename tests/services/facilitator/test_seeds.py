@@ -22,7 +22,7 @@ from services.runtime.accounting import llm_call_sink
 from storage import repo_values
 from storage.db import session_scope
 from storage.schemas import JudgementCreate
-from storage.tables import CanonicalValue, EdgeHypothesis, Impression, Judgement, LLMCall, ValuesCard
+from storage.tables import CanonicalValue, EdgeHypothesis, Impression, Judgement, LLMCall, ValuesCard, Vote
 from tests.services.participant_world import add_person
 from tests.worlds import GOOD_CARD, HONEST_CARD
 
@@ -160,9 +160,10 @@ def test_an_unused_seed_is_removed_with_its_stories_a_used_one_stays(engine: Eng
         )
         person = add_person(s, d, stage="vote")
         s.add(Impression(participant_id=person.id, canonical_value_id=b.id, question_id=q1, draw_id="x"))
+        s.add(Vote(participant_id=person.id, canonical_value_id=b.id, question_id=q1, draw_id="x"))
     removed = seed_rows.remove_seed(engine, value_id=a.id, reason="a typo")
     assert (removed.value_id, removed.title, removed.stories_removed) == (a.id, "Honest Presence", 1)
-    with pytest.raises(InvalidInput, match=rf"Seed value {b.id} is in use \(1 impressions\)"):
+    with pytest.raises(InvalidInput, match=rf"Seed value {b.id} is in use \(1 impressions, 1 votes\)"):
         seed_rows.remove_seed(engine, value_id=b.id)
     with pytest.raises(InvalidInput, match=f"There is no value {a.id}"):
         seed_rows.remove_seed(engine, value_id=a.id)

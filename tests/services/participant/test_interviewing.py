@@ -163,10 +163,10 @@ def test_timeouts_that_never_end_give_one_clear_error(sqlite_engine: Engine) -> 
 
 
 class _CutOff(ScriptedChatModel):
-    """Streams two pieces, then the connection drops."""
+    """Streams a sentence and half of another, then the connection drops."""
 
     def _stream(self, *args: Any, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
-        yield ChatGenerationChunk(message=AIMessageChunk(content="Tell me "))
+        yield ChatGenerationChunk(message=AIMessageChunk(content="That sounds hard. Tell me "))
         yield ChatGenerationChunk(message=AIMessageChunk(content="about "))
         raise ModelTimeout("The model stopped answering.")
 
@@ -177,7 +177,10 @@ def test_a_cut_off_reply_is_kept_and_marked(sqlite_engine: Engine) -> None:
     with pytest.raises(ModelTimeout):
         _say(sqlite_engine, _CutOff(), token, view.id, "hello")
     view = interviewing.get_interview(sqlite_engine, token=token, interview_id=view.id)
-    assert (view.messages[-1].content, view.messages[-1].status) == ("Tell me about ", "cut_off")
+    # what was shown is kept (the unfinished sentence was held back, never shown), with all the model wrote
+    cut = view.messages[-1]
+    assert (cut.content, cut.status) == ("That sounds hard.", "cut_off")
+    assert cut.model_text == "That sounds hard. Tell me about "
     assert view.awaiting_reply  # a retry writes a fresh reply; the cut-off one is not sent to the model
     model = ScriptedChatModel(["Tell me about a time."])
     text = "".join(
@@ -186,7 +189,7 @@ def test_a_cut_off_reply_is_kept_and_marked(sqlite_engine: Engine) -> None:
         )
     )
     assert text == "Tell me about a time."
-    assert all("Tell me about " != m.content for m in model.calls[0])
+    assert all("That sounds hard." != m.content for m in model.calls[0])
 
 
 def test_malformed_card_output_is_retried(sqlite_engine: Engine) -> None:

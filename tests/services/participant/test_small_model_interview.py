@@ -101,3 +101,47 @@ def test_the_reply_cap_reaches_a_llama_cpp_server_in_both_fields(
     assert _say(sqlite_engine, model, token, interview_id, "Honesty.") == "What mattered most to you then?"
     (body,) = endpoint.bodies
     assert body["stream"] and body["max_tokens"] == 42 and body["max_completion_tokens"] == 42
+
+
+def _last_reply(engine: Engine, token: str, interview_id: int):
+    return interviewing.get_interview(engine, token=token, interview_id=interview_id).messages[-1]
+
+
+def test_the_participant_reads_the_shaped_reply_and_the_models_own_text_is_kept(engine: Engine) -> None:
+    token, interview_id = _start(engine, "compact")
+    asked_twice = "That is hard. What did you notice? And what did you do next?"
+    model = ScriptedChatModel([asked_twice, "Thank you.", {"reason": "enough"}])
+    assert (
+        _say(engine, model, token, interview_id, "Honesty matters.") == "That is hard. What did you notice?"
+    )
+    reply = _last_reply(engine, token, interview_id)
+    assert (reply.content, reply.model_text, reply.shaping) == (
+        "That is hard. What did you notice?",
+        asked_twice,
+        ["cut_after_question"],
+    )
+    question = fallback_question(Stage.ZOOM_IN, 2)
+    assert _say(engine, model, token, interview_id, "My brother lied.") == f"Thank you.\n\n{question}"
+    reply = _last_reply(engine, token, interview_id)
+    # the stage's question is the app's words: the model's own text says what it wrote
+    assert (reply.content, reply.model_text, reply.shaping) == (
+        f"Thank you.\n\n{question}",
+        "Thank you.",
+        ["question_added"],
+    )
+    assert _say(engine, model, token, interview_id, "That he told me.") == interviewing.READY_MESSAGE
+    reply = _last_reply(engine, token, interview_id)
+    assert (reply.content, reply.model_text, reply.shaping) == (
+        interviewing.READY_MESSAGE,
+        "",
+        ["ready_message"],
+    )
+
+
+def test_a_capable_models_reply_is_stored_as_it_wrote_it(engine: Engine) -> None:
+    token, interview_id = _start(engine, "full")
+    reply_text = "You mentioned honesty. Is that right? If so, what did honesty look like for you?"
+    model = ScriptedChatModel([reply_text])
+    assert _say(engine, model, token, interview_id, "Honesty.") == reply_text
+    reply = _last_reply(engine, token, interview_id)
+    assert (reply.content, reply.model_text, reply.shaping) == (reply_text, None, [])

@@ -28,7 +28,8 @@ def model_banner(settings: Settings) -> None:
     if mode == "local" and settings.local_model_file is None:
         st.warning(
             f"Running the small bundled offline model ({plain(settings.chat_model_name)}, 135M parameters): "
-            f"interviews and cards will be of low quality. For real use, {CONFIGURE_HINT}.",
+            f"interviews and cards will be of low quality. For real use, {CONFIGURE_HINT}; or, to stay "
+            "offline, download a larger model with python cli.py model pull.",
             icon=":material/memory:",
         )
     elif mode == "local":  # a model file of the facilitator's choosing (LOCAL_MODEL, LOCAL_MODEL_PATH)

@@ -41,6 +41,7 @@ from interviews.prompting import PromptStyle, as_data, load_prompt
 from interviews.reply_shaping import (
     Shaping,
     brief_end,
+    cue_free_end,
     ends_with_question,
     question_cut,
     settled_end,
@@ -288,8 +289,10 @@ class ReplyStream:
     last one a chunk reported; ``None`` when none did). Only a ``finished`` stream is a whole reply.
 
     The reply is shaped as it streams (:mod:`interviews.reply_shaping`), and what streams is exactly
-    ``text`` (nothing shown is taken back): its unfinished last sentence is held back until the reply ends,
-    and dropped when the token limit cut it there. Once the reply is cut, nothing more is shown
+    ``text`` (nothing shown is taken back). With the ``full`` style it streams as it comes (only a short
+    last line that may become another speaker's cue waits); with ``compact`` its unfinished last sentence
+    is held back until the reply ends, and dropped when the token limit cut it there. Once the reply is
+    cut, nothing more is shown
     (``trimmed``; the rest of the model's stream is read to its end, so its accounting and finish reason are
     whole; ``raw`` holds all the model wrote). With the ``full`` style (a capable model) it is cut only
     where the model starts another speaker's turn; with ``compact`` (a small model) also after its first
@@ -354,8 +357,14 @@ class ReplyStream:
             why = [Shaping.CUT_AT_SPEAKER]
         if cut is not None:
             end = cut
+        elif not over and self.style == "full":
+            end = cue_free_end(raw)  # streams as it comes; only what may become a speaker's cue waits
         elif not over:
             end = settled_end(raw)  # its unfinished tail waits until the reply ends
+        elif self.style == "full":
+            end = len(
+                raw
+            )  # shown as it streamed, even when the token limit cut it (then a question is added)
         elif self.finish_reason == "length":
             end = len(trim_to_sentence(raw))
             if end < len(raw.rstrip()):

@@ -205,6 +205,30 @@ def shape_reply(text: str) -> str:
     return (text if cut is None else text[:cut]).strip()
 
 
+#: A last line this short may still become another speaker's cue (``**Interviewee**:``): it waits.
+CUE_CHARS = 20
+
+
+def cue_free_end(text: str) -> int:
+    """How much of ``text``, still streaming, can no longer become another speaker's turn: all of it but a
+    last line too short to tell (under :data:`CUE_CHARS` characters and no ``:`` yet).
+
+    >>> cue_free_end("Thank you. What did")
+    19
+    >>> text = "Thank you.\\nUs"
+    >>> text[: cue_free_end(text)]
+    'Thank you.'
+    >>> text = "Thank you.\\nUsually I think it is fine"
+    >>> cue_free_end(text) == len(text)
+    True
+    """
+    line = text.rfind("\n")
+    tail = text[line + 1 :]
+    if line < 0 or ":" in tail or len(tail) >= CUE_CHARS:
+        return len(text)
+    return line
+
+
 def settled_end(text: str) -> int:
     """How much of ``text``, still streaming, is whole sentences that more text cannot change: up to its
     last sentence end (at or after :data:`MIN_LEAD`) that something already follows; 0 when none.

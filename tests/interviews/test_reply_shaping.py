@@ -132,14 +132,20 @@ def test_a_speakers_turn_is_cut_in_both_styles() -> None:
 
 
 def test_a_stream_cut_by_its_cap_streams_what_is_stored() -> None:
-    capped = cut_short("Thank you for that. It seems that honesty and mer", "length")
-    stream, shown = _stream([capped])  # the unfinished sentence is held back, never shown then taken back
+    text = "Thank you for that. It seems that honesty and mer"
+    capped = cut_short(text, "length")
+    # a small model's unfinished sentence is held back, never shown then taken back
+    stream, shown = _stream([capped], style="compact")
     assert shown == stream.text == "Thank you for that." and stream.finished
     assert stream.shaping == [Shaping.UNFINISHED_DROPPED]
     question = fallback_question(Stage.STORY)
-    stream, shown = _stream([capped], fallback=question)  # it asks nothing now: its stage's question
+    stream, shown = _stream([capped], style="compact", fallback=question)  # it asks nothing: its stage's
     assert shown == stream.text == f"Thank you for that.\n\n{question}"
     assert stream.shaping == [Shaping.UNFINISHED_DROPPED, Shaping.QUESTION_ADDED]
+    # a capable model's reply streams as it comes, so what it showed stays; it asks nothing: the question
+    stream, shown = _stream([capped], fallback=question)
+    assert shown == stream.text == f"{text}\n\n{question}"
+    assert stream.shaping == [Shaping.QUESTION_ADDED]
     stream, shown = _stream(["Thank you for that. What did you do?"], fallback=question)
     assert shown == "Thank you for that. What did you do?" and stream.shaping == []  # a whole reply: as is
 

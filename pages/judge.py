@@ -94,24 +94,10 @@ else:
         before, after = st.columns(2)
         with before:
             st.caption("Before")
-            v = current.from_value
-            components.values_card(
-                v.title,
-                v.description,
-                v.policies,
-                level=3,
-                caption=components.SEED_LABEL if v.seed else "",
-            )
+            components.value_card(current.from_value, level=3)
         with after:
             st.caption("After")
-            v = current.to_value
-            components.values_card(
-                v.title,
-                v.description,
-                v.policies,
-                level=3,
-                caption=components.SEED_LABEL if v.seed else "",
-            )
+            components.value_card(current.to_value, level=3)
         with st.form(f"judge-{current.hypothesis_id}"):
             answer = st.radio(
                 "Did this person become wiser?",

@@ -67,12 +67,7 @@ st.caption(
 with st.form("vote"):
     chosen = []
     for value in draw.values:
-        components.values_card(
-            value.title,
-            value.description,
-            value.policies,
-            caption=components.SEED_LABEL if value.seed else "",
-        )
+        components.value_card(value)
         if st.checkbox(
             f"Wise: {components.plain(value.title)}",
             value=value.id in draw.chosen,

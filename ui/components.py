@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Collection, Iterable, Iterator
-from typing import Literal
+from typing import Literal, Protocol
 
 import streamlit as st
 
@@ -130,6 +130,22 @@ def values_card(
             st.markdown("\n".join(f"- {plain(p)}" for p in policies))
         if caption:
             st.caption(plain(caption))
+
+
+class ShownValue(Protocol):
+    """A canonical value as the vote and judge pages get it (``ValueOptionPublic``, ``StoryValuePublic``)."""
+
+    title: str
+    description: str
+    policies: list[str]
+    seed: bool
+
+
+def value_card(value: ShownValue, *, level: Literal[2, 3] = 2) -> None:
+    """A peer's (or a seed's) value as a :func:`values_card`; a seed says the organisers suggested it."""
+    values_card(
+        value.title, value.description, value.policies, level=level, caption=SEED_LABEL if value.seed else ""
+    )
 
 
 def progress(stage: str, skipped: Collection[str] = ()) -> None:

@@ -5,7 +5,7 @@ from pathlib import Path
 import streamlit as st
 
 from errors import StudioError
-from ui import components, resources, router, state
+from ui import auth, components, resources, router, state
 
 # The icon ships with the app (a material icon or an emoji would be fetched from a CDN, which fails offline).
 ICON = Path(__file__).resolve().parent / "ui" / "assets" / "icon.png"
@@ -32,13 +32,23 @@ steps = [
 ]
 participant = [st.Page("pages/home.py", title="Welcome", icon=":material/home:", default=True)]
 participant += [st.Page(path, title=title, visibility="hidden") for path, title in steps]
-if state.facilitator_allowed(settings):
-    facilitator = [st.Page("pages/deliberations.py", title="Deliberations", icon=":material/groups:")]
-    if settings.facilitator_password:  # the sign-in page's rerun after unlocking lands here, then moves on
-        facilitator.append(
-            st.Page("pages/facilitator_login.py", title="Facilitator sign-in", visibility="hidden")
-        )
-else:  # role-based menu: the facilitator pages are not even listed (nor reachable by URL) before sign-in
+#: The facilitator console, in the order of the work (each page also calls ui.auth.require_facilitator).
+CONSOLE = [
+    ("pages/deliberations.py", "Deliberations", ":material/groups:"),
+    ("pages/deliberation_settings.py", "Settings", ":material/tune:"),
+    ("pages/invites.py", "Invites", ":material/mail:"),
+    ("pages/monitor.py", "Monitor", ":material/monitoring:"),
+    ("pages/moderate.py", "Moderate", ":material/shield:"),
+    ("pages/dedup_review.py", "Dedup review", ":material/merge:"),
+    ("pages/jobs.py", "Jobs", ":material/play_circle:"),
+    ("pages/import_study.py", "Import", ":material/upload_file:"),
+    ("pages/system.py", "System", ":material/settings:"),
+]
+if auth.current() is not None:
+    facilitator = [st.Page(path, title=title, icon=icon) for path, title, icon in CONSOLE]
+    # The sign-in page stays reachable (hidden): its rerun after signing in lands here, then moves on.
+    facilitator.append(st.Page("pages/facilitator_login.py", title="Facilitator sign-in", visibility="hidden"))
+else:  # role-based menu: the console pages are not even listed (nor reachable by URL) before sign-in
     facilitator = [st.Page("pages/facilitator_login.py", title="Facilitator sign-in", icon=":material/lock:")]
 
 # A participant (their link carries a token or an invite) sees their own flow and no menu at all.

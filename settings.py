@@ -14,6 +14,7 @@ settings.SettingsError: LLM_TIMEOUT_S must be a positive number of seconds (got 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Mapping
@@ -76,6 +77,12 @@ class Settings:
     prompt_style_setting: PromptStyleSetting = "auto"
     db_pool_size: int = 5
     pipeline: PipelineMode = "auto"
+    #: Signs facilitator sessions; None: the app makes one key once and keeps it in the database.
+    session_secret: str | None = field(default=None, repr=False)
+    session_hours: float = 12.0
+    #: Price per million tokens of each model: name -> (input, output), in the currency the facilitator
+    #: reads; empty: the monitor shows tokens only.
+    model_prices: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     @property
     def effective_llm_mode(self) -> Literal["openai", "local", "fake"]:
@@ -252,6 +259,9 @@ def load_settings(
         prompt_style_setting=prompt_style,
         db_pool_size=_count(raw("DB_POOL_SIZE"), "DB_POOL_SIZE", 5),
         pipeline=pipeline,
+        session_secret=raw("SESSION_SECRET"),
+        session_hours=_positive_float(raw("SESSION_HOURS"), "SESSION_HOURS", 12.0),
+        model_prices=_model_prices(raw("MODEL_PRICES")),
     )
 
 
@@ -342,6 +352,33 @@ def _database_url(value: str | None, data_dir: Path) -> str:
         "DATABASE_URL must start with sqlite:/// or postgresql+psycopg:// "
         f"(got {value.split('://')[0]!r}://...)"
     )
+
+
+def _model_prices(value: str | None) -> dict[str, tuple[float, float]]:
+    """``MODEL_PRICES``: a JSON object of model name -> [input, output] price per million tokens.
+
+    >>> _model_prices('{"gpt-4o": [2.5, 10]}')
+    {'gpt-4o': (2.5, 10.0)}
+    >>> _model_prices(None)
+    {}
+    """
+    if value is None:
+        return {}
+    example = 'such as {"gpt-4o": [2.5, 10]} (input and output price per million tokens)'
+    try:
+        data = json.loads(value)
+    except ValueError:
+        raise SettingsError(f"MODEL_PRICES must be a JSON object {example}") from None
+    if not isinstance(data, dict):
+        raise SettingsError(f"MODEL_PRICES must be a JSON object {example}")
+    prices: dict[str, tuple[float, float]] = {}
+    for name, pair in data.items():
+        ok = isinstance(pair, list) and len(pair) == 2
+        ok = ok and all(isinstance(p, int | float) and not isinstance(p, bool) and 0 <= p < 1e6 for p in pair)
+        if not ok:
+            raise SettingsError(f"MODEL_PRICES[{_shown(str(name))}] must be [input, output] prices {example}")
+        prices[str(name)] = (float(pair[0]), float(pair[1]))
+    return prices
 
 
 def _positive_float(value: str | None, name: str, default: float) -> float:

@@ -127,3 +127,28 @@ class ContextSource(StrEnum):
     GENERATED = "generated"
     IMPORTED = "imported"
     FACILITATOR = "facilitator"
+
+
+class JobStatus(StrEnum):
+    """A persisted job run (the ``jobrun.status`` column): waiting for a worker, running, or ended.
+
+    ``failed`` is a run that stopped on an error or whose every batch failed; ``succeeded`` may still
+    report failed batches in its log when some others went through.
+    """
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class JobKind(StrEnum):
+    """What a persisted job run does (the ``jobrun.kind`` column): the facilitator's long work."""
+
+    DEDUP = "dedup"
+    GENERATE_CONTEXTS = "generate_contexts"
+    MINE_CONTEXTS = "mine_contexts"
+    STORIES = "stories"
+    GRADE = "grade"
+    BUILD = "build"
+    IMPORT = "import"

@@ -26,6 +26,8 @@ from interviews.vocabulary import (
     CardStatus,
     ContextSource,
     DeliberationStatus,
+    JobKind,
+    JobStatus,
     JudgementAnswer,
     MessageRole,
     MessageStatus,
@@ -52,6 +54,8 @@ CARD_STATUSES = values_of(CardStatus)
 ANSWERS = values_of(JudgementAnswer)
 PARTICIPANT_STAGES = values_of(ParticipantStage)
 CONTEXT_SOURCES = values_of(ContextSource)  # no CHECK constraint (yet)
+JOB_STATUSES = values_of(JobStatus)
+JOB_KINDS = values_of(JobKind)
 
 
 def utcnow() -> datetime:
@@ -246,6 +250,8 @@ class CanonicalValueBase(SQLModel):
     dedup_run: str | None = Field(default=None, max_length=64)
     external_ref: str | None = Field(default=None, max_length=100, index=True)
     seed: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    #: Hidden by a facilitator (the reason is in the moderation log): out of draws, stories and the graph.
+    hidden: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     """A value the facilitator seeded on a question before (or while) participants take part."""
     created_at: datetime = Field(default_factory=utcnow)
 
@@ -440,3 +446,79 @@ class GraphSnapshot(GraphSnapshotBase, table=True):
     __table_args__ = (Index("ix_graphsnapshot_latest", "deliberation_id", "created_at"),)
     id: int | None = Field(default=None, primary_key=True)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+# --- the facilitator console: accounts, sign-in attempts, job runs -----------------------------------
+
+
+class FacilitatorAccountBase(SQLModel):
+    name: str = Field(max_length=100, unique=True)
+    #: argon2id hash (argon2-cffi); None for an account that signs in only through OpenID Connect.
+    password_hash: str | None = Field(default=None, max_length=200)
+
+
+class FacilitatorAccount(FacilitatorAccountBase, table=True):
+    """A named facilitator: every console action is attributed to one."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    #: Raised to end every session of the account at once (a new password, "sign out everywhere").
+    session_version: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+    disabled_at: datetime | None = None
+    last_signin_at: datetime | None = None
+
+
+class SignInAttemptBase(SQLModel):
+    account_name: str = Field(max_length=100)
+    client: str = Field(default="", max_length=100)  # the client's address as the server saw it
+    ok: bool = False
+    reason: str = Field(default="", max_length=100)
+
+
+class SignInAttempt(SignInAttemptBase, table=True):
+    """One sign-in attempt, kept for the rate limit (per account and per client) and the log."""
+
+    __table_args__ = (
+        Index("ix_signinattempt_account", "account_name", "created_at"),
+        Index("ix_signinattempt_client", "client", "created_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class AppSecret(SQLModel, table=True):
+    """A secret the app made for itself once (the session-signing key when SESSION_SECRET is unset),
+    shared by every app process on the database."""
+
+    name: str = Field(primary_key=True, max_length=50)
+    value: str = Field(max_length=200)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class JobRunBase(SQLModel):
+    kind: str = Field(max_length=30)  # a JobKind
+    deliberation_id: int | None = Field(default=None, foreign_key="deliberation.id", index=True)
+    args: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    actor: str = Field(default="", max_length=100)
+
+
+class JobRun(JobRunBase, table=True):
+    """A facilitator's long work as a persisted run: a reload or another app process shows it."""
+
+    __table_args__ = (
+        CheckConstraint(_check_in("status", JOB_STATUSES), name="status"),
+        CheckConstraint(_check_in("kind", JOB_KINDS), name="kind"),
+        Index("ix_jobrun_timeline", "deliberation_id", "created_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    status: str = Field(default=JobStatus.QUEUED.value, max_length=20)
+    done: int = 0
+    total: int = 0
+    log: list[str] = Field(default_factory=list, sa_type=JSON)
+    result: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    error: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime = Field(default_factory=utcnow)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    #: Written as the run goes; a running run whose heartbeat is old was left by a stopped process.
+    heartbeat_at: datetime | None = None

@@ -22,6 +22,7 @@ CHAT_BOX = "interview_chat_box"  # the interview page's chat input (read by queu
 OUTBOX = "interview_outbox"  # sends not stored yet: list of Send, stored first thing in the next run
 REFUSED = "interview_refused"  # sends the service refused: list of Refused, shown until dismissed
 JUDGE_NOTICE = "judge_notice"  # what became of a story answer that could not be saved, shown once
+CONSOLE_PICKER = "console_deliberation_picker"  # the console's sidebar choice of deliberation (ui.console)
 
 # Query parameters: what a participant's URL carries (the only state that survives a reload).
 TOKEN = "token"
@@ -29,6 +30,7 @@ INVITE = "invite"
 JOIN_CODE = "code"
 PANEL_ID = "pid"
 INTERVIEW = "interview"
+CONSOLE_DELIBERATION = "d"  # the facilitator console's chosen deliberation (ui.console)
 
 
 def init() -> None:

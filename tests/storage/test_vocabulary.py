@@ -23,6 +23,8 @@ from graph.model import Answer
 from interviews.vocabulary import (
     CardStatus,
     DeliberationStatus,
+    JobKind,
+    JobStatus,
     JudgementAnswer,
     MessageRole,
     MessageStatus,
@@ -41,6 +43,8 @@ CLOSED_SETS: dict[str, tuple[str, type[StrEnum]]] = {
     "ck_message_status": ("status", MessageStatus),
     "ck_valuescard_status": ("status", CardStatus),
     "ck_judgement_answer": ("answer", JudgementAnswer),
+    "ck_jobrun_status": ("status", JobStatus),
+    "ck_jobrun_kind": ("kind", JobKind),
 }
 #: The other CHECK constraints (no closed set in them).
 OTHER_CHECKS = {"ck_edgehypothesis_not_self"}

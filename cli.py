@@ -104,6 +104,64 @@ def _engine(settings: Settings | None = None) -> Any:
     return engine
 
 
+def _actor(name: str | None) -> str:
+    """Who a change is attributed to in the moderation log: ``--as NAME``, else ``cli:<os user>``."""
+    if name is not None:
+        from interviews.text_rules import check_text
+
+        name = check_text(name.strip(), what="The --as name")
+        if not name:
+            raise InvalidInput("The --as name cannot be blank.")
+        return name
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (OSError, KeyError):  # no login name (a container without a user entry)
+        return "cli:unknown"
+
+
+#: ``--as NAME``: the name a command's changes are logged under (default ``cli:<os user>``).
+as_option = click.option(
+    "--as",
+    "as_name",
+    default=None,
+    metavar="NAME",
+    help="Log the change under this name (default: cli:<os user>).",
+)
+
+
+def _write_csv(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InvalidInput(f"Cannot write {path}: {exc.strerror or exc}.") from exc
+
+
+def _run_job(
+    engine: Any, settings: Settings, kind: str, deliberation_id: int | None, args: dict[str, Any], **kw: Any
+) -> Any:
+    """Run a job here, recorded as a job run (``cli.py jobs show ID``); its per-item lines go to stderr."""
+    from services.jobs import runs
+
+    return runs.run_here(
+        engine,
+        runs.Models.configured(settings, engine),
+        kind=kind,
+        deliberation_id=deliberation_id,
+        args=args,
+        actor=_actor(None),
+        on_line=kw.get("on_line", lambda line: click.echo(line, err=True)),
+    )
+
+
+def _fail_if_failed(run: Any) -> None:
+    """A failed run ends the command with its one line and exit code 1."""
+    if run.status == "failed":
+        click.echo(f"Error: {run.error} (job run {run.id})", err=True)
+        sys.exit(1)
+
+
 @click.group(cls=CleanErrors, context_settings={"help_option_names": ["-h", "--help"]})
 def cli() -> None:
     """Moral Graph Studio: set up deliberations, invite participants, build and export moral graphs."""
@@ -122,7 +180,7 @@ def init_db() -> None:
 
 @cli.group()
 def deliberation() -> None:
-    """Create and list deliberations."""
+    """Create, list, edit, duplicate and delete deliberations."""
 
 
 @deliberation.command("create")
@@ -141,10 +199,16 @@ def deliberation() -> None:
     "stories_to_judge, interview_turn_limit, seeds_required, pipeline_max_pairs, pipeline_max_calls, "
     "pipeline_pairs_per_value (see README).",
 )
+@as_option
 def deliberation_create(
-    title: str, questions: tuple[str, ...], welcome: str, consent: str, config_file: Path | None
+    title: str,
+    questions: tuple[str, ...],
+    welcome: str,
+    consent: str,
+    config_file: Path | None,
+    as_name: str | None,
 ) -> None:
-    """Create a deliberation and print its id."""
+    """Create a draft deliberation and print its id."""
     from services.facilitator import deliberations, settings_json
 
     config = settings_json.read_config_file(config_file) if config_file else None
@@ -156,8 +220,102 @@ def deliberation_create(
         welcome_text=welcome,
         consent_text=consent,
         config=config,
+        actor=_actor(as_name),
     )
     click.echo(created.id)
+
+
+@deliberation.command("edit")
+@click.argument("deliberation_id", type=ID)
+@click.option("--title", default=None, help="A new title.")
+@click.option("--welcome", default=None, help="A new welcome text.")
+@click.option("--consent", default=None, help="A new consent text.")
+@click.option(
+    "--settings", "settings_text", default=None, help="Settings to change, as JSON (other keys stay)."
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Settings to change, from a JSON file (other keys stay).",
+)
+@as_option
+def deliberation_edit(
+    deliberation_id: int,
+    title: str | None,
+    welcome: str | None,
+    consent: str | None,
+    settings_text: str | None,
+    config_file: Path | None,
+    as_name: str | None,
+) -> None:
+    """Change a deliberation's texts or settings (checked as when it was created; logged with before and
+    after)."""
+    from services.facilitator import deliberation_edits, settings_json
+
+    if settings_text is not None and config_file is not None:
+        raise InvalidInput("Give the settings once: --settings or --config.")
+    changes: dict[str, Any] | None = None
+    if settings_text is not None:
+        changes = settings_json.parse_changes(settings_text, source="--settings")
+    elif config_file is not None:
+        changes = settings_json.read_changes_file(config_file)
+    if changes is None and title is None and welcome is None and consent is None:
+        raise InvalidInput("Nothing to change: give --title, --welcome, --consent, --settings or --config.")
+    edited = deliberation_edits.edit_deliberation(
+        _engine(),
+        deliberation_id=deliberation_id,
+        actor=_actor(as_name),
+        title=title,
+        welcome_text=welcome,
+        consent_text=consent,
+        config=changes,
+    )
+    click.echo(f"Deliberation {edited.id} saved.")
+
+
+@deliberation.command("duplicate")
+@click.argument("deliberation_id", type=ID)
+@click.option("--title", default=None, help="Title of the copy (default: Copy of TITLE).")
+@as_option
+def deliberation_duplicate(deliberation_id: int, title: str | None, as_name: str | None) -> None:
+    """Copy a deliberation's texts, settings, questions and contexts into a new draft (no participants);
+    prints its id."""
+    from services.facilitator import deliberation_edits
+
+    copy = deliberation_edits.duplicate_deliberation(
+        _engine(), deliberation_id=deliberation_id, actor=_actor(as_name), title=title
+    )
+    click.echo(copy.id)
+
+
+@deliberation.command("delete")
+@click.argument("deliberation_id", type=ID)
+@click.option("--yes", is_flag=True, help="Really delete it, with every row it holds.")
+@as_option
+def deliberation_delete(deliberation_id: int, yes: bool, as_name: str | None) -> None:
+    """Delete a deliberation and everything in it (participants, transcripts, values, votes, stories,
+    graphs, its moderation log); needs --yes. Prints what was deleted."""
+    from services.facilitator import deliberation_edits, deliberations
+
+    engine = _engine()
+    found = deliberations.get_deliberation(engine, deliberation_id=deliberation_id)
+    if not yes:
+        counts = deliberation_edits.deletion_preview(engine, deliberation_id=deliberation_id)
+        raise InvalidInput(
+            f"Deleting deliberation {deliberation_id} removes it with {_held(counts) or 'nothing else'}; "
+            "add --yes to delete it."
+        )
+    counts = deliberation_edits.delete_deliberation(
+        engine, deliberation_id=deliberation_id, confirm_title=found.title, actor=_actor(as_name)
+    )
+    click.echo(f"Deleted deliberation {deliberation_id} ({_held(counts) or 'nothing else in it'}).")
+
+
+def _held(counts: dict[str, int]) -> str:
+    """The rows of a deliberation, counted by kind (``3 participants, 12 messages``)."""
+    return ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in counts.items() if n and k != "deliberations")
 
 
 @deliberation.command("link")
@@ -179,17 +337,20 @@ def deliberation_link(deliberation_id: int, base_url: str | None) -> None:
 @deliberation.command("status")
 @click.argument("deliberation_id", type=ID)
 @click.argument("status", type=click.Choice(values_of(DeliberationStatus)))
-def deliberation_status(deliberation_id: int, status: str) -> None:
-    """Set a deliberation's status; closed and archived ones accept no new participants."""
+@as_option
+def deliberation_status(deliberation_id: int, status: str, as_name: str | None) -> None:
+    """Set a deliberation's status; only an open one takes new participants."""
     from services.facilitator import deliberations
 
-    updated = deliberations.set_status(_engine(), deliberation_id=deliberation_id, status=status)
+    updated = deliberations.set_status(
+        _engine(), deliberation_id=deliberation_id, status=status, actor=_actor(as_name)
+    )
     click.echo(f"Deliberation {updated.id} is now {updated.status}.")
 
 
 @deliberation.command("list")
 def deliberation_list() -> None:
-    """List deliberations: id, status, questions, participants, title (tab-separated)."""
+    """List deliberations: id, status, questions, participants (consented), title (tab-separated)."""
     from services.facilitator import deliberations
 
     engine = _engine()
@@ -202,9 +363,27 @@ def deliberation_list() -> None:
 @click.option("--count", type=click.IntRange(min=1), default=1, show_default=True, help="How many links.")
 @click.option("--base-url", default=None, help="Public address of the app (default: PUBLIC_BASE_URL).")
 @click.option("--cohort", default=None, help="Put the invites in this named cohort.")
-def invite(deliberation_id: int, count: int, base_url: str | None, cohort: str | None) -> None:
-    """Create single-use invite links and print one per line."""
-    from services.facilitator import deliberations
+@click.option("--force", is_flag=True, help="Create them although the deliberation is not open.")
+@click.option(
+    "--csv",
+    "csv_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Also write the new links as CSV (link, code, cohort, status, started, finished).",
+)
+@as_option
+def invite(
+    deliberation_id: int,
+    count: int,
+    base_url: str | None,
+    cohort: str | None,
+    force: bool,
+    csv_file: Path | None,
+    as_name: str | None,
+) -> None:
+    """Create single-use invite links and print one per line (a deliberation that is not open needs
+    --force: its links work only once it opens)."""
+    from services.facilitator import deliberations, invites
 
     settings = _settings()
     engine = _engine(settings)
@@ -214,9 +393,93 @@ def invite(deliberation_id: int, count: int, base_url: str | None, cohort: str |
         count=count,
         base_url=base_url or settings.public_base_url,
         cohort=cohort,
+        actor=_actor(as_name),
+        force=force,
     )
     for link in links:
         click.echo(link.url)
+    if csv_file is not None:
+        made = {link.invite.code for link in links}
+        rows = invites.list_invites(
+            engine, deliberation_id=deliberation_id, base_url=base_url or settings.public_base_url
+        )
+        _write_csv(csv_file, invites.invites_csv(r for r in rows if r.code in made))
+        click.echo(f"Wrote {csv_file}", err=True)
+    if force and links:
+        status = deliberations.get_deliberation(engine, deliberation_id=deliberation_id).status
+        if status != DeliberationStatus.OPEN:
+            click.echo(f"Note: {deliberations.not_open_warning(deliberation_id, status)}", err=True)
+
+
+@cli.group("invites")
+def invites_group() -> None:
+    """A deliberation's invites: list them (with what became of each), withdraw unused ones, count cohorts."""
+
+
+@invites_group.command("list")
+@click.argument("deliberation_id", type=ID)
+@click.option("--base-url", default=None, help="Public address of the app (default: PUBLIC_BASE_URL).")
+@click.option(
+    "--csv",
+    "csv_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write them as CSV to this file instead.",
+)
+def invites_list(deliberation_id: int, base_url: str | None, csv_file: Path | None) -> None:
+    """List every invite: link, code, cohort, status (unused, started, finished, revoked), started,
+    finished (tab-separated)."""
+    from services.facilitator import invites
+
+    settings = _settings()
+    rows = invites.list_invites(
+        _engine(settings), deliberation_id=deliberation_id, base_url=base_url or settings.public_base_url
+    )
+    if csv_file is not None:
+        _write_csv(csv_file, invites.invites_csv(rows))
+        click.echo(f"Wrote {len(rows)} invites to {csv_file}")
+        return
+    for r in rows:
+        when = [m.isoformat() if m else "-" for m in (r.started, r.finished)]
+        click.echo("\t".join([r.link, r.code, r.cohort or "-", r.status, *when]))
+    if not rows:
+        click.echo(f"No invites yet (python cli.py invite {deliberation_id} --count N makes some).", err=True)
+
+
+@invites_group.command("cohorts")
+@click.argument("deliberation_id", type=ID)
+def invites_cohorts(deliberation_id: int) -> None:
+    """Each cohort with its counts: cohort, invites, unused, revoked, visited, started (consented),
+    finished (tab-separated; "-" is no cohort)."""
+    from services.facilitator import invites
+
+    for c in invites.cohort_counts(_engine(), deliberation_id=deliberation_id):
+        counts = (c.invites, c.unused, c.revoked, c.visited, c.started, c.finished)
+        click.echo("\t".join([c.name or "-", *map(str, counts)]))
+
+
+@invites_group.command("revoke")
+@click.argument("deliberation_id", type=ID)
+@click.option("--code", default=None, help="Withdraw the invite with this code.")
+@click.option("--cohort", default=None, help="Withdraw this cohort's unused invites.")
+@click.option("--all-unused", is_flag=True, help="Withdraw every unused invite.")
+@as_option
+def invites_revoke(
+    deliberation_id: int, code: str | None, cohort: str | None, all_unused: bool, as_name: str | None
+) -> None:
+    """Withdraw unused invites (one, a cohort's or all): their links then say they were withdrawn; links
+    already used stay their person's."""
+    from services.facilitator import invites
+
+    n = invites.revoke_invites(
+        _engine(),
+        deliberation_id=deliberation_id,
+        actor=_actor(as_name),
+        code=code,
+        cohort=cohort,
+        all_unused=all_unused,
+    )
+    click.echo(f"Withdrew {n} invite{'s' if n != 1 else ''} of deliberation {deliberation_id}.")
 
 
 @cli.command("demo")
@@ -281,18 +544,26 @@ def import_dft(directory: Path, before: datetime | None, title: str | None) -> N
 @click.argument("deliberation_id", type=ID)
 def build(deliberation_id: int) -> None:
     """Build and store the deliberation's moral graph; prints a summary and each context's winner."""
-    from services.research import graphs
+    import importlib
 
-    engine = _engine()
-    g = graphs.build_snapshot(engine, deliberation_id=deliberation_id)
-    skipped = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in g.skipped.items()) or "none"
-    thresholds = " ".join(f"{k}={v}" for k, v in g.thresholds.items())
+    from services.facilitator import deliberations
+
+    importlib.import_module("services.research.graphs")  # the graph's libraries load before the run starts
+    settings = _settings()
+    engine = _engine(settings)
+    deliberations.get_deliberation(engine, deliberation_id=deliberation_id)
+    run = _run_job(engine, settings, "build", deliberation_id, {})
+    _fail_if_failed(run)
+    g = run.result
+    skipped = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in g["skipped"].items()) or "none"
+    thresholds = " ".join(f"{k}={v}" for k, v in g["thresholds"].items())
     click.echo(
-        f"Graph {g.snapshot_id} of deliberation {deliberation_id}: {g.values} values, {g.edges} edges, "
-        f"{g.contexts} contexts from {g.judgements} judgements (skipped: {skipped}; {thresholds})."
+        f"Graph {g['snapshot_id']} of deliberation {deliberation_id}: {g['values']} values, {g['edges']} "
+        f"edges, {g['contexts']} contexts from {g['judgements']} judgements "
+        f"(skipped: {skipped}; {thresholds})."
     )
-    for r in g.per_context:
-        click.echo(f"{r.context}\t{r.winner or '-'}\t{r.support}\t{r.edges} edges")
+    for r in g["per_context"]:
+        click.echo(f"{r['context']}\t{r['winner'] or '-'}\t{r['support']}\t{r['edges']} edges")
 
 
 @cli.command("export")
@@ -325,44 +596,31 @@ def dedup(deliberation_id: int, question_id: int | None, batch_size: int) -> Non
     errors stop the run.
     """
     from services.jobs import dedup as dedup_job
-    from services.runtime import model_clients
 
     settings = _settings()
     engine = _engine(settings)
     if not dedup_job.pending_count(engine, deliberation_id=deliberation_id, question_id=question_id):
         click.echo(f"Nothing to deduplicate: every submitted card of deliberation {deliberation_id} has one.")
         return
-
-    def progress(b: dedup_job.BatchReport) -> None:
-        if b.failed:
-            click.echo(f"batch {b.number}/{b.of}: failed, {b.failed} cards left for the next run", err=True)
-        else:
-            click.echo(
-                f"batch {b.number}/{b.of}: {b.cards} cards, {b.created} new values, {b.joined} joined",
-                err=True,
-            )
-
-    s = dedup_job.dedup(
-        engine,
-        model_clients.chat_model(settings, engine),
-        model_clients.embeddings(settings, engine),
-        deliberation_id=deliberation_id,
-        question_id=question_id,
-        batch_size=batch_size,
-        on_batch=progress,
-    )
-    for f in s.failures:
-        cards = ", ".join(map(str, f.card_ids))
+    args = {"question_id": question_id, "batch_size": batch_size}
+    run = _run_job(engine, settings, "dedup", deliberation_id, args)
+    s = run.result
+    if "batches" not in s:  # it stopped on an error before any batch
+        _fail_if_failed(run)
+    for f in s["failures"]:
+        cards = ", ".join(map(str, f["card_ids"]))
         click.echo(
-            f"failed: batch {f.number} (cards {cards}; moderation event {f.event_id}): {f.error}", err=True
+            f"failed: batch {f['number']} (cards {cards}; moderation event {f['event_id']}): {f['error']}",
+            err=True,
         )
-    batches = f"{s.failed_batches} batch{'es' if s.failed_batches > 1 else ''}"
-    failed = f"; {batches} ({s.failed_cards} cards) failed, left for the next run" if s.failures else ""
+    batches = f"{s['failed_batches']} batch{'es' if s['failed_batches'] > 1 else ''}"
+    failed = f"; {batches} ({s['failed_cards']} cards) failed, left for the next run" if s["failures"] else ""
     click.echo(
-        f"Dedup run {s.run_id}: {s.cards_processed} cards processed, {s.canonicals_created} canonical values "
-        f"created, {s.cards_joined} cards joined existing values, {s.cards_skipped} skipped{failed} "
-        f"({s.prompt_ref})."
+        f"Dedup run {s['dedup_run']}: {s['cards_processed']} cards processed, {s['canonicals_created']} "
+        f"canonical values created, {s['cards_joined']} cards joined existing values, {s['cards_skipped']} "
+        f"skipped{failed} ({s['prompt_ref']}; job run {run.id})."
     )
+    _fail_if_failed(run)  # every batch failed
 
 
 @cli.group("values")
@@ -425,14 +683,20 @@ def _ids(ids: tuple[int, ...] | list[int]) -> str:
 @click.argument("keep_id", type=ID)
 @click.argument("other_ids", nargs=-1, type=ID, required=True, metavar="OTHER_ID...")
 @click.option("--reason", required=True, help="Why they are one value (written to the moderation log).")
-def values_merge(keep_id: int, other_ids: tuple[int, ...], reason: str) -> None:
+@as_option
+def values_merge(keep_id: int, other_ids: tuple[int, ...], reason: str, as_name: str | None) -> None:
     """Merge values OTHER_ID... into KEEP_ID: cards, votes, stories and judgements move over."""
     from services.facilitator import values
 
     engine = _engine()
     keep = values.get_value(engine, canonical_id=keep_id)
     m = values.merge(
-        engine, deliberation_id=keep.deliberation_id, keep_id=keep_id, merge_ids=other_ids, reason=reason
+        engine,
+        deliberation_id=keep.deliberation_id,
+        keep_id=keep_id,
+        merge_ids=other_ids,
+        reason=reason,
+        actor=_actor(as_name),
     )
     earlier = f"; values {_ids(m.already_merged)} had been merged into it before" if m.already_merged else ""
     if m.already_done:
@@ -455,11 +719,16 @@ def values_merge(keep_id: int, other_ids: tuple[int, ...], reason: str) -> None:
 )
 @click.option("--title", default=None, help="Title of the new value (default: the first card's).")
 @click.option("--reason", required=True, help="Why they differ (written to the moderation log).")
-def values_split(value_id: int, card_ids: tuple[int, ...], title: str | None, reason: str) -> None:
+@as_option
+def values_split(
+    value_id: int, card_ids: tuple[int, ...], title: str | None, reason: str, as_name: str | None
+) -> None:
     """Move some member cards of VALUE_ID to a new value; votes and stories stay with VALUE_ID."""
     from services.facilitator import values
 
-    s = values.split(_engine(), canonical_id=value_id, card_ids=card_ids, title=title, reason=reason)
+    s = values.split(
+        _engine(), canonical_id=value_id, card_ids=card_ids, title=title, reason=reason, actor=_actor(as_name)
+    )
     if s.already_done:
         click.echo(
             f"Nothing to do: cards {_ids(s.card_ids)} were split off value {value_id} into value "
@@ -470,6 +739,230 @@ def values_split(value_id: int, card_ids: tuple[int, ...], title: str | None, re
         f"Split cards {_ids(s.card_ids)} off value {value_id} into new value {s.new_canonical_id} "
         f"(moderation event {s.event_id})."
     )
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in counts.items() if n) or "nothing attached"
+
+
+@values_group.command("preview-merge")
+@click.argument("keep_id", type=ID)
+@click.argument("other_ids", nargs=-1, type=ID, required=True, metavar="OTHER_ID...")
+def values_preview_merge(keep_id: int, other_ids: tuple[int, ...]) -> None:
+    """Show what merging OTHER_ID... into KEEP_ID would move and drop, changing nothing."""
+    from services.facilitator import values
+
+    engine = _engine()
+    keep = values.get_value(engine, canonical_id=keep_id)
+    p = values.preview_merge(
+        engine, deliberation_id=keep.deliberation_id, keep_id=keep_id, merge_ids=other_ids
+    )
+    click.echo("role\tvalue\tcards\tvotes\tstories\tjudgements\ttitle")
+    for role, v in (("keep", p.keep), *(("merge", m) for m in p.merging)):
+        click.echo(f"{role}\t{v.value_id}\t{v.cards}\t{v.votes}\t{v.stories}\t{v.judgements}\t{v.title}")
+    if p.already_merged:
+        click.echo(f"Values {_ids(p.already_merged)} were merged into value {keep_id} before.", err=True)
+    if not p.already_done:
+        click.echo(f"The merge would do: {_counts(p.counts)}.", err=True)
+
+
+@values_group.command("preview-split")
+@click.argument("value_id", type=ID)
+@click.option(
+    "--card", "card_ids", type=ID, multiple=True, required=True, help="A member card to move; repeat."
+)
+@click.option("--title", default=None, help="Title of the new value (default: the first card's).")
+def values_preview_split(value_id: int, card_ids: tuple[int, ...], title: str | None) -> None:
+    """Show which cards splitting them off VALUE_ID would move and which stay, changing nothing."""
+    from services.facilitator import values
+
+    p = values.preview_split(_engine(), canonical_id=value_id, card_ids=card_ids, title=title)
+    if p.already_done:
+        click.echo(f"Nothing to do: cards {_ids(card_ids)} were split off value {value_id} before.")
+        return
+    for verb, cards in (("moves", p.moving), ("stays", p.staying)):
+        for c in cards:
+            click.echo(f"{verb}\t{c.id}\t{c.title}")
+    v = p.value
+    click.echo(
+        f"The new value would be titled {p.title!r}; {v.votes} votes, {v.stories} stories and "
+        f"{v.judgements} judgements stay with value {value_id}.",
+        err=True,
+    )
+
+
+def _hide_value(value_id: int, reason: str, as_name: str | None, *, hidden: bool) -> None:
+    from services.facilitator import moderation, values
+
+    engine = _engine()
+    value = values.get_value(engine, canonical_id=value_id)
+    change = moderation.hide_value if hidden else moderation.unhide_value
+    done = change(
+        engine, deliberation_id=value.deliberation_id, value_id=value_id, reason=reason, actor=_actor(as_name)
+    )
+    click.echo(done.message if done.already_done else f"{done.message} (moderation event {done.event_id})")
+
+
+@values_group.command("hide")
+@click.argument("value_id", type=ID)
+@click.option("--reason", required=True, help="Why (written to the moderation log).")
+@as_option
+def values_hide(value_id: int, reason: str, as_name: str | None) -> None:
+    """Hide a value: out of vote draws, story pairing, judging and graph builds until unhidden."""
+    _hide_value(value_id, reason, as_name, hidden=True)
+
+
+@values_group.command("unhide")
+@click.argument("value_id", type=ID)
+@click.option("--reason", required=True, help="Why (written to the moderation log).")
+@as_option
+def values_unhide(value_id: int, reason: str, as_name: str | None) -> None:
+    """Show a hidden value again."""
+    _hide_value(value_id, reason, as_name, hidden=False)
+
+
+@values_group.command("missed")
+@click.argument("deliberation_id", type=ID)
+@click.option("--top", type=click.IntRange(1, 100), default=10, show_default=True, help="How many pairs.")
+def values_missed(deliberation_id: int, top: int) -> None:
+    """List likely missed merges: the closest pairs of visible values by embedding (tab-separated)."""
+    from services.facilitator import values
+    from services.runtime import model_clients
+
+    settings = _settings()
+    engine = _engine(settings)
+    pairs = values.missed_merges(
+        engine, model_clients.embeddings(settings, engine), deliberation_id=deliberation_id, top=top
+    )
+    for p in pairs:
+        click.echo(f"{p.similarity:.4f}\t{p.a}\t{p.b}\t{p.a_title}\t{p.b_title}")
+    if not pairs:
+        click.echo("Fewer than two visible values: nothing to compare.", err=True)
+
+
+@cli.group("cards")
+def cards_group() -> None:
+    """Moderate cards: find them, hide or show them again, edit their wording."""
+
+
+@cards_group.command("list")
+@click.argument("deliberation_id", type=ID)
+@click.option("--search", "text", default="", help="Only cards whose title, description or policies hold it.")
+@click.option(
+    "--status", type=click.Choice(values_of(CardStatus)), default=None, help="Only cards of this status."
+)
+@click.option("--limit", type=click.IntRange(1, 100), default=20, show_default=True, help="How many.")
+@click.option("--offset", type=click.IntRange(min=0), default=0, help="Skip this many first (newest first).")
+def cards_list(deliberation_id: int, text: str, status: str | None, limit: int, offset: int) -> None:
+    """List cards, newest first: id, status, value id, overall grade, title (tab-separated)."""
+    from services.facilitator import moderation
+
+    page = moderation.search_cards(
+        _engine(), deliberation_id=deliberation_id, text=text, status=status, limit=limit, offset=offset
+    )
+    for h in page.hits:
+        grade = h.grades.overall if h.grades else "-"
+        click.echo(
+            f"{h.card.id}\t{h.card.status}\t{h.card.canonical_value_id or '-'}\t{grade}\t{h.card.title}"
+        )
+    if page.more:
+        click.echo(f"More cards match: --offset {offset + limit}.", err=True)
+
+
+def _card_done(done: Any) -> None:
+    click.echo(done.message if done.already_done else f"{done.message} (moderation event {done.event_id})")
+
+
+@cards_group.command("hide")
+@click.argument("card_id", type=ID)
+@click.option("--reason", required=True, help="Why (written to the moderation log).")
+@as_option
+def cards_hide(card_id: int, reason: str, as_name: str | None) -> None:
+    """Hide a submitted card: its value no longer counts it for draws, stories and judging."""
+    from services.facilitator import moderation
+
+    engine = _engine()
+    d, _card = moderation.find_card(engine, card_id=card_id)
+    _card_done(
+        moderation.hide_card(engine, deliberation_id=d, card_id=card_id, reason=reason, actor=_actor(as_name))
+    )
+
+
+@cards_group.command("unhide")
+@click.argument("card_id", type=ID)
+@click.option("--reason", required=True, help="Why (written to the moderation log).")
+@as_option
+def cards_unhide(card_id: int, reason: str, as_name: str | None) -> None:
+    """Make a hidden card submitted again."""
+    from services.facilitator import moderation
+
+    engine = _engine()
+    d, _card = moderation.find_card(engine, card_id=card_id)
+    _card_done(
+        moderation.unhide_card(
+            engine, deliberation_id=d, card_id=card_id, reason=reason, actor=_actor(as_name)
+        )
+    )
+
+
+@cards_group.command("edit")
+@click.argument("card_id", type=ID)
+@click.option("--title", default=None, help="The new title (default: unchanged).")
+@click.option("--description", default=None, help="The new description (default: unchanged).")
+@click.option("--policy", "policies", multiple=True, help="A policy; repeat for each (default: unchanged).")
+@click.option("--reason", required=True, help="Why (written to the moderation log).")
+@as_option
+def cards_edit(
+    card_id: int,
+    title: str | None,
+    description: str | None,
+    policies: tuple[str, ...],
+    reason: str,
+    as_name: str | None,
+) -> None:
+    """Change a card's wording (checked by the card rules); the old and new wording are logged."""
+    from services.facilitator import moderation
+
+    engine = _engine()
+    d, card = moderation.find_card(engine, card_id=card_id)
+    done = moderation.edit_card(
+        engine,
+        deliberation_id=d,
+        card_id=card_id,
+        title=card.title if title is None else title,
+        description=card.description if description is None else description,
+        policies=list(policies) or card.policies,
+        reason=reason,
+        actor=_actor(as_name),
+    )
+    _card_done(done)
+
+
+@cli.group("moderation")
+def moderation_group() -> None:
+    """The moderation log: every facilitator action with who, why, when, before and after."""
+
+
+@moderation_group.command("log")
+@click.argument("deliberation_id", type=ID)
+@click.option("--action", default=None, help="Only events of this action (e.g. hide_card).")
+@click.option(
+    "--csv", "csv_file", type=click.Path(path_type=Path), default=None, help="Write it as CSV here."
+)
+def moderation_log(deliberation_id: int, action: str | None, csv_file: Path | None) -> None:
+    """Print the log, newest first: when, who, action, target, reason (tab-separated); or write its CSV."""
+    from services.facilitator import moderation
+
+    engine = _engine()
+    if csv_file is not None:
+        _write_csv(csv_file, moderation.log_csv(engine, deliberation_id=deliberation_id, action=action))
+        click.echo(f"Wrote {csv_file}.", err=True)
+        return
+    for e in moderation.log(engine, deliberation_id=deliberation_id, action=action):
+        target = f"{e.target_type} {e.target_id}" if e.target_id is not None else e.target_type
+        click.echo(
+            f"{e.created_at.isoformat(timespec='seconds')}\t{e.actor}\t{e.action}\t{target}\t{e.reason}"
+        )
 
 
 @cli.group("seed")
@@ -616,7 +1109,6 @@ def stories_cmd(deliberation_id: int, run_id: str | None, max_pairs: int) -> Non
     """Write and judge upgrade stories (both directions) for pairs of values in each context; resumable."""
     from services.facilitator import deliberations
     from services.jobs import stories
-    from services.runtime import model_clients
 
     settings = _settings()
     engine = _engine(settings)
@@ -624,28 +1116,31 @@ def stories_cmd(deliberation_id: int, run_id: str | None, max_pairs: int) -> Non
     deliberations.get_deliberation(engine, deliberation_id=deliberation_id)  # before starting a model
     started: list[bool] = []
 
-    def progress(o: stories.StoryOutcome) -> None:
+    def progress(line: str) -> None:
         if not started:  # said once the input is checked and the first story is done
             started.append(True)
             click.echo(f"Story run {run_id} (rerun with --run {run_id} to resume it).", err=True)
-        pair = f"{o.from_value_id} -> {o.to_value_id} in context {o.context_id}"
-        click.echo(f"{o.status}: {pair}{' (shown)' if o.shown else ''}", err=True)
+        click.echo(line, err=True)
 
-    s = stories.generate_stories(
+    run = _run_job(
         engine,
-        model_clients.chat_model(settings, engine),
-        deliberation_id=deliberation_id,
-        run_id=run_id,
-        max_pairs=max_pairs,
-        on_story=progress,
+        settings,
+        "stories",
+        deliberation_id,
+        {"max_pairs": max_pairs, "run_id": run_id},
+        on_line=progress,
     )
-    for error in s.errors:
+    s = run.result
+    if "pairs" not in s:  # it stopped on an error
+        _fail_if_failed(run)
+    for error in s["errors"]:
         click.echo(f"failed: {error}", err=True)
     click.echo(
-        f"Story run {s.run_id} of deliberation {deliberation_id}: {s.pairs} pairs; {s.written} stories "
-        f"written, {s.judged} judged, {s.skipped} already done, {s.failed} failed; {s.shown} shown, "
-        f"{s.hidden} hidden."
+        f"Story run {s['story_run']} of deliberation {deliberation_id}: {s['pairs']} pairs; {s['written']} "
+        f"stories written, {s['judged']} judged, {s['skipped']} already done, {s['failed']} failed; "
+        f"{s['shown']} shown, {s['hidden']} hidden (job run {run.id})."
     )
+    _fail_if_failed(run)  # every story failed
 
 
 @cli.command("pipeline")
@@ -707,14 +1202,17 @@ def pipeline_cmd(deliberation_id: int) -> None:
 def contexts_cmd(question_id: int, count: int) -> None:
     """Generate "When ..." contexts for a question with the model; prints each new one."""
     from services.jobs import contexts as context_jobs
-    from services.runtime import model_clients
+    from services.jobs import run_kinds
 
     settings = _settings()
     engine = _engine(settings)
     context_jobs.require_question(engine, question_id=question_id)
-    added = context_jobs.generate_for_question(
-        engine, model_clients.chat_model(settings, engine), question_id=question_id, n=count
+    deliberation_id = run_kinds.deliberation_of_question(engine, question_id=question_id)
+    run = _run_job(
+        engine, settings, "generate_contexts", deliberation_id, {"question_id": question_id, "n": count}
     )
+    _fail_if_failed(run)
+    added = run.result["added"]
     for text in added:
         click.echo(text)
     click.echo(
@@ -730,29 +1228,22 @@ def mine_contexts_cmd(deliberation_id: int) -> None:
     """Mine contexts from every submitted card whose mining never succeeded (e.g. the model failed after
     the participant's submit); a malformed answer skips its card, other model errors stop the run."""
     from services.jobs import contexts as context_jobs
-    from services.runtime import model_clients
 
     settings = _settings()
     engine = _engine(settings)
     if not context_jobs.count_unmined(engine, deliberation_id=deliberation_id):
         click.echo(f"Nothing to mine: every submitted card of deliberation {deliberation_id} has been mined.")
         return
-
-    def progress(o: context_jobs.CardMining) -> None:
-        if o.error:
-            click.echo(f"failed: card {o.card_id}: {o.error}", err=True)
-        elif o.skipped:
-            click.echo(f"skipped: card {o.card_id} (no longer submitted)", err=True)
-        else:
-            click.echo(f"card {o.card_id}: {len(o.added)} contexts added", err=True)
-
-    s = context_jobs.mine_pending(
-        engine, model_clients.chat_model(settings, engine), deliberation_id=deliberation_id, on_card=progress
-    )
+    run = _run_job(engine, settings, "mine_contexts", deliberation_id, {})
+    s = run.result
+    if "cards_mined" not in s:  # it stopped on an error
+        _fail_if_failed(run)
     click.echo(
-        f"Mined {s.cards_mined} of {s.cards} cards of deliberation {deliberation_id}: {s.contexts_added} "
-        f"contexts added, {s.skipped} skipped, {len(s.failures)} failed (a rerun retries them)."
+        f"Mined {s['cards_mined']} of {s['cards']} cards of deliberation {deliberation_id}: "
+        f"{s['contexts_added']} contexts added, {s['skipped']} skipped, {s['failed']} failed "
+        f"(a rerun retries them; job run {run.id})."
     )
+    _fail_if_failed(run)  # every card failed
 
 
 @cli.command("grade")
@@ -775,6 +1266,62 @@ def grade_cmd(interview_id: int) -> None:
         click.echo(f"{label}\t{grade}\t{reason}")
 
 
+@cli.group("jobs")
+def jobs_group() -> None:
+    """Job runs (dedup, contexts, stories, grading, builds, imports) of the console and the command line."""
+
+
+def _run_line(r: Any) -> str:
+    progress = f"{r.done}/{r.total}" if r.total else str(r.done)
+    where = f"deliberation {r.deliberation_id}" if r.deliberation_id is not None else "-"
+    return (
+        f"{r.id}\t{r.kind}\t{r.status}\t{progress}\t{where}\t{r.actor or '-'}\t{r.created_at:%Y-%m-%d %H:%M}"
+    )
+
+
+@jobs_group.command("list")
+@click.argument("deliberation_id", type=ID, required=False)
+def jobs_list(deliberation_id: int | None) -> None:
+    """The latest job runs (of one deliberation when given): id, kind, status, progress, deliberation, who,
+    when (tab-separated, newest first)."""
+    from services.jobs import runs
+
+    engine = _engine()
+    if deliberation_id is not None:
+        from services.facilitator import deliberations
+
+        deliberations.get_deliberation(engine, deliberation_id=deliberation_id)
+    listed = runs.list_runs(engine, deliberation_id=deliberation_id)
+    if not listed:
+        click.echo("No job runs yet.", err=True)
+    for r in listed:
+        click.echo(_run_line(r))
+
+
+@jobs_group.command("show")
+@click.argument("run_id", type=ID)
+def jobs_show(run_id: int) -> None:
+    """One job run: its arguments, progress, result or error, and its log lines."""
+    import json
+
+    from services.jobs import runs
+
+    r = runs.get_run(_engine(), run_id=run_id)
+    click.echo(_run_line(r))
+    click.echo(f"arguments\t{json.dumps(r.args, sort_keys=True)}")
+    times = (("started", r.started_at), ("finished", r.finished_at), ("heartbeat", r.heartbeat_at))
+    for label, moment in times:
+        if moment is not None:
+            click.echo(f"{label}\t{moment:%Y-%m-%d %H:%M:%S}")
+    if r.error:
+        click.echo(f"error\t{r.error}")
+    summary = {k: v for k, v in r.result.items() if not isinstance(v, (list, dict))}
+    if summary:
+        click.echo(f"result\t{json.dumps(summary, sort_keys=True)}")
+    for line in r.log:
+        click.echo(f"log\t{line}")
+
+
 @cli.command("status")
 def status() -> None:
     """Show the model endpoint, the database and what it holds."""
@@ -793,6 +1340,91 @@ def status() -> None:
     ]
     for key, value in rows:
         click.echo(f"{key:<14} {value}")
+
+
+@cli.group("facilitator")
+def facilitator_group() -> None:
+    """Facilitator accounts: who may sign in to the console (every console action is attributed to one)."""
+
+
+def _new_password(password_stdin: bool) -> str:
+    """The new password: one line read from stdin with ``--password-stdin``, else typed twice (hidden)."""
+    if password_stdin:
+        line = sys.stdin.readline()
+        password = line.rstrip("\r\n")
+        if not password:
+            raise InvalidInput("No password on stdin: send one line, e.g. printf '%s\\n' \"$PASSWORD\" | ...")
+        return password
+    return str(click.prompt("Password", hide_input=True, confirmation_prompt="Repeat the password", err=True))
+
+
+_PASSWORD_STDIN = click.option(
+    "--password-stdin", is_flag=True, help="Read the password from the first line of stdin (no prompt)."
+)
+
+
+@facilitator_group.command("add")
+@click.argument("name")
+@_PASSWORD_STDIN
+def facilitator_add(name: str, password_stdin: bool) -> None:
+    """Create account NAME (an e-mail address also signs in through OpenID Connect, where configured);
+    asks for its password twice."""
+    from services.facilitator import accounts
+
+    engine = _engine()
+    accounts.check_new_name(engine, name=name)  # before asking for a password
+    password = _new_password(password_stdin)
+    account = accounts.add_account(engine, name=name, password=password, actor=_actor(None))
+    click.echo(f"Facilitator account {account.name} created: sign in on the console's sign-in page.")
+
+
+@facilitator_group.command("list")
+def facilitator_list() -> None:
+    """The accounts: name, status, password, last sign-in (tab-separated; never a hash)."""
+    from services.facilitator import accounts
+
+    found = accounts.list_accounts(_engine())
+    for a in found:
+        status = "disabled" if a.disabled_at else "enabled"
+        password = "password" if a.has_password else "openid-only"
+        last = a.last_signin_at.isoformat(timespec="seconds") if a.last_signin_at else "-"
+        click.echo(f"{a.name}\t{status}\t{password}\t{last}")
+    if not found:
+        click.echo("No facilitator accounts yet (python cli.py facilitator add NAME makes one).", err=True)
+
+
+@facilitator_group.command("disable")
+@click.argument("name")
+def facilitator_disable(name: str) -> None:
+    """Stop account NAME from signing in; its open sessions end."""
+    from services.facilitator import accounts
+
+    account = accounts.disable_account(_engine(), name=name, actor=_actor(None))
+    click.echo(f"Facilitator account {account.name} is disabled; its sessions have ended.")
+
+
+@facilitator_group.command("enable")
+@click.argument("name")
+def facilitator_enable(name: str) -> None:
+    """Let a disabled account NAME sign in again."""
+    from services.facilitator import accounts
+
+    account = accounts.enable_account(_engine(), name=name, actor=_actor(None))
+    click.echo(f"Facilitator account {account.name} is enabled.")
+
+
+@facilitator_group.command("password")
+@click.argument("name")
+@_PASSWORD_STDIN
+def facilitator_password(name: str, password_stdin: bool) -> None:
+    """Give account NAME a new password (asked twice); its open sessions end."""
+    from services.facilitator import accounts
+
+    engine = _engine()
+    accounts.get_account(engine, name=name)  # before asking for a password
+    password = _new_password(password_stdin)
+    account = accounts.set_password(engine, name=name, password=password, actor=_actor(None))
+    click.echo(f"New password set for {account.name}; its sessions have ended.")
 
 
 @cli.group("model")

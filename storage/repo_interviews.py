@@ -6,10 +6,12 @@ created from its ``XCreate`` schema (``data=``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import ColumnElement, Text, cast, delete, func, or_, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -339,3 +341,132 @@ def add_card_flag(session: Session, *, card: ValuesCard, flag: str) -> None:
         card.quality_flags = [*card.quality_flags, flag]
         session.add(card)
         session.flush()
+
+
+# --- the facilitator's search (moderation) -----------------------------------------------------------
+
+
+def _cards_of(deliberation_id: int) -> ColumnElement[bool]:
+    """A card of the deliberation: through its question or its author."""
+    questions = select(Question.id).where(Question.deliberation_id == deliberation_id)
+    people = select(Participant.id).where(Participant.deliberation_id == deliberation_id)
+    return or_(col(ValuesCard.question_id).in_(questions), col(ValuesCard.participant_id).in_(people))
+
+
+def _contains(column: Any, text: str, *, escape: bool = False) -> ColumnElement[bool]:
+    """``text`` in ``column``, ignoring case. SQLite folds only ASCII letters, so a text with other letters
+    is also looked for all in lower and all in upper case (which finds "Café" and "CAFÉ" for "café").
+    ``escape``: the column holds JSON, whose non-ASCII letters, quotes and backslashes are escaped, so the
+    text is escaped the same way (an escaped text holds no bare quote: it never spans two strings)."""
+    variants = dict.fromkeys([text] if text.isascii() else [text, text.lower(), text.upper()])
+    return or_(*(column.icontains(json.dumps(v)[1:-1] if escape else v, autoescape=True) for v in variants))
+
+
+def _card_text_matches(text: str) -> ColumnElement[bool]:
+    """``text`` in the card's title, description or one of its policies, ignoring case."""
+    return or_(
+        _contains(col(ValuesCard.title), text),
+        _contains(col(ValuesCard.description), text),
+        _contains(cast(col(ValuesCard.policies), Text), text, escape=True),
+    )
+
+
+def search_cards(
+    session: Session,
+    *,
+    deliberation_id: int,
+    text: str = "",
+    statuses: Iterable[str] | None = None,
+    limit: int = 20,
+    offset: int = 0,
+) -> Sequence[ValuesCard]:
+    """The deliberation's cards whose title, description or policies hold ``text`` (every card when it is
+    empty), of ``statuses`` when given, newest first: ``limit`` of them after skipping ``offset``."""
+    statement = select(ValuesCard).where(_cards_of(deliberation_id))
+    if text:
+        statement = statement.where(_card_text_matches(text))
+    if statuses is not None:
+        statement = statement.where(col(ValuesCard.status).in_(sorted(set(statuses))))
+    statement = statement.order_by(col(ValuesCard.id).desc()).offset(offset).limit(limit)
+    return session.exec(statement).all()
+
+
+#: The messages a transcript search reads: what the participant and the interviewer said (not notes).
+SEARCHED_ROLES = (MessageRole.USER.value, MessageRole.ASSISTANT.value)
+
+
+def search_interviews(
+    session: Session, *, deliberation_id: int, text: str = "", limit: int = 20, offset: int = 0
+) -> Sequence[Interview]:
+    """The deliberation's interviews with a message (the participant's or the interviewer's) that holds
+    ``text``, ignoring case (every interview when it is empty), newest first: ``limit`` after ``offset``."""
+    questions = select(Question.id).where(Question.deliberation_id == deliberation_id)
+    statement = select(Interview).where(col(Interview.question_id).in_(questions))
+    if text:
+        hits = select(Message.interview_id).where(
+            col(Message.role).in_(SEARCHED_ROLES), _contains(col(Message.content), text)
+        )
+        statement = statement.where(col(Interview.id).in_(hits))
+    statement = statement.order_by(col(Interview.id).desc()).offset(offset).limit(limit)
+    return session.exec(statement).all()
+
+
+def matching_messages(
+    session: Session, *, interview_ids: Iterable[int], text: str, per_interview: int = 3
+) -> dict[int, list[Message]]:
+    """For each interview, its first ``per_interview`` messages (the participant's or the interviewer's)
+    that hold ``text`` (ignoring case; the first ones when ``text`` is empty), in order."""
+    ids = sorted(set(interview_ids))
+    found: dict[int, list[Message]] = {i: [] for i in ids}
+    if not ids:
+        return found
+    statement = select(Message).where(
+        col(Message.interview_id).in_(ids), col(Message.role).in_(SEARCHED_ROLES)
+    )
+    if text:
+        statement = statement.where(_contains(col(Message.content), text))
+    for message in session.exec(statement.order_by(col(Message.interview_id), col(Message.seq))).all():
+        if len(found[message.interview_id]) < per_interview:
+            found[message.interview_id].append(message)
+    return found
+
+
+def message_counts(session: Session, *, interview_ids: Iterable[int]) -> dict[int, int]:
+    """How many messages (the participant's and the interviewer's) each interview has."""
+    ids = sorted(set(interview_ids))
+    counts = dict.fromkeys(ids, 0)
+    if ids:
+        statement = (
+            select(Message.interview_id, func.count())
+            .where(col(Message.interview_id).in_(ids), col(Message.role).in_(SEARCHED_ROLES))
+            .group_by(col(Message.interview_id))
+        )
+        counts.update({int(i): int(n) for i, n in session.exec(statement).all()})
+    return counts
+
+
+def latest_cards(session: Session, *, interview_ids: Iterable[int]) -> dict[int, ValuesCard]:
+    """Each interview's newest card (interviews without one are left out)."""
+    ids = sorted(set(interview_ids))
+    found: dict[int, list[ValuesCard]] = defaultdict(list)
+    if ids:
+        statement = (
+            select(ValuesCard).where(col(ValuesCard.interview_id).in_(ids)).order_by(col(ValuesCard.id))
+        )
+        for card in session.exec(statement).all():
+            if card.interview_id is not None:
+                found[card.interview_id].append(card)
+    return {i: cards[-1] for i, cards in found.items()}
+
+
+def card_deliberation_id(session: Session, *, card: ValuesCard) -> int | None:
+    """The deliberation a card belongs to (through its question, else its author), or None."""
+    if card.question_id is not None:
+        question = session.get(Question, card.question_id)
+        if question is not None:
+            return question.deliberation_id
+    if card.participant_id is not None:
+        person = session.get(Participant, card.participant_id)
+        if person is not None:
+            return person.deliberation_id
+    return None

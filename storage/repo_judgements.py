@@ -12,13 +12,14 @@ from datetime import datetime
 from typing import Any, NamedTuple, cast
 
 import numpy as np
-from sqlalchemy import case, func, union_all
+from sqlalchemy import ColumnElement, and_, case, func, true, union_all
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from interviews.vocabulary import JudgementAnswer
 from storage.errors import NotFound
+from storage.repo_values import hidden_value_ids
 from storage.schemas import EdgeHypothesisCreate, JudgementCreate
 from storage.tables import (
     EdgeHypothesis,
@@ -29,10 +30,20 @@ from storage.tables import (
 ANSWER_CODES = {answer.value: code for code, answer in enumerate(JudgementAnswer)}
 
 
+def _touches_none(hidden: Sequence[int], from_column: Any, to_column: Any) -> ColumnElement[bool]:
+    """Neither end is among ``hidden`` (true when nothing is hidden: the query stays as it was)."""
+    if not hidden:
+        return true()
+    return and_(from_column.not_in(hidden), to_column.not_in(hidden))
+
+
 def judgement_matrix(session: Session, *, deliberation_id: int) -> np.ndarray:
     """Every judgement of a deliberation as an ``(n, 5)`` int64 array: participant, from value, to value,
     context, answer code (0 upgrade, 1 no_upgrade, 2 not_sure, -1 anything else). Ordered by id.
+
+    Judgements from or to a value a facilitator hid are left out (the graph is built without it).
     """
+    hidden = hidden_value_ids(session, deliberation_id=deliberation_id)
     answer = case(*((col(Judgement.answer) == name, code) for name, code in ANSWER_CODES.items()), else_=-1)
     statement = (
         sa_select(
@@ -42,7 +53,10 @@ def judgement_matrix(session: Session, *, deliberation_id: int) -> np.ndarray:
             col(Judgement.context_id),
             answer,
         )
-        .where(col(Judgement.deliberation_id) == deliberation_id)
+        .where(
+            col(Judgement.deliberation_id) == deliberation_id,
+            _touches_none(hidden, col(Judgement.from_value_id), col(Judgement.to_value_id)),
+        )
         .order_by(col(Judgement.id))
     )
     # Straight from the driver's cursor into numpy: no SQLAlchemy Row per judgement (a million rows
@@ -171,8 +185,10 @@ class StoryKey(NamedTuple):
 
 def shown_story_keys(session: Session, *, deliberation_id: int) -> list[StoryKey]:
     """Id and (from, to, context) of every shown hypothesis of the deliberation, by id (no story text,
-    no values: a participant's judging set ranks these, then loads the few it keeps).
+    no values: a participant's judging set ranks these, then loads the few it keeps). Stories from or to
+    a value a facilitator hid are left out.
     """
+    hidden = hidden_value_ids(session, deliberation_id=deliberation_id)
     statement = (
         select(
             EdgeHypothesis.id,
@@ -180,7 +196,11 @@ def shown_story_keys(session: Session, *, deliberation_id: int) -> list[StoryKey
             EdgeHypothesis.to_value_id,
             EdgeHypothesis.context_id,
         )
-        .where(EdgeHypothesis.deliberation_id == deliberation_id, col(EdgeHypothesis.shown).is_(True))
+        .where(
+            EdgeHypothesis.deliberation_id == deliberation_id,
+            col(EdgeHypothesis.shown).is_(True),
+            _touches_none(hidden, col(EdgeHypothesis.from_value_id), col(EdgeHypothesis.to_value_id)),
+        )
         .order_by(col(EdgeHypothesis.id))
     )
     return [StoryKey(int(i), f, t, c) for i, f, t, c in session.exec(statement).all() if i is not None]
@@ -276,3 +296,30 @@ def judged_triples(session: Session, *, participant_id: int) -> set[tuple[int, i
         Judgement.participant_id == participant_id
     )
     return {(f, t, c) for f, t, c in session.exec(statement).all()}
+
+
+def _per_value(session: Session, table: Any, value_ids: Iterable[int]) -> dict[int, int]:
+    """How many rows of ``table`` (stories or judgements) have each value at either end."""
+    ids = sorted(set(value_ids))
+    counts = dict.fromkeys(ids, 0)
+    if not ids:
+        return counts
+    ends = union_all(
+        select(col(table.id).label("row_id"), col(table.from_value_id).label("value_id")).where(
+            col(table.from_value_id).in_(ids)
+        ),
+        select(table.id, table.to_value_id).where(col(table.to_value_id).in_(ids)),
+    ).subquery()
+    statement = select(ends.c.value_id, func.count(func.distinct(ends.c.row_id))).group_by(ends.c.value_id)
+    counts.update({int(v): int(n) for v, n in session.exec(statement).all()})
+    return counts
+
+
+def stories_per_value(session: Session, *, value_ids: Iterable[int]) -> dict[int, int]:
+    """For each value, how many upgrade stories start or end at it (0 for none)."""
+    return _per_value(session, EdgeHypothesis, value_ids)
+
+
+def judgements_per_value(session: Session, *, value_ids: Iterable[int]) -> dict[int, int]:
+    """For each value, how many judgements are from or to it (0 for none)."""
+    return _per_value(session, Judgement, value_ids)

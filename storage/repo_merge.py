@@ -168,8 +168,26 @@ def merge_canonical_values(session: Session, *, keep_id: int, merge_ids: Iterabl
     return _apply(session, loaded, plan)
 
 
-def _apply(session: Session, loaded: _Loaded, plan: MergePlan) -> MergeOutcome:
-    outcome = MergeOutcome(
+def preview_merge(session: Session, *, keep_id: int, merge_ids: Iterable[int]) -> MergeOutcome:
+    """What :func:`merge_canonical_values` would change, changing nothing: the same counts (its
+    :meth:`MergeOutcome.counts`) and, in ``dropped``, a snapshot of each row it would delete."""
+    merging = set(merge_ids) - {keep_id}
+    loaded = _load(session, keep_id=keep_id, merging=merging)
+    plan = plan_merge(loaded.plain(), keep_id=keep_id, merge_ids=merging)
+    outcome = _outcome(plan)
+    for kind, rows, dropped in (
+        ("votes", loaded.votes, plan.votes_dropped),
+        ("impressions", loaded.impressions, plan.impressions_dropped),
+        ("judgements", loaded.judgements, plan.judgements_dropped),
+        ("hypotheses", loaded.stories, plan.stories_dropped),
+    ):
+        outcome.dropped[kind] = [_snapshot(rows[d.id]) for d in dropped]
+    outcome.dropped["values"] = [_snapshot(loaded.values[i]) for i in plan.values_deleted]
+    return outcome
+
+
+def _outcome(plan: MergePlan) -> MergeOutcome:
+    return MergeOutcome(
         cards_moved=len(plan.cards_moved),
         votes_moved=len(plan.votes_moved),
         impressions_moved=len(plan.impressions_moved),
@@ -177,6 +195,10 @@ def _apply(session: Session, loaded: _Loaded, plan: MergePlan) -> MergeOutcome:
         judgements_moved=len(plan.judgements_moved),
         judgements_detached=len(plan.judgements_detached),
     )
+
+
+def _apply(session: Session, loaded: _Loaded, plan: MergePlan) -> MergeOutcome:
+    outcome = _outcome(plan)
 
     def delete(kind: str, rows: Iterable[SQLModel]) -> None:
         for row in rows:

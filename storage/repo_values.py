@@ -174,6 +174,7 @@ def list_moderation_events(
     deliberation_id: int,
     action: str | None = None,
     target_id: int | None = None,
+    target_type: str | None = None,
     limit: int | None = None,
 ) -> Sequence[ModerationEvent]:
     """The deliberation's moderation log, newest first."""
@@ -182,19 +183,62 @@ def list_moderation_events(
         statement = statement.where(ModerationEvent.action == action)
     if target_id is not None:
         statement = statement.where(ModerationEvent.target_id == target_id)
+    if target_type is not None:
+        statement = statement.where(ModerationEvent.target_type == target_type)
     statement = statement.order_by(col(ModerationEvent.created_at).desc(), col(ModerationEvent.id).desc())
     if limit is not None:
         statement = statement.limit(limit)
     return session.exec(statement).all()
 
 
-def canonical_value_ids(session: Session, *, deliberation_id: int) -> list[int]:
-    """The ids of a deliberation's canonical values, in id order (cheap: no rows loaded)."""
+def moderation_actions(session: Session, *, deliberation_id: int) -> list[str]:
+    """The actions the deliberation's moderation log holds, sorted (for a filter)."""
+    statement = (
+        select(ModerationEvent.action).where(ModerationEvent.deliberation_id == deliberation_id).distinct()
+    )
+    return sorted(session.exec(statement).all())
+
+
+def latest_events(
+    session: Session, *, deliberation_id: int, action: str, target_ids: Iterable[int]
+) -> dict[int, ModerationEvent]:
+    """The newest ``action`` event of each of ``target_ids`` that has one (an interview's last grades)."""
+    wanted = sorted(set(target_ids))
+    found: dict[int, ModerationEvent] = {}
+    for start in range(0, len(wanted), ID_CHUNK):
+        statement = (
+            select(ModerationEvent)
+            .where(
+                ModerationEvent.deliberation_id == deliberation_id,
+                ModerationEvent.action == action,
+                col(ModerationEvent.target_id).in_(wanted[start : start + ID_CHUNK]),
+            )
+            .order_by(col(ModerationEvent.created_at), col(ModerationEvent.id))
+        )
+        for event in session.exec(statement).all():
+            if event.target_id is not None:
+                found[event.target_id] = event  # a later one replaces an earlier one
+    return found
+
+
+def hidden_value_ids(session: Session, *, deliberation_id: int) -> list[int]:
+    """The ids of the values a facilitator hid in the deliberation (id order; usually none or a few)."""
+    statement = select(CanonicalValue.id).where(
+        CanonicalValue.deliberation_id == deliberation_id, col(CanonicalValue.hidden).is_(True)
+    )
+    return sorted(int(i) for i in session.exec(statement).all() if i is not None)
+
+
+def canonical_value_ids(session: Session, *, deliberation_id: int, include_hidden: bool = True) -> list[int]:
+    """The ids of a deliberation's canonical values, in id order (cheap: no rows loaded); without the
+    values a facilitator hid when ``include_hidden`` is False (the graph build)."""
     statement = (
         select(CanonicalValue.id)
         .where(CanonicalValue.deliberation_id == deliberation_id)
         .order_by(col(CanonicalValue.id))
     )
+    if not include_hidden:
+        statement = statement.where(col(CanonicalValue.hidden).is_(False))
     return [int(i) for i in session.exec(statement).all() if i is not None]
 
 
@@ -208,12 +252,14 @@ def list_canonical_values(session: Session, *, deliberation_id: int) -> Sequence
 
 
 def question_value_ids(session: Session, *, deliberation_id: int, question_id: int) -> list[int]:
-    """Canonical values of the deliberation with a submitted member card on ``question_id`` (id order)."""
+    """Canonical values of the deliberation with a submitted member card on ``question_id`` (id order),
+    hidden values left out (what a vote draw may show)."""
     statement = (
         select(CanonicalValue.id)
         .join(ValuesCard, col(ValuesCard.canonical_value_id) == col(CanonicalValue.id))
         .where(
             CanonicalValue.deliberation_id == deliberation_id,
+            col(CanonicalValue.hidden).is_(False),
             ValuesCard.question_id == question_id,
             ValuesCard.status == CardStatus.SUBMITTED,
         )
@@ -224,7 +270,8 @@ def question_value_ids(session: Session, *, deliberation_id: int, question_id: i
 
 def values_by_context(session: Session, *, deliberation_id: int) -> dict[int, list[int]]:
     """For each context of the deliberation, the canonical values of submitted cards that answered a
-    question linked to it (sorted ids; contexts without such values are left out).
+    question linked to it (sorted ids; contexts without such values are left out). Hidden values are left
+    out: no stories are paired, written or judged for them.
     """
     statement = (
         select(QuestionContext.context_id, ValuesCard.canonical_value_id)
@@ -234,6 +281,7 @@ def values_by_context(session: Session, *, deliberation_id: int) -> dict[int, li
         .where(
             Context.deliberation_id == deliberation_id,
             CanonicalValue.deliberation_id == deliberation_id,
+            col(CanonicalValue.hidden).is_(False),
             ValuesCard.status == CardStatus.SUBMITTED,
         )
         .distinct()

@@ -306,11 +306,23 @@ class QuestionPublic(SQLModel):
     title: str
 
 
+class QuestionCreate(SQLModel):
+    """A question added to a deliberation after it was created (at ``position``)."""
+
+    deliberation_id: int
+    position: int = 0
+    text: str = Field(min_length=1, max_length=MAX_QUESTION)
+
+
 class DeliberationPublic(DeliberationBase):
     id: int
     created_at: datetime
+    updated_at: datetime | None = None
     questions: list[QuestionPublic] = Field(default_factory=list)
+    #: Participants: people who opened a link and consented (a visitor who never consented is not one).
     participant_count: int = 0
+    #: Everyone who opened a link (invite or open link), consented or not.
+    visitors: int = 0
 
     @property
     def settings(self) -> DeliberationConfig:

@@ -43,6 +43,7 @@ def test_create_a_deliberation_and_invite_people(env: dict[str, str]) -> None:
     listed = run(env, "deliberation", "list")
     assert listed.output.strip().split("\t") == [str(deliberation_id), "draft", "2", "0", "Abortion"]
 
+    assert run(env, "deliberation", "status", str(deliberation_id), "open").exit_code == 0  # invites need it
     invited = run(env, "invite", str(deliberation_id), "--count", "3", "--cohort", "pilot")
     assert invited.exit_code == 0, invited.output
     links = invited.output.split()

@@ -79,10 +79,12 @@ ALLOWED: dict[str, set[str]] = {
 }
 
 # services/<room> -> the other rooms it may import. Participants' actions start side jobs; nothing imports
-# the participant, facilitator or research rooms but themselves (and the front ends).
+# the participant, facilitator or research rooms but themselves (and the front ends), except the console's
+# job runner (services/jobs/run_kinds.py), which runs grading (facilitator), graph builds and the study's
+# import (research) as job runs.
 ROOM_MAY_IMPORT: dict[str, set[str]] = {
     "runtime": set(),
-    "jobs": {"runtime"},
+    "jobs": {"runtime", "facilitator", "research"},
     "participant": {"runtime", "jobs"},
     "facilitator": {"runtime", "jobs"},
     "research": {"runtime"},

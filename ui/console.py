@@ -10,11 +10,10 @@ import streamlit as st
 
 from errors import StudioError
 from services.facilitator import deliberations
-from storage.schemas import DeliberationPublic
 from ui import components, resources, state
 
 
-def chosen_deliberation(*, include_archived: bool = True) -> DeliberationPublic | None:
+def chosen_deliberation(*, include_archived: bool = True) -> deliberations.DeliberationPublic | None:
     """The deliberation picked in the sidebar (kept in ``?d=``), or None when there is none yet."""
     try:
         every = deliberations.list_deliberations(resources.engine())

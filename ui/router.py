@@ -22,7 +22,7 @@ def through_router() -> None:
     """
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
-        if state.FACILITATOR_UNLOCKED not in st.session_state:
+        if state.FACILITATOR_SESSION not in st.session_state:  # state.init() never ran here
             st.rerun()
 
 

@@ -13,7 +13,9 @@ import streamlit as st
 
 from settings import Settings
 
-FACILITATOR_UNLOCKED = "facilitator_unlocked"
+#: The facilitator's signed session token (ui.auth): None when this session has not decided (the cookie
+#: is read), "" once signed out here (the cookie is ignored and cleared).
+FACILITATOR_SESSION = "facilitator_session"
 LAST_INVITE_LINKS = "last_invite_links"
 MODEL_CHECK = "model_check"
 EDITING_CARD = "editing_card"  # the interview page's "edit it myself" form is open
@@ -23,6 +25,10 @@ OUTBOX = "interview_outbox"  # sends not stored yet: list of Send, stored first 
 REFUSED = "interview_refused"  # sends the service refused: list of Refused, shown until dismissed
 JUDGE_NOTICE = "judge_notice"  # what became of a story answer that could not be saved, shown once
 CONSOLE_PICKER = "console_deliberation_picker"  # the console's sidebar choice of deliberation (ui.console)
+#: The Settings page's context proposals of the model, per question id (ui.deliberation_form), until saved.
+CONTEXT_PROPOSALS = "console_context_proposals"
+#: A console form's success line, shown once by the rerun after a save (ui.deliberation_form.attempt).
+CONSOLE_NOTICE = "console_notice"
 
 # Query parameters: what a participant's URL carries (the only state that survives a reload).
 TOKEN = "token"
@@ -35,8 +41,10 @@ CONSOLE_DELIBERATION = "d"  # the facilitator console's chosen deliberation (ui.
 
 def init() -> None:
     """Give every key its default once per session (``setdefault``, never overwrite)."""
-    st.session_state.setdefault(FACILITATOR_UNLOCKED, False)
+    st.session_state.setdefault(FACILITATOR_SESSION, None)
     st.session_state.setdefault(LAST_INVITE_LINKS, [])
+    st.session_state.setdefault(CONTEXT_PROPOSALS, {})
+    st.session_state.setdefault(CONSOLE_NOTICE, None)
     st.session_state.setdefault(MODEL_CHECK, None)
     st.session_state.setdefault(EDITING_CARD, False)
     st.session_state.setdefault(LAST_ERROR, None)
@@ -110,14 +118,33 @@ def query(name: str) -> str | None:
     return value.strip() or None if isinstance(value, str) else None
 
 
-def facilitator_unlocked() -> bool:
-    return bool(st.session_state.get(FACILITATOR_UNLOCKED, False))
+def facilitator_session() -> str | None:
+    """This session's facilitator token; "" once signed out here; None when not decided (read the cookie)."""
+    value = st.session_state.get(FACILITATOR_SESSION)
+    return value if isinstance(value, str) else None
 
 
-def unlock_facilitator() -> None:
-    st.session_state[FACILITATOR_UNLOCKED] = True
+def keep_facilitator_session(token: str) -> None:
+    st.session_state[FACILITATOR_SESSION] = token
+
+
+def end_facilitator_session() -> None:
+    st.session_state[FACILITATOR_SESSION] = ""
 
 
 def facilitator_allowed(settings: Settings) -> bool:
-    """Facilitator pages are open when no FACILITATOR_PASSWORD is set, or once it was given."""
-    return not settings.facilitator_password or facilitator_unlocked()
+    """Whether a facilitator is signed in (kept for pages that predate ``ui.auth.require_facilitator``)."""
+    from ui import auth  # ui.auth imports this module
+
+    return auth.current() is not None
+
+
+def set_field(key: str, value: object) -> None:
+    """Put ``value`` into the keyed widget ``key`` before it is drawn in this run (a console form's field
+    that a button fills, e.g. the model's proposals added to a question's contexts)."""
+    st.session_state[key] = value
+
+
+def field(key: str) -> object:
+    """The current value of the keyed widget ``key`` (None before it was drawn)."""
+    return st.session_state.get(key)

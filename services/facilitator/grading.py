@@ -16,11 +16,11 @@ from sqlalchemy import Engine
 from errors import InvalidInput
 from interviews.cards import CardDraft
 from interviews.flow import Turn
-from interviews.grading import TranscriptGrades, grade_transcript
+from interviews.grading import PURPOSE, TranscriptGrades, grade_transcript
 from interviews.prompting import load_prompt
 from interviews.vocabulary import MessageRole, MessageStatus
 from services.runtime.model_clients import model_id
-from storage import repo_deliberations, repo_interviews
+from storage import repo_deliberations, repo_interviews, repo_jobs
 from storage.db import session_scope
 
 
@@ -41,12 +41,15 @@ def require_interview(engine: Engine, *, interview_id: int) -> None:
         repo_interviews.get_interview(session, interview_id=interview_id)
 
 
-def grade_interview(engine: Engine, model: BaseChatModel, *, interview_id: int) -> InterviewGrades:
+def grade_interview(
+    engine: Engine, model: BaseChatModel, *, interview_id: int, job_run: str | None = None
+) -> InterviewGrades:
     """Read the interview's conversation (and its latest card) and grade it.
 
     Only complete messages are graded, as the interviewer saw them (as the participant's ``transcript``):
     notes, a reply still being written (``streaming``) and one cut off mid-stream are left out.
-    Raises :class:`InvalidInput` when the interview has no conversation yet.
+    Raises :class:`InvalidInput` when the interview has no conversation yet. ``job_run`` goes with the
+    call's accounting metadata (the job run that counts it, e.g. ``job-12``).
     """
     with session_scope(engine) as session:
         interview = repo_interviews.get_interview(session, interview_id=interview_id)
@@ -62,6 +65,7 @@ def grade_interview(engine: Engine, model: BaseChatModel, *, interview_id: int) 
             "interview_id": interview_id,
             "participant_id": interview.participant_id,
             "deliberation_id": question.deliberation_id,
+            **({"job_run": job_run} if job_run else {}),
         }
     if not any(t.role == "user" for t in turns):
         raise InvalidInput(
@@ -77,3 +81,11 @@ def grade_interview(engine: Engine, model: BaseChatModel, *, interview_id: int) 
         prompt_ref=load_prompt("transcript_grader").ref,
         model=model_id(model),
     )
+
+
+def ungraded_interviews(engine: Engine, *, deliberation_id: int) -> list[int]:
+    """The deliberation's submitted interviews never graded yet (no successful grading call recorded for
+    them), oldest first: what "grade every ungraded interview" (a console job) works through."""
+    with session_scope(engine) as session:
+        repo_deliberations.get_deliberation(session, deliberation_id=deliberation_id)
+        return repo_jobs.ungraded_interviews(session, deliberation_id=deliberation_id, purpose=PURPOSE)

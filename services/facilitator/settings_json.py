@@ -1,8 +1,9 @@
 """A deliberation's settings as JSON (a ``--config`` file or the facilitator page's field), read and checked.
 
 The JSON is bounded before it is parsed (size, nesting depth, number literals), parsed without surprises
-(no ``NaN``/``Infinity``, no key given twice) and then checked field by field as new input
-(:class:`storage.schemas.DeliberationConfig`). Imports no model library (``tests/test_cli_imports.py``).
+(no ``NaN``/``Infinity``, no key given twice) and then checked field by field as new input by
+:func:`check_config`, the one check of new settings (:class:`storage.schemas.DeliberationConfig`).
+Imports no model library (``tests/test_cli_imports.py``).
 """
 
 from __future__ import annotations
@@ -33,6 +34,16 @@ def read_config_file(path: Path) -> dict[str, Any]:
     Only a regular file of at most :data:`MAX_CONFIG_BYTES` is read (a directory, a device such as
     ``/dev/zero`` or a pipe is refused without reading it), as UTF-8 (a byte-order mark is allowed).
     """
+    return parse_config(_read_text(path), source=ascii_safe(str(path)))
+
+
+def read_changes_file(path: Path) -> dict[str, Any]:
+    """Settings to change, from a JSON file read as :func:`read_config_file` reads one
+    (:func:`parse_changes`)."""
+    return parse_changes(_read_text(path), source=ascii_safe(str(path)))
+
+
+def _read_text(path: Path) -> str:
     shown = ascii_safe(str(path))
     try:  # O_NONBLOCK: opening a pipe never waits for a writer
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
@@ -54,10 +65,9 @@ def read_config_file(path: Path) -> dict[str, Any]:
     if len(raw) > MAX_CONFIG_BYTES:  # it grew while we looked
         raise InvalidInput(_too_large(shown, len(raw)))
     try:
-        text = raw.decode("utf-8")
+        return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InvalidInput(f"{shown} is not UTF-8 text (byte {exc.start + 1} is not valid UTF-8).") from exc
-    return parse_config(text, source=shown)
 
 
 def _too_large(source: str, size: int) -> str:
@@ -86,9 +96,74 @@ def parse_config(text: str, *, source: str = "The settings") -> dict[str, Any]:
     size = len(text.encode("utf-8", "surrogatepass"))
     if size > MAX_CONFIG_BYTES:
         raise InvalidInput(_too_large(source, size))
-    text = text.removeprefix("\ufeff")  # a byte-order mark some editors write
-    if not text.strip():
+    if not text.removeprefix("\ufeff").strip():
         return DeliberationConfig().model_dump()
+    return check_config(_load(text, source), source=source)
+
+
+def merged(current: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """``changes`` over ``current`` settings; an object setting (``graph_thresholds``) is merged key by key.
+
+    >>> merged({"a": 1, "g": {"x": 1, "y": 2}}, {"g": {"y": 3}})
+    {'a': 1, 'g': {'x': 1, 'y': 3}}
+    """
+    out = dict(current)
+    for key, value in changes.items():
+        before = out.get(key)
+        out[key] = {**before, **value} if isinstance(before, dict) and isinstance(value, dict) else value
+    return out
+
+
+def parse_changes(text: str, *, source: str = "The settings") -> dict[str, Any]:
+    """Settings to change (``deliberation edit --settings``), from JSON text read as strictly as
+    :func:`parse_config` reads it, without filling in defaults: the keys given, to merge over a
+    deliberation's settings, after which the whole is checked (:func:`check_config`).
+
+    >>> parse_changes('{"stories_to_judge": 5}')
+    {'stories_to_judge': 5}
+    >>> parse_changes('{"bogus": 1}')
+    Traceback (most recent call last):
+    ...
+    errors.InvalidInput: The settings: unknown setting 'bogus'.
+    """
+    data = _load(text, source)
+    unknown = sorted(set(data) - set(DeliberationConfig.model_fields))
+    if unknown:
+        raise InvalidInput(f"{source}: unknown setting {ascii_safe(unknown[0])!r}.")
+    return data
+
+
+def parse_setting(name: str, text: str) -> dict[str, Any]:
+    """One setting's value from JSON text (the console's field for ``demographics`` or ``survey``), read as
+    strictly as :func:`parse_config` reads settings: ``{name: value}``, to merge over a deliberation's
+    settings (an empty field: ``[]``).
+
+    >>> parse_setting("demographics", "[]")
+    {'demographics': []}
+    """
+    if name not in DeliberationConfig.model_fields:
+        raise InvalidInput(f"There is no setting {ascii_safe(name)!r}.")
+    source = f"The {name} field"
+    value = _load_any(text, source) if text.strip() else []
+    check_strings(value, what=source)
+    return {name: value}
+
+
+def _load(text: str, source: str) -> dict[str, Any]:
+    """JSON text parsed under the bounds (size, depth, numbers, repeated keys, strings): an object."""
+    data = _load_any(text, source)
+    if not isinstance(data, dict):
+        raise InvalidInput(f"{source} should hold a JSON object of settings.")
+    check_strings(data, what=source)
+    return data
+
+
+def _load_any(text: str, source: str) -> Any:
+    """JSON text parsed under the bounds (size, depth, numbers, repeated keys)."""
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_CONFIG_BYTES:
+        raise InvalidInput(_too_large(source, size))
+    text = text.removeprefix("\ufeff")  # a byte-order mark some editors write
     if json_depth(text) > MAX_CONFIG_DEPTH:
         raise InvalidInput(f"{source}: nested too deeply (at most {MAX_CONFIG_DEPTH} levels of [ and {{).")
     try:
@@ -103,8 +178,24 @@ def parse_config(text: str, *, source: str = "The settings") -> dict[str, Any]:
         raise InvalidInput(f"{source} is not valid JSON (line {exc.lineno}: {exc.msg}).") from exc
     except RecursionError as exc:  # belt and braces: json_depth already refused it
         raise InvalidInput(f"{source}: nested too deeply.") from exc
+    return data
+
+
+def check_config(data: Any, *, source: str = "The settings") -> dict[str, Any]:
+    """A deliberation's settings checked as new input, the one check every front end's settings go through
+    (the console's form, the settings JSON, the CLI's ``--config`` and ``--settings``, creating and editing):
+    an object, no NUL or lone surrogate in a string, every field in its bounds and every rule of
+    :class:`storage.schemas.DeliberationConfig` (strict: a choice question needs options, no unknown key,
+    no type coercion). Returns the full settings, defaults filled in; settings read back from a row are
+    read leniently instead (:meth:`DeliberationConfig.stored`).
+
+    >>> check_config({"demographics": [{"key": "party", "label": "Party", "required": True}]})
+    Traceback (most recent call last):
+    ...
+    errors.InvalidInput: demographics.0: a choice question needs options
+    """
     if not isinstance(data, dict):
-        raise InvalidInput(f"{source} should hold a JSON object of settings.")
+        raise InvalidInput(f"{source} should be an object of settings.")
     check_strings(data, what=source)
     try:
         return DeliberationConfig.model_validate(data).model_dump()

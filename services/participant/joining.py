@@ -26,7 +26,9 @@ from storage.schemas import (
 )
 from storage.tables import Participant, utcnow
 
-JOINABLE = (DeliberationStatus.DRAFT, DeliberationStatus.OPEN)
+#: Only an open deliberation takes new participants (a draft is being set up; closed and archived ones have
+#: ended); someone already in it resumes through their link whatever its status.
+JOINABLE = (DeliberationStatus.OPEN,)
 MAX_TEXT_ANSWER = answers.MAX_TEXT_ANSWER  # the longest text answer to a demographics question
 #: The longest panel id (``&pid=``) a link may carry; a longer one is refused, never cut.
 MAX_PANEL_ID = 200
@@ -47,6 +49,10 @@ class ParticipantHome(BaseModel):
 
 
 def _closed(status: str) -> InvalidInput:
+    if status == DeliberationStatus.DRAFT:
+        return InvalidInput(
+            "This deliberation has not opened yet. Please come back when the organisers open it."
+        )
     return InvalidInput(f"This deliberation is {status} and no longer takes part in new contributions.")
 
 

@@ -75,7 +75,7 @@ def _draw_public(
             id=v, title=r.title, description=r.description, policies=list(r.policies), seed=r.seed
         )
         for v in shown
-        if (r := rows.get(v)) is not None
+        if (r := rows.get(v)) is not None and not r.hidden  # a value hidden since the draw drops out
     ]
     voted = {
         v.canonical_value_id
@@ -257,7 +257,9 @@ def submit_votes(engine: Engine, *, token: str, draw_id: str, value_ids: Sequenc
         )
         if not impressions:
             raise InvalidInput("These values were not shown to you. Please reload the page.")
-        shown = [i.canonical_value_id for i in impressions]
+        # A value a facilitator hid since the draw is no longer among what was shown.
+        rows = repo_values.canonical_values_by_id(session, ids=[i.canonical_value_id for i in impressions])
+        shown = [v for i in impressions if (v := i.canonical_value_id) in rows and not rows[v].hidden]
         if any(v not in shown for v in chosen):
             raise InvalidInput("You can only choose among the values you were shown. Please reload the page.")
         need = min(deliberation_config(session, participant).min_votes, len(shown))

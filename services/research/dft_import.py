@@ -2,18 +2,34 @@
 
 Mapping (DOMAIN.md §8): cases → questions, contexts (+ their cases), canonical values, participants' cards,
 votes, impressions, judgements (``edge`` rows, with their stories as edge hypotheses) and demographics,
-all into one new, closed deliberation. Participants are identified as ``dft:<userId>``. The dump has no
-chat table, so cards keep no author or question. Rows breaking our rules (a second vote for the same
-value, a repeated impression) are skipped and counted, never silently merged.
+all into one new, closed deliberation. Participants are identified as ``dft:<userId>``. Rows breaking our
+rules (a second vote for the same value, a repeated impression) are skipped and counted, never silently
+merged.
+
+Which question a card answered. The dump has no chat table (a card's ``chatId`` leads nowhere), so cards
+keep no author. Their question comes from the tables that do name a case: a vote or an impression names
+the case (``caseId``) in which a canonical value was drawn, and the study drew a case's values from the
+cards written for it; so a card whose canonical value was drawn in exactly one case answered that case's
+question. A card whose value was drawn in several cases (or never, or which has no canonical value) keeps
+no question: the tables do not say which one it answered (``counts["cards_without_question"]``). Cards
+with a question belong to the deliberation like cards made in the app: dedup review, contexts and
+stories work on them.
+
+The console imports a zip upload too (:func:`unpack_upload`: only the dump's JSON tables are taken out).
 """
 
 from __future__ import annotations
 
 import json
-from collections import Counter
+import shutil
+import tempfile
+import zipfile
+from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from pathlib import Path
+from io import BytesIO
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from sqlalchemy import Engine
@@ -48,6 +64,8 @@ REQUIRED = (
     "edge",
 )
 OPTIONAL = ("demographic",)
+#: The most an upload may hold, unpacked (the published dump is about 4.5 MB).
+MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -84,15 +102,71 @@ def load_tables(directory: Path) -> dict[str, list[dict[str, Any]]]:
     return tables
 
 
+def unpack_upload(data: bytes, *, into: Path) -> Path:
+    """Take the dump's tables (``case.json``, ``valuesCard.json``...) out of a zip file's bytes into the
+    folder ``into`` and return it: only those names, from the one folder of the archive that holds
+    ``case.json``, never a path outside ``into``, at most :data:`MAX_UPLOAD_BYTES` unpacked."""
+    try:
+        archive = zipfile.ZipFile(BytesIO(data))
+    except (zipfile.BadZipFile, ValueError) as exc:
+        raise InvalidInput("The upload is not a zip file (zip the study's dft-data folder).") from exc
+    wanted = {f"{name}.json" for name in (*REQUIRED, *OPTIONAL)}
+    with archive:
+        members = [m for m in archive.infolist() if not m.is_dir()]
+        folders = sorted(
+            (
+                str(PurePosixPath(m.filename).parent)
+                for m in members
+                if PurePosixPath(m.filename).name == "case.json"
+            ),
+            key=lambda f: (f.count("/"), f),
+        )
+        if not folders:
+            raise InvalidInput("The zip file holds no case.json: is it the study's dft-data folder?")
+        chosen = [
+            m
+            for m in members
+            if str(PurePosixPath(m.filename).parent) == folders[0]
+            and PurePosixPath(m.filename).name in wanted
+        ]
+        if sum(m.file_size for m in chosen) > MAX_UPLOAD_BYTES:
+            raise InvalidInput(f"The zip file unpacks to more than {MAX_UPLOAD_BYTES // 2**20} MB.")
+        into.mkdir(parents=True, exist_ok=True)
+        for member in chosen:
+            (into / PurePosixPath(member.filename).name).write_bytes(archive.read(member))
+    return into
+
+
+def save_upload(data: bytes) -> Path:
+    """Unpack an uploaded zip of the dump (:func:`unpack_upload`) into a new temporary folder and return
+    it; the import job removes the folder when it ends."""
+    folder = Path(tempfile.mkdtemp(prefix="dft-upload-"))
+    try:
+        return unpack_upload(data, into=folder)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
 def import_dft(
-    engine: Engine, *, directory: Path, before: date | None = None, title: str | None = None
+    engine: Engine,
+    *,
+    directory: Path,
+    before: date | None = None,
+    title: str | None = None,
+    on_step: Callable[[str], None] | None = None,
 ) -> ImportSummary:
     """Load the dump in ``directory`` into a new deliberation; ``before`` keeps only contributions
     (judgements, votes, impressions, cards) created before that day (UTC); ``title`` keeps the text rule
-    of every title (checked before the dump is read; blank: the default title).
+    of every title (checked before the dump is read; blank: the default title). ``on_step`` hears a line
+    once the tables are read (the load itself is one transaction).
     """
     title = check_text(title.strip(), what="The title", limit=MAX_TITLE) if title else None
     tables = load_tables(directory)
+    if on_step is not None:
+        on_step(
+            f"Read {sum(len(rows) for rows in tables.values())} rows of {len(tables)} tables; loading them."
+        )
     cutoff = datetime(before.year, before.month, before.day, tzinfo=UTC) if before else None
 
     def kept(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -168,11 +242,14 @@ def _load(session: Any, tables: dict[str, list[dict[str, Any]]], kept: Any, titl
     values = {row["id"]: _id(value) for row, value in zip(value_rows, stored, strict=True)}
 
     cards = kept(tables["valuesCard"])
+    drawn_in = cases_of_values(tables)
     card_rows = []
     for row in cards:
         ok = row.get("quality", "ok") == "ok"
+        cases_drawn = drawn_in.get(str(row.get("canonicalCardId")), set())
         card_rows.append(
             ValuesCardCreate(
+                question_id=questions.get(next(iter(cases_drawn))) if len(cases_drawn) == 1 else None,
                 title=row["title"],
                 description=row.get("instructionsShort") or "",
                 policies=list(row.get("evaluationCriteria") or []),
@@ -268,6 +345,7 @@ def _load(session: Any, tables: dict[str, list[dict[str, Any]]], kept: Any, titl
         "contexts": len(contexts),
         "canonical_values": len(values),
         "cards": len(cards),
+        "cards_without_question": sum(1 for c in card_rows if c.question_id is None),
         "participants": len(people),
         "votes": len(kept_votes),
         "impressions": len(kept_impressions),
@@ -275,6 +353,21 @@ def _load(session: Any, tables: dict[str, list[dict[str, Any]]], kept: Any, titl
         "judgements": len(seen_judgements),
     }
     return ImportSummary(deliberation_id=d, counts=counts, skipped=dict(skipped))
+
+
+def cases_of_values(tables: dict[str, list[dict[str, Any]]]) -> dict[str, set[str]]:
+    """For each canonical value (its dump id), the cases in which it was drawn: the ``caseId`` of every
+    vote and impression of it (all of them, whatever the cut-off: where a value was drawn is a fact of the
+    study, not a contribution).
+
+    >>> vote, impression = {"valuesCardId": "7", "caseId": "a"}, {"valuesCardId": 8, "caseId": "b"}
+    >>> cases_of_values({"vote": [vote], "impression": [vote, impression]})
+    {'7': {'a'}, '8': {'b'}}
+    """
+    found: dict[str, set[str]] = defaultdict(set)
+    for row in (*tables.get("vote", []), *tables.get("impression", [])):
+        found[str(row["valuesCardId"])].add(str(row["caseId"]))
+    return dict(found)
 
 
 def _id(row: Any) -> int:

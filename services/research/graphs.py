@@ -60,7 +60,10 @@ def build_snapshot(engine: Engine, *, deliberation_id: int) -> GraphSummary:
             **DeliberationConfig.stored(deliberation.config).graph_thresholds.model_dump()
         )
         matrix = repo_judgements.judgement_matrix(session, deliberation_id=deliberation_id)
-        value_ids = repo_values.canonical_value_ids(session, deliberation_id=deliberation_id)
+        # Values a facilitator hid are left out, with every judgement from or to them.
+        value_ids = repo_values.canonical_value_ids(
+            session, deliberation_id=deliberation_id, include_hidden=False
+        )
         contexts: dict[Hashable, str] = {
             c.id: c.text for c in repo_deliberations.list_contexts(session, deliberation_id=deliberation_id)
         }

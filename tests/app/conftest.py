@@ -8,9 +8,12 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
+from argon2 import PasswordHasher
 from streamlit.testing.v1 import AppTest
 
-from ui import literal
+from services.facilitator import accounts, system
+from settings import load_settings
+from ui import literal, state
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG_VARIABLES = (
@@ -31,7 +34,11 @@ CONFIG_VARIABLES = (
     "PROMPT_STYLE",
     "LOCAL_MODEL",
     "LOCAL_MODEL_PATH",
+    "SESSION_SECRET",
+    "SESSION_HOURS",
 )
+#: argon2id with the smallest parameters: the same code paths, milliseconds per hash.
+CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
 
 @pytest.fixture
@@ -43,6 +50,7 @@ def app_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.
     monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("PUBLIC_BASE_URL", "https://studio.example.org")
     monkeypatch.chdir(REPO)
+    monkeypatch.setattr(accounts, "HASHER", CHEAP_HASHER)  # argon2id still, at test speed
     st.cache_resource.clear()  # settings, engine and model are process-wide caches
     yield monkeypatch
     st.cache_resource.clear()
@@ -92,15 +100,34 @@ def open_page(make_app: Callable[[], AppTest], page: str, **params: str) -> AppT
 
 @pytest.fixture
 def console_app(make_app: Callable[[], AppTest], app_env: pytest.MonkeyPatch) -> Callable[[str], AppTest]:
-    """Factory: ``console_app("pages/jobs.py")`` is an app signed in as a facilitator, run once on that
-    page (PROVISIONAL inside: the accounts work signs in as a real named account; keep the signature)."""
+    """Factory: ``console_app("pages/jobs.py")`` is an app signed in as the named account
+    :data:`CONSOLE_ACCOUNT` (a real session token, :func:`console_token`), run once on that page."""
 
     def make(page: str) -> AppTest:
-        app_env.setenv("FACILITATOR_PASSWORD", "console test password")
         at = make_app()
-        at.session_state["facilitator_unlocked"] = True
+        at.session_state[state.FACILITATOR_SESSION] = console_token()
         at.run()
         at.switch_page(page).run()
         return at
 
     return make
+
+
+#: The named account ``console_app`` signs in as (every console action of a test is attributed to it).
+CONSOLE_ACCOUNT = "console-tester"
+CONSOLE_PASSWORD = "console test password"
+
+
+def console_token(name: str = CONSOLE_ACCOUNT, password: str = CONSOLE_PASSWORD) -> str:
+    """A session token for account ``name`` on the app's database (made with ``password`` when missing),
+    signed in as the sign-in page does; put it in ``at.session_state[state.FACILITATOR_SESSION]``."""
+    settings = load_settings()
+    engine = system.open_database(settings)
+    try:
+        if name not in {a.name for a in accounts.list_accounts(engine)}:
+            accounts.add_account(engine, name=name, password=password, actor="test")
+        outcome = accounts.sign_in(engine, settings, name=name, password=password, client="test")
+    finally:
+        engine.dispose()
+    assert outcome.ok and outcome.token, outcome.message
+    return outcome.token

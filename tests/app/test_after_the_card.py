@@ -31,6 +31,7 @@ def _start(engine, *, turn_limit: int = 12) -> tuple[str, int]:
         questions=["What should I do?"],
         config={"interview_turn_limit": turn_limit},
     )
+    deliberations.set_status(engine, deliberation_id=d.id, status="open")
     link = deliberations.create_invites(engine, deliberation_id=d.id, count=1, base_url="http://x")[0]
     token = joining.join(engine, invite=link.invite.code).token
     joining.consent(engine, token=token, demographics={})

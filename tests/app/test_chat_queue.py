@@ -28,6 +28,7 @@ def engine(app_env: pytest.MonkeyPatch):
 
 def _start(engine) -> tuple[str, int]:
     d = deliberations.create_deliberation(engine, title="Queue", questions=["What should I do?"])
+    deliberations.set_status(engine, deliberation_id=d.id, status="open")
     link = deliberations.create_invites(engine, deliberation_id=d.id, count=1, base_url="http://x")[0]
     token = joining.join(engine, invite=link.invite.code).token
     joining.consent(engine, token=token, demographics={})

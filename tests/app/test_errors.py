@@ -20,14 +20,13 @@ from tests.error_tree import ONE_LINE, branches, broken_prompt, instance
 
 @pytest.mark.parametrize("cls", branches(), ids=lambda c: c.__name__)
 def test_each_branch_is_one_error_box(
-    make_app: Callable[[], AppTest], app_env: pytest.MonkeyPatch, cls: type[StudioError]
+    console_app: Callable[[str], AppTest], app_env: pytest.MonkeyPatch, cls: type[StudioError]
 ) -> None:
     def fails(*_: object, **__: object) -> None:
         raise instance(cls)
 
     app_env.setattr(deliberations, "list_deliberations", fails)
-    at = make_app().run()
-    at.switch_page("pages/deliberations.py").run()
+    at = console_app("pages/deliberations.py")
     assert not at.exception
     assert len(at.error) == 1
     message = shown(at.error[0].value)
@@ -41,6 +40,7 @@ def test_a_broken_prompt_file_in_an_interview(
     engine = system.open_database(load_settings())
     try:
         d = deliberations.create_deliberation(engine, title="T", questions=["What should I do?"])
+        deliberations.set_status(engine, deliberation_id=d.id, status="open")
         code = deliberations.create_invites(engine, deliberation_id=d.id, count=1, base_url="http://x")[0]
         token = joining.join(engine, invite=code.invite.code).token
         joining.consent(engine, token=token, demographics={})

@@ -1,35 +1,64 @@
-"""Landing page (AppTest): what the app is, what it runs on, clear errors for bad configuration."""
+"""Landing page (AppTest): what the app is, and nothing for anonymous visitors to learn or trigger about
+the system (issue 12 item 2); clear errors for bad configuration."""
 
 from __future__ import annotations
 
-import re
-import time
 from collections.abc import Callable
 
 import pytest
+from sqlmodel import func, select
 from streamlit.testing.v1 import AppTest
 
 from providers import local
+from services.facilitator import system
 from services.runtime import model_clients
+from settings import load_settings
+from storage.db import session_scope
+from storage.tables import LLMCall
 from tests.app.conftest import shown, texts
 
 
-def test_landing_page_describes_the_app_and_its_setup(make_app: Callable[[], AppTest]) -> None:
+def _model_calls() -> int:
+    engine = system.open_database(load_settings())
+    try:
+        with session_scope(engine) as session:
+            return int(session.exec(select(func.count()).select_from(LLMCall)).one())
+    finally:
+        engine.dispose()
+
+
+def test_landing_page_describes_the_app_and_nothing_of_the_system(
+    make_app: Callable[[], AppTest], app_env: pytest.MonkeyPatch
+) -> None:
+    def no_model(*args: object) -> object:
+        raise AssertionError("the home page asked for the model")
+
+    app_env.setattr(model_clients, "chat_model", no_model)
     at = make_app().run()
     assert not at.exception
     page = texts(at)
-    assert "Moral Graph Studio" in page and "moral graph" in page
+    assert "Moral Graph Studio" in page and "moral graph" in page and "invite link" in page
     assert "Demo mode" in page  # LLM_MODE=fake is labelled as such
-    assert "scripted-demo" in page and "sqlite" in page and "moral_graph.sqlite3" in page
+    for secret in ("scripted-demo", "sqlite", "moral_graph.sqlite3", "schema", "recorded", "Running on"):
+        assert secret not in page, secret
+    assert not at.button and not at.dataframe and not at.text  # nothing to click, no system details
+    assert _model_calls() == 0
 
 
-def test_model_check_answers_and_is_recorded(make_app: Callable[[], AppTest]) -> None:
+def test_an_endpoint_and_a_database_url_stay_hidden(
+    make_app: Callable[[], AppTest], app_env: pytest.MonkeyPatch, tmp_path
+) -> None:
+    app_env.setenv("LLM_MODE", "openai")
+    app_env.setenv("LLM_BASE_URL", "http://10.9.8.7:8000/v1")
+    app_env.setenv("LLM_API_KEY", "sk-never-shown")
+    app_env.setenv("LLM_MODEL", "secret-model-name")
+    app_env.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'hidden-folder' / 'studio.sqlite3'}")
     at = make_app().run()
-    at.button[0].click().run()
-    assert not at.exception
-    assert at.success and "The model answered" in at.success[0].value
-    at.run()  # a rerun re-reads the counts
-    assert "0 deliberations, 1 model call recorded." in texts(at)
+    assert not at.exception and not at.button
+    page = texts(at) + "".join(str(e.value) for e in at.sidebar.markdown)
+    for secret in ("10.9.8.7", "sk-never-shown", "secret-model-name", "hidden-folder", "studio.sqlite3"):
+        assert secret not in page, secret
+    assert _model_calls() == 0
 
 
 def test_offline_mode_shows_the_banner_and_starts_the_model_in_the_background(
@@ -42,32 +71,9 @@ def test_offline_mode_shows_the_banner_and_starts_the_model_in_the_background(
     assert not at.exception
     assert at.warning and "small bundled offline model" in at.warning[0].value
     assert "LLM_BASE_URL" in at.warning[0].value
-    assert "starts on first use" in texts(at)  # the fake start above never began
     assert len(started) == 1  # app.py asked for the start, once per process
     at.run()
     assert len(started) == 1
-
-
-def test_the_model_check_reports_a_start_in_progress_instead_of_waiting(
-    make_app: Callable[[], AppTest], app_env: pytest.MonkeyPatch
-) -> None:
-    app_env.setattr(local, "start_in_background", lambda settings: None)
-    app_env.setattr(local, "_progress", local.ServerProgress("starting", time.monotonic() - 12))
-
-    def never(*args: object) -> object:
-        raise AssertionError("the model check waited for the model")
-
-    app_env.setattr(model_clients, "chat_model", never)
-    app_env.setenv("LLM_MODE", "local")
-    at = make_app().run()
-    assert not at.exception
-    assert re.search(r"starting the offline model\.\.\. \(1\d s so far\)", texts(at))  # how far it is
-    next(b for b in at.button if b.label == "Check the model connection").click().run()
-    assert not at.exception and not at.error and not at.success
-    assert at.info and shown(at.info[0].value).startswith("Not ready yet: starting the offline model...")
-    app_env.setattr(local, "_progress", local.ServerProgress("failed", time.monotonic(), "no model file"))
-    at.run()
-    assert "the offline model could not start: no model file" in texts(at)
 
 
 def test_bad_setting_is_one_clear_message(
@@ -87,17 +93,3 @@ def test_unopenable_database_is_one_clear_message(
     at = make_app().run()
     assert not at.exception
     assert len(at.error) == 1 and "DATABASE_URL" in at.error[0].value
-
-
-def test_unreachable_endpoint_names_the_setting(
-    make_app: Callable[[], AppTest], app_env: pytest.MonkeyPatch, closed_port: int
-) -> None:
-    app_env.setenv("LLM_MODE", "openai")
-    app_env.setenv("LLM_BASE_URL", f"http://127.0.0.1:{closed_port}/v1")
-    app_env.setenv("LLM_MODEL", "llama3.2")
-    app_env.setenv("LLM_MAX_RETRIES", "0")
-    at = make_app().run()
-    assert not at.exception and not at.warning  # a configured endpoint: no offline banner
-    at.button[0].click().run()
-    assert not at.exception
-    assert len(at.error) == 1 and "LLM_BASE_URL" in at.error[0].value

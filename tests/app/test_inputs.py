@@ -33,6 +33,7 @@ def _person(engine, *, config: dict | None = None) -> tuple[str, int]:
     d = deliberations.create_deliberation(
         engine, title="Inputs", questions=["What should I do?"], config=config
     )
+    deliberations.set_status(engine, deliberation_id=d.id, status="open")
     code = deliberations.create_invites(engine, deliberation_id=d.id, count=1, base_url="http://x")[0]
     return joining.join(engine, invite=code.invite.code).token, d.id
 
@@ -186,10 +187,9 @@ def test_an_over_long_survey_comment_is_refused_and_kept(make_app: Callable[[], 
     ids=["deep", "5000-digits", "infinity", "string-for-int"],
 )
 def test_the_settings_field_refuses_hostile_json_in_one_line(
-    make_app: Callable[[], AppTest], settings_json: str, says: str
+    console_app: Callable[[str], AppTest], settings_json: str, says: str
 ) -> None:
-    at = make_app().run()
-    at.switch_page("pages/deliberations.py").run()
+    at = console_app("pages/deliberations.py")
     by_label = {e.label: e for e in (*at.text_input, *at.text_area)}
     by_label["Title"].input("Configured")
     by_label["Questions, one per line"].input("Q" * 2000)

@@ -82,16 +82,14 @@ def test_selectbox_options_are_literal_already(
 
 
 def test_the_facilitator_table_and_lists_hold_titles_as_typed(
-    make_app: Callable[[], AppTest], world: tuple[Engine, text_world.TextWorld]
+    console_app: Callable[[str], AppTest], world: tuple[Engine, text_world.TextWorld]
 ) -> None:
-    at = make_app()
-    at.run()
-    at.switch_page("pages/deliberations.py").run()
+    at = console_app("pages/deliberations.py")
     assert not at.exception
     titles = list(at.dataframe[0].value["title"])  # dataframe cells are literal
     assert sorted(titles) == sorted([text_world.TITLE, *text_world.OTHER_TITLES])
-    options = list(at.selectbox[0].options)
-    assert [o.split(": ", 1)[1] for o in options] == titles
+    options = list(at.sidebar.selectbox[0].options)  # the console's picker: "ID: TITLE (STATUS)"
+    assert [o.split(": ", 1)[1].rsplit(" (", 1)[0] for o in options] == titles
 
 
 def test_a_streamed_hostile_reply_is_shown_as_typed(

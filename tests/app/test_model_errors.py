@@ -26,6 +26,7 @@ def engine(app_env: pytest.MonkeyPatch):
 
 def _start(engine) -> str:
     d = deliberations.create_deliberation(engine, title="Errors", questions=["What should I do?"])
+    deliberations.set_status(engine, deliberation_id=d.id, status="open")
     link = deliberations.create_invites(engine, deliberation_id=d.id, count=1, base_url="http://x")[0]
     token = joining.join(engine, invite=link.invite.code).token
     joining.consent(engine, token=token, demographics={})
@@ -65,13 +66,13 @@ def test_a_participant_reads_a_model_failure_in_plain_words(
 
 
 def test_the_facilitators_model_check_keeps_the_detail(
-    make_app: Callable[[], AppTest], app_env: pytest.MonkeyPatch, closed_port: int
+    console_app: Callable[[str], AppTest], app_env: pytest.MonkeyPatch, closed_port: int
 ) -> None:
     app_env.setenv("LLM_MODE", "openai")
     app_env.setenv("LLM_BASE_URL", f"http://127.0.0.1:{closed_port}/v1")
     app_env.setenv("LLM_MODEL", "m")
     app_env.setenv("LLM_MAX_RETRIES", "0")
-    at = make_app().run()
+    at = console_app("pages/system.py")  # the model check is the console's (issue 12 item 2)
     next(b for b in at.button if b.label == "Check the model connection").click().run()
     assert not at.exception
     text = shown(at.error[0].value)

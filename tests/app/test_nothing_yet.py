@@ -32,6 +32,7 @@ def _submitted(engine: Engine) -> tuple[str, int, int]:
     """A participant whose card is submitted (stage vote) on a question nobody else answered yet:
     (token, deliberation, question)."""
     d = deliberations.create_deliberation(engine, title="Care", questions=["What should I do?"]).id
+    deliberations.set_status(engine, deliberation_id=d, status="open")
     link = deliberations.create_invites(engine, deliberation_id=d, count=1, base_url="http://x")[0]
     token = joining.join(engine, invite=link.invite.code).token
     joining.consent(engine, token=token, demographics={})

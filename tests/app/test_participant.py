@@ -42,6 +42,7 @@ def _deliberation(engine, *, questions=("What should I do?",), config=None) -> i
         consent_text="We store what you write.",
         config=config or {},
     )
+    deliberations.set_status(engine, deliberation_id=d.id, status="open")
     return d.id
 
 
@@ -57,6 +58,7 @@ def test_the_consent_box_names_terms_only_when_there_are_some(
 ) -> None:
     with_terms = _deliberation(engine)
     without = deliberations.create_deliberation(engine, title="No terms", questions=["Q?"]).id
+    deliberations.set_status(engine, deliberation_id=without, status="open")
     labels = {}
     for d in (with_terms, without):
         at = open_page(make_app, "pages/join.py", invite=_invite(engine, d))

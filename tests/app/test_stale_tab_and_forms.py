@@ -35,6 +35,7 @@ def _invite(engine, *, config: dict | None = None) -> str:
     d = deliberations.create_deliberation(
         engine, title="Tabs", questions=["What should I do?"], config=config or {}
     )
+    deliberations.set_status(engine, deliberation_id=d.id, status="open")
     return deliberations.create_invites(engine, deliberation_id=d.id, count=1, base_url="http://x")[
         0
     ].invite.code

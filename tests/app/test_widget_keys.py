@@ -26,6 +26,7 @@ def engine(app_env: pytest.MonkeyPatch):
 
 def _token(engine, config: dict) -> str:
     d = deliberations.create_deliberation(engine, title="Keys", questions=["Q?"], config=config)
+    deliberations.set_status(engine, deliberation_id=d.id, status="open")
     link = deliberations.open_link(engine, deliberation_id=d.id, base_url="https://studio.example.org")
     return joining.join(engine, code=link.split("code=")[1]).token
 

@@ -23,7 +23,8 @@ Test modules import ``Page`` and ``expect`` from here (not from playwright) so t
 fails each test with the fix instead of stopping the whole run at collection.
 
 Helpers: :func:`wait_idle` (Streamlit finished its script run; raises :class:`PageShowsException` when the
-page shows an exception) and :func:`horizontal_overflow`.
+page shows an exception), :func:`sign_in` (a facilitator account, signed in through the sign-in page) and
+:func:`horizontal_overflow`.
 
 Chromium and Playwright are installed by ``scripts/setup.sh --dev``; when they are missing these tests fail
 (never skip) and say so. ``playwright install`` is never needed: the Debian browser is used.
@@ -86,6 +87,8 @@ _SCRUBBED = {
     "FACILITATOR_PASSWORD",
     "PUBLIC_BASE_URL",
     "PARTICIPANT_TOKEN_BUDGET",
+    "SESSION_SECRET",
+    "SESSION_HOURS",
 }
 
 
@@ -121,7 +124,9 @@ class AppServer:
         """Everything the server printed so far (stdout and stderr)."""
         return self.log_path.read_text(errors="replace")
 
-    def cli(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    def cli(
+        self, *args: str, check: bool = True, timeout: float = 120, stdin: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
         """Run ``python cli.py ARGS`` with the app's environment (same database and settings)."""
         result = subprocess.run(
             [sys.executable, "cli.py", *args],
@@ -130,6 +135,7 @@ class AppServer:
             capture_output=True,
             text=True,
             timeout=timeout,
+            input=stdin,
         )
         if check and result.returncode != 0:
             pytest.fail(
@@ -366,6 +372,19 @@ def wait_idle(page: Page, *, timeout_ms: int = IDLE_TIMEOUT_MS, allow_exception:
         errors = page.locator('[data-testid="stException"]')
         if errors.count():
             raise PageShowsException(f"The page shows an exception:\n{errors.first.inner_text()}")
+
+
+def sign_in(page: Page, app: AppServer, name: str, password: str, *, create: bool = True) -> None:
+    """Sign in to the console as ``name`` through the sign-in page (creating the account first with
+    ``cli.py facilitator add`` when ``create``), and wait for the console's first page."""
+    if create:
+        app.cli("facilitator", "add", name, "--password-stdin", stdin=f"{password}\n")
+    page.goto(f"{app.base_url}/facilitator_login")
+    settled(page, page.get_by_role("button", name="Sign in", exact=True))
+    page.get_by_label("Account name").fill(name)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    settled(page, page.get_by_test_id("stSidebar").get_by_role("button", name="Sign out"))
 
 
 def settled(page: Page, locator: Locator) -> None:

@@ -136,6 +136,7 @@ def _interview(app: AppServer, *, waiting: str | None = None) -> str:
     engine = db.init_db(app.database_url)
     try:
         d = deliberations.create_deliberation(engine, title="Races", questions=["Should I tell my friend?"])
+        deliberations.set_status(engine, deliberation_id=d.id, status="open")  # a draft's pages stop
         with session_scope(engine) as s:
             token = repo_participants.create_participant(
                 s, data=ParticipantCreate(deliberation_id=d.id)

@@ -18,7 +18,16 @@ from typing import Any
 import pytest
 
 from storage import db
-from tests.e2e.conftest import AppServer, Locator, Page, expect, horizontal_overflow, settled, wait_idle
+from tests.e2e.conftest import (
+    AppServer,
+    Locator,
+    Page,
+    expect,
+    horizontal_overflow,
+    settled,
+    sign_in,
+    wait_idle,
+)
 from tests.hostile import text_world
 from ui import literal
 
@@ -134,7 +143,8 @@ def test_every_page_shows_hostile_text_as_typed(
     shot("consent-options", page)
     page.keyboard.press("Escape")
 
-    page.goto(f"{app.base_url}/deliberations")  # no FACILITATOR_PASSWORD: the page is open
+    sign_in(page, app, "literal-tester", "a long enough password")
+    page.goto(f"{app.base_url}/deliberations")
     settled(page, page.get_by_role("button", name="Apply and show the open link"))
     _check(page, [], "deliberations")  # the table is drawn on a canvas: nothing in it may become a link
     _open_options(page, page.get_by_role("combobox").first)

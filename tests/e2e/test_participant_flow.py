@@ -46,6 +46,7 @@ def _seed(app: AppServer) -> tuple[int, str]:
             config={"demographics": DEMOGRAPHICS},
         )
         worlds.peers(engine, deliberation_id=d.id, question_id=d.questions[0].id)
+        deliberations.set_status(engine, deliberation_id=d.id, status="open")  # only an open one takes people
     finally:
         engine.dispose()
     link = app.cli("invite", str(d.id), "--count", "1").stdout.strip()

@@ -128,6 +128,7 @@ def _participants(app: AppServer) -> dict[str, str]:
         )
         question = d.questions[0].id
         peers = worlds.peers(engine, deliberation_id=d.id, question_id=question)
+        deliberations.set_status(engine, deliberation_id=d.id, status="open")  # only an open one takes people
         links = deliberations.create_invites(engine, deliberation_id=d.id, count=6, base_url=app.base_url)
         codes = [link.invite.code for link in links]
         tokens = [joining.join(engine, invite=code).token for code in codes]

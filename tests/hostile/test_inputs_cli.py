@@ -36,6 +36,7 @@ def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
     folder = tmp_path_factory.mktemp("cli-inputs")
     env = cli_env(folder, PUBLIC_BASE_URL="https://studio.example.org")
     assert run(env, "deliberation", "create", "--title", "First", "--question", "Q?").output == "1\n"
+    assert run(env, "deliberation", "status", "1", "open").exit_code == 0  # invites need an open one
     engine = db.init_db(env["DATABASE_URL"])
     yield Cli(env, engine, folder)
     engine.dispose()

@@ -59,6 +59,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     d = deliberations.create_deliberation(
         engine, title="Inputs", questions=["What should I do?"], config={"demographics": DEMOGRAPHICS}
     )
+    deliberations.set_status(engine, deliberation_id=d.id, status="open")
     link = deliberations.open_link(engine, deliberation_id=d.id, base_url="https://studio.example.org")
     with session_scope(engine) as s:
         a, b = (CanonicalValue(deliberation_id=d.id, title=t, policies=["MOMENTS"]) for t in ("A", "B"))
@@ -283,6 +284,7 @@ UNSTORABLE = [c for c in of("text") if not c.accepted and ("NUL" in c.says or "s
 def test_nul_and_lone_surrogates_are_refused_on_both_databases(engine: Engine) -> None:
     """PostgreSQL cannot store NUL and no database a lone surrogate: both refused before they reach one."""
     d = deliberations.create_deliberation(engine, title="T", questions=["Q?"])
+    deliberations.set_status(engine, deliberation_id=d.id, status="open")
     code = deliberations.open_link(engine, deliberation_id=d.id, base_url="http://x").split("code=")[1]
     token = joining.join(engine, code=code).token
     interview = interviewing.start_interview(engine, token=token, question_id=d.questions[0].id).id

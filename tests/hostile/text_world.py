@@ -94,6 +94,7 @@ def seed(engine: Engine) -> TextWorld:
             "stories_to_judge": 3,
         },
     )
+    deliberations.set_status(engine, deliberation_id=d.id, status="open")  # only an open one takes people
     for title in OTHER_TITLES:
         deliberations.create_deliberation(engine, title=title, questions=["Q?"])
     world = TextWorld(d.id)

@@ -22,9 +22,11 @@ QUESTIONS = [
 
 
 def _deliberation(engine: Engine) -> int:
-    return deliberations.create_deliberation(
+    d = deliberations.create_deliberation(
         engine, title="T", questions=["Q?"], config={"demographics": QUESTIONS}
     ).id
+    deliberations.set_status(engine, deliberation_id=d, status="open")  # only an open one takes people
+    return d
 
 
 def _invite(engine: Engine, d: int) -> str:
@@ -96,3 +98,18 @@ def test_consent_checks_the_demographics(sqlite_engine: Engine) -> None:
     assert again.consented_at == first_time and again.demographics == {"party": "Republican"}
     with pytest.raises(InvalidInput, match="not valid"):
         joining.home(sqlite_engine, token="forged")
+
+
+def test_a_draft_takes_nobody_until_it_opens(sqlite_engine: Engine) -> None:
+    d = deliberations.create_deliberation(sqlite_engine, title="T", questions=["Q?"]).id
+    code = deliberations.open_link(sqlite_engine, deliberation_id=d, base_url="http://x").split("code=")[1]
+    invite = deliberations.create_invites(
+        sqlite_engine, deliberation_id=d, count=1, base_url="http://x", force=True
+    )
+    for link in ({"code": code}, {"invite": invite[0].invite.code}):
+        with pytest.raises(InvalidInput, match="has not opened yet"):
+            joining.join(sqlite_engine, **link)
+    with session_scope(sqlite_engine) as s:
+        assert s.exec(select(Invite)).one().participant_id is None  # nobody was made
+    deliberations.set_status(sqlite_engine, deliberation_id=d, status="open")
+    assert joining.join(sqlite_engine, invite=invite[0].invite.code).deliberation_id == d

@@ -34,6 +34,7 @@ OLD = {
 def _stored_the_old_way(engine: Engine, config: dict[str, Any]) -> tuple[int, str, int]:
     """A deliberation whose row holds ``config`` as it was written (no checks), and a joined participant."""
     d = deliberations.create_deliberation(engine, title="Old", questions=["Q?"])
+    deliberations.set_status(engine, deliberation_id=d.id, status="open")
     with session_scope(engine) as session:  # a raw write: the row as an older version left it
         row = session.get(Deliberation, d.id)
         assert row is not None

@@ -1,0 +1,93 @@
+"""Facilitator console: moderate the chosen deliberation. Search its cards and transcripts (with the
+latest grades beside them, and a "grade" action), hide or show again a card or its value, edit a card's
+wording, and read the moderation log (filtered by action, downloadable as CSV)."""
+
+import streamlit as st
+
+from interviews.vocabulary import CardStatus, values_of
+from services.facilitator import moderation
+from ui import auth, components, console, deliberation_form, moderation_forms, resources
+from ui.router import through_router
+
+through_router()
+who = auth.require_facilitator()
+engine = resources.engine()
+
+st.title("Moderate")
+d = console.chosen_deliberation()
+if d is None:
+    st.stop()
+deliberation_form.show_notice()
+PAGE = 20
+
+
+cards_tab, talk_tab, log_tab = st.tabs(["Cards", "Transcripts", "Moderation log"])
+with cards_tab:
+    query, status, page = st.columns([3, 1, 1])
+    text = query.text_input("Search cards (title, description, policies)", key="moderate-card-search")
+    picked = status.selectbox("Status", ["any", *values_of(CardStatus)], key="moderate-card-status")
+    number = page.number_input("Page", min_value=1, value=1, key="moderate-card-page")
+    with components.stop_on_error("Searching the cards", detail=True):
+        found = moderation.search_cards(
+            engine,
+            deliberation_id=d.id,
+            text=text,
+            status=None if picked == "any" else picked,
+            limit=PAGE,
+            offset=(int(number) - 1) * PAGE,
+        )
+    if not found.hits:
+        st.info("No cards match." if text else "No cards yet.")
+    for hit in found.hits:
+        c = hit.card
+        value = f"value {c.canonical_value_id}: {hit.value_title}" if hit.value_title else "no value yet"
+        value += " (hidden)" if hit.value_hidden else ""
+        caption = f"Card {c.id} · {c.status} · {value} · {moderation_forms.grades_line(hit.grades)}"
+        components.values_card(c.title, c.description, c.policies, caption=caption, level=3)
+        with st.expander(f"Moderate card {c.id}"):
+            moderation_forms.card_actions(hit, deliberation_id=d.id, who=who)
+    if found.more:
+        st.caption("More cards match: go to the next page.")
+
+with talk_tab:
+    query, page = st.columns([4, 1])
+    text = query.text_input("Search transcripts (what was said)", key="moderate-talk-search")
+    number = page.number_input("Page", min_value=1, value=1, key="moderate-talk-page")
+    with components.stop_on_error("Searching the transcripts", detail=True):
+        talks = moderation.search_transcripts(
+            engine, deliberation_id=d.id, text=text, limit=PAGE, offset=(int(number) - 1) * PAGE
+        )
+    if not talks.hits:
+        st.info("No transcripts match." if text else "No interviews yet.")
+    for t in talks.hits:
+        with st.container(border=True):
+            st.subheader(f"Interview {t.interview_id}", anchor=False)
+            st.caption(
+                f"participant {t.participant_id} · question {t.question_id} · {t.state} · "
+                f"{components.counted(t.messages, 'message')} · {moderation_forms.grades_line(t.grades)}"
+            )
+            for e in t.excerpts:
+                st.text(f"{'Participant' if e.role == 'user' else 'Interviewer'}: {e.text}")
+            if t.grades:
+                rows = [{"criterion": a, "grade": g, "reason": r} for a, g, r in t.grades.rows]
+                st.dataframe(rows, hide_index=True, width="stretch")
+            moderation_forms.grade_button(t.interview_id, deliberation_id=d.id, who=who)
+            with st.expander("Whole conversation"), components.stop_on_error("Loading it", detail=True):
+                for m in moderation.transcript(engine, deliberation_id=d.id, interview_id=t.interview_id):
+                    st.text(f"{m.seq} {m.role} ({m.status}): {m.content}")
+
+with log_tab:
+    with components.stop_on_error("Loading the moderation log", detail=True):
+        actions = moderation.log_actions(engine, deliberation_id=d.id)
+        action = st.selectbox("Action", ["every action", *actions], key="moderate-log-action")
+        chosen = None if action == "every action" else action
+        events = moderation.log(engine, deliberation_id=d.id, action=chosen)
+        csv_text = moderation.log_csv(engine, deliberation_id=d.id, action=chosen)
+    st.download_button(
+        "Download as CSV", csv_text, file_name=f"moderation-{d.id}.csv", mime="text/csv", key="moderate-csv"
+    )
+    rows = moderation_forms.log_rows(events)
+    if rows:
+        st.dataframe(rows, hide_index=True, width="stretch")
+    else:
+        st.info("Nothing logged yet.")

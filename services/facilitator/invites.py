@@ -1,0 +1,250 @@
+"""Facilitator actions on a deliberation's invites and the people who came: list the per-person links with
+what became of each, as a table or CSV, withdraw unused ones, count each cohort, and list who started and
+who finished (panel ids included). Making invites is
+:func:`services.facilitator.deliberations.create_invites`.
+
+An invite's status: ``unused`` (nobody opened it), ``started`` (its person opened it), ``finished`` (its
+person reached the end: the survey), ``revoked`` (withdrawn before anyone used it: the link says so).
+Imports no model library (``tests/test_cli_imports.py``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel
+from sqlalchemy import Engine
+
+from errors import InvalidInput
+from interviews.text_rules import ascii_safe, check_text
+from interviews.vocabulary import ParticipantStage
+from services.facilitator.deliberations import check_base_url, invite_url, record
+from storage import repo_deliberations
+from storage.db import session_scope
+from storage.tables import Participant
+
+InviteStatus = Literal["unused", "started", "finished", "revoked"]
+#: The columns of the invite CSV, in order.
+CSV_COLUMNS = ("link", "code", "cohort", "status", "started", "finished")
+
+
+class InviteRow(BaseModel):
+    """One per-person invite and what became of it."""
+
+    id: int
+    code: str
+    link: str
+    cohort: str | None = None
+    status: InviteStatus
+    created_at: datetime
+    started: datetime | None = None
+    finished: datetime | None = None
+    revoked: datetime | None = None
+    participant_id: int | None = None
+    external_id: str | None = None
+
+
+class CohortCount(BaseModel):
+    """A cohort (``None``: invites and people in no cohort) with its counts."""
+
+    name: str | None
+    invites: int = 0
+    unused: int = 0
+    revoked: int = 0
+    #: People in the cohort who opened a link, who consented (started: participants), who finished.
+    visited: int = 0
+    started: int = 0
+    finished: int = 0
+
+
+class PersonRow(BaseModel):
+    """Someone who opened a link: who (panel id), how (invite or open link), how far they got."""
+
+    participant_id: int
+    external_id: str | None = None
+    cohort: str | None = None
+    via: Literal["invite", "open link"]
+    stage: str
+    visited: datetime
+    consented: datetime | None = None
+    finished: datetime | None = None
+    last_seen: datetime
+
+
+def _finished(person: Participant | None, survey_at: datetime | None) -> datetime | None:
+    """When ``person`` finished (their last survey answer; else last seen), None while they have not."""
+    if person is None or person.stage != ParticipantStage.DONE:
+        return None
+    return survey_at or person.last_seen_at
+
+
+def list_invites(engine: Engine, *, deliberation_id: int, base_url: str) -> list[InviteRow]:
+    """Every per-person invite of the deliberation, oldest first, with its link and status."""
+    base_url = check_base_url(base_url)
+    with session_scope(engine) as session:
+        repo_deliberations.get_deliberation(session, deliberation_id=deliberation_id)
+        rows = []
+        for invite, cohort, person, survey_at in repo_deliberations.invite_rows(
+            session, deliberation_id=deliberation_id
+        ):
+            finished = _finished(person, survey_at)
+            status: InviteStatus = (
+                "finished"
+                if finished is not None
+                else "started"
+                if invite.participant_id is not None
+                else "revoked"
+                if invite.revoked_at is not None
+                else "unused"
+            )
+            assert invite.id is not None
+            rows.append(
+                InviteRow(
+                    id=invite.id,
+                    code=invite.code,
+                    link=invite_url(base_url, invite.code),
+                    cohort=cohort,
+                    status=status,
+                    created_at=invite.created_at,
+                    started=invite.used_at,
+                    finished=finished,
+                    revoked=invite.revoked_at,
+                    participant_id=invite.participant_id,
+                    external_id=person.external_id if person is not None else None,
+                )
+            )
+        return rows
+
+
+def invites_csv(rows: Iterable[InviteRow]) -> str:
+    """The invites as CSV (:data:`CSV_COLUMNS`; times in ISO 8601, UTC). A cell that a spreadsheet would
+    run as a formula (it starts with ``=``, ``+``, ``-``, ``@``, a tab or a return) is prefixed with ``'``.
+
+    >>> from datetime import UTC
+    >>> row = InviteRow(id=1, code="c", link="https://x/join?invite=c", cohort="=1+1", status="unused",
+    ...                 created_at=datetime(2024, 1, 1, tzinfo=UTC))
+    >>> invites_csv([row]).splitlines()
+    ['link,code,cohort,status,started,finished', "https://x/join?invite=c,c,'=1+1,unused,,"]
+    """
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for r in rows:
+        cells = [r.link, r.code, r.cohort or "", r.status, _when(r.started), _when(r.finished)]
+        writer.writerow([_safe_cell(c) for c in cells])
+    return out.getvalue()
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.isoformat() if moment is not None else ""
+
+
+def _safe_cell(text: str) -> str:
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def cohort_counts(engine: Engine, *, deliberation_id: int) -> list[CohortCount]:
+    """Each cohort (and, as ``None``, the invites and people in none) with its invites (unused, revoked)
+    and its people: who opened a link, who consented (started) and who finished; named cohorts first."""
+    with session_scope(engine) as session:
+        repo_deliberations.get_deliberation(session, deliberation_id=deliberation_id)
+        counts: dict[str | None, CohortCount] = {
+            c.name: CohortCount(name=c.name)
+            for c in repo_deliberations.list_cohorts(session, deliberation_id=deliberation_id)
+        }
+        for invite, cohort, _, _ in repo_deliberations.invite_rows(session, deliberation_id=deliberation_id):
+            row = counts.setdefault(cohort, CohortCount(name=cohort))
+            row.invites += 1
+            row.unused += invite.participant_id is None and invite.revoked_at is None
+            row.revoked += invite.participant_id is None and invite.revoked_at is not None
+        for person, cohort, _, survey_at in repo_deliberations.participant_rows(
+            session, deliberation_id=deliberation_id
+        ):
+            row = counts.setdefault(cohort, CohortCount(name=cohort))
+            row.visited += 1
+            row.started += person.consented_at is not None
+            row.finished += _finished(person, survey_at) is not None
+        return sorted(counts.values(), key=lambda c: (c.name is None, c.name or ""))
+
+
+def list_people(engine: Engine, *, deliberation_id: int) -> list[PersonRow]:
+    """Everyone who opened a link of the deliberation, oldest first: panel id, cohort, invite or open link,
+    stage, and when they came, consented (started) and finished."""
+    with session_scope(engine) as session:
+        repo_deliberations.get_deliberation(session, deliberation_id=deliberation_id)
+        people = []
+        for person, cohort, by_invite, survey_at in repo_deliberations.participant_rows(
+            session, deliberation_id=deliberation_id
+        ):
+            assert person.id is not None
+            people.append(
+                PersonRow(
+                    participant_id=person.id,
+                    external_id=person.external_id,
+                    cohort=cohort,
+                    via="invite" if by_invite else "open link",
+                    stage=person.stage,
+                    visited=person.created_at,
+                    consented=person.consented_at,
+                    finished=_finished(person, survey_at),
+                    last_seen=person.last_seen_at,
+                )
+            )
+        return people
+
+
+def revoke_invites(
+    engine: Engine,
+    *,
+    deliberation_id: int,
+    actor: str,
+    code: str | None = None,
+    cohort: str | None = None,
+    all_unused: bool = False,
+) -> int:
+    """Withdraw unused invites: the one of ``code``, those of ``cohort``, or (``all_unused``) every one;
+    exactly one of the three. A withdrawn link says so when opened; a link someone already used stays theirs
+    (a code already used is refused, saying so). Logged ``invites_revoke``; returns how many."""
+    if sum((code is not None, cohort is not None, all_unused)) != 1:
+        raise InvalidInput(
+            "Withdraw one invite (its code), a cohort's unused invites, or all unused invites."
+        )
+    with session_scope(engine) as session:
+        repo_deliberations.get_deliberation(session, deliberation_id=deliberation_id)
+        cohort_id = None
+        if cohort is not None:
+            name = check_text(cohort.strip(), what="The cohort name")
+            found = repo_deliberations.get_cohort(session, deliberation_id=deliberation_id, name=name)
+            if found is None:
+                raise InvalidInput(f"Deliberation {deliberation_id} has no cohort {ascii_safe(name)!r}.")
+            cohort_id = found.id
+        if code is not None:
+            code = check_text(code.strip(), what="The invite code")
+            invite = repo_deliberations.get_invite(session, code=code)
+            if invite is None or invite.deliberation_id != deliberation_id:
+                raise InvalidInput(f"Deliberation {deliberation_id} has no invite with that code.")
+            if invite.participant_id is not None:
+                raise InvalidInput(
+                    f"That invite was already used (participant {invite.participant_id}): it stays theirs."
+                )
+            if invite.revoked_at is not None:
+                return 0
+        unused = repo_deliberations.unused_invites(
+            session, deliberation_id=deliberation_id, code=code, cohort_id=cohort_id
+        )
+        n = repo_deliberations.revoke_invites(session, invites=unused)
+        if n:
+            record(
+                session,
+                deliberation_id=deliberation_id,
+                actor=actor,
+                action="invites_revoke",
+                target_type="invite",
+                target_id=unused[0].id if code is not None else None,
+                details={"count": n, "code": code, "cohort": cohort, "all_unused": all_unused},
+            )
+        return n

@@ -30,7 +30,6 @@ from storage.schemas import (
     CanonicalValuePublic,
     CardPublic,
     ModerationEventCreate,
-    ModerationEventPublic,
 )
 from storage.tables import CanonicalValue, ValuesCard, utcnow
 
@@ -77,14 +76,6 @@ def get_value(engine: Engine, *, canonical_id: int) -> CanonicalValuePublic:
         members = repo_values.member_cards(session, canonical_ids=[canonical_id])[canonical_id]
         votes = repo_values.vote_counts(session, canonical_ids=[canonical_id])[canonical_id]
         return _value_public(value, members, votes)
-
-
-def moderation_log(engine: Engine, *, deliberation_id: int, limit: int = 200) -> list[ModerationEventPublic]:
-    """The deliberation's moderation log, newest first."""
-    with session_scope(engine) as session:
-        repo_deliberations.get_deliberation(session, deliberation_id=deliberation_id)
-        events = repo_values.list_moderation_events(session, deliberation_id=deliberation_id, limit=limit)
-        return [ModerationEventPublic.model_validate(e, from_attributes=True) for e in events]
 
 
 # --- merge and split --------------------------------------------------------------------------------

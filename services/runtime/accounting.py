@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from providers.accounting import LLMCallRecord
 from storage import repo_interviews, repo_llm_calls
 from storage.db import session_scope
-from storage.schemas import LLMCallCreate, UsageSummary
+from storage.schemas import LLMCallCreate
 
 log = logging.getLogger(__name__)
 
@@ -45,13 +45,3 @@ def llm_call_sink(engine: Engine) -> Callable[[LLMCallRecord], None]:
                 )
 
     return record
-
-
-def usage(
-    engine: Engine, *, deliberation_id: int | None = None, interview_id: int | None = None
-) -> UsageSummary:
-    """Model calls, errors, tokens and mean latency of a deliberation, an interview, or everything."""
-    with session_scope(engine) as session:
-        return repo_llm_calls.usage_summary(
-            session, deliberation_id=deliberation_id, interview_id=interview_id
-        )

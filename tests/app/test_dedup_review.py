@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from services.facilitator import system, values
+from services.facilitator import moderation, system, values
 from settings import load_settings
 from storage.db import session_scope
 from storage.tables import CanonicalValue
@@ -61,9 +61,7 @@ def test_merge_with_a_preview_then_confirm(
     assert f"Merged values {world['B']} into value {world['A']}." in texts(at)
     assert list(frame(at, "origin")["id"]) == [world["A"], world["C"]]
     engine = system.open_database(load_settings())
-    (event,) = [
-        e for e in values.moderation_log(engine, deliberation_id=world["d"]) if e.action == "merge_values"
-    ]
+    (event,) = [e for e in moderation.log(engine, deliberation_id=world["d"]) if e.action == "merge_values"]
     engine.dispose()
     assert (event.actor, event.reason) == (CONSOLE_ACCOUNT, "Same value twice")
 

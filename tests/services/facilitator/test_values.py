@@ -7,7 +7,7 @@ from sqlalchemy import Engine
 from sqlmodel import select
 
 from errors import InvalidInput
-from services.facilitator import values
+from services.facilitator import moderation, values
 from services.research import graphs
 from storage.db import session_scope
 from storage.tables import (
@@ -217,5 +217,5 @@ def test_split_moves_chosen_cards_to_a_new_value_once(engine: Engine) -> None:
     with pytest.raises(InvalidInput, match="at least one card"):
         values.split(engine, canonical_id=A, card_ids=[], reason="x")
 
-    log = values.moderation_log(engine, deliberation_id=ids["d"])
+    log = moderation.log(engine, deliberation_id=ids["d"])
     assert [e.action for e in log if e.target_type == "canonical_value"] == ["split_value"]

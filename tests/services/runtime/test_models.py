@@ -8,8 +8,10 @@ from langchain_core.messages import HumanMessage
 from sqlalchemy import Engine
 
 from services.facilitator import system
-from services.runtime import accounting, model_clients
+from services.runtime import model_clients
 from settings import load_settings
+from storage import repo_llm_calls
+from storage.db import session_scope
 
 
 def test_chat_and_embedding_calls_are_stored(sqlite_engine: Engine, tmp_path: Path) -> None:
@@ -23,7 +25,8 @@ def test_chat_and_embedding_calls_are_stored(sqlite_engine: Engine, tmp_path: Pa
     )
     assert len(vectors) == 2 and len(vectors[0]) == 384
 
-    summary = accounting.usage(sqlite_engine)
+    with session_scope(sqlite_engine) as session:
+        summary = repo_llm_calls.usage_summary(session)
     assert summary.calls == 3 and summary.errors == 0
     assert summary.tokens_in > 0
 

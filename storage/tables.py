@@ -386,7 +386,8 @@ class SurveyResponse(SurveyResponseBase, table=True):
 
 
 class ModerationEventBase(SQLModel):
-    deliberation_id: int = Field(foreign_key="deliberation.id")
+    #: None for the console's own events (a deliberation deleted, an account changed: the System page).
+    deliberation_id: int | None = Field(default=None, foreign_key="deliberation.id")
     actor: str = Field(default="facilitator", max_length=100)
     action: str = Field(max_length=50)
     target_type: str = Field(max_length=50)
@@ -396,7 +397,8 @@ class ModerationEventBase(SQLModel):
 
 
 class ModerationEvent(ModerationEventBase, table=True):
-    """What a facilitator did (hide a card, merge or split values...), for the moderation log."""
+    """What a facilitator did (hide a card, merge or split values...), for the moderation log; with no
+    deliberation, what they did to the console itself (deleted a deliberation, changed an account)."""
 
     __table_args__ = (Index("ix_moderationevent_timeline", "deliberation_id", "created_at"),)
     id: int | None = Field(default=None, primary_key=True)

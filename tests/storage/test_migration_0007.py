@@ -1,16 +1,29 @@
 """Migration 0007 (the facilitator console's tables and hidden values) on both backends: an 0006 database
 keeps its values, which come out not hidden; the new tables exist with their CHECK constraints; a
-downgrade removes them and an upgrade adds them again."""
+downgrade removes them and an upgrade adds them again. A moderation event may then belong to no deliberation
+(the console's own log); going back removes such events and requires a deliberation again."""
 
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import exc, inspect, text
+from sqlalchemy import Engine, exc, inspect, text
 
 from storage import db
 from tests.storage.test_migration_0006 import _columns, _downgrade
 
 CONSOLE_TABLES = {"facilitatoraccount", "signinattempt", "appsecret", "jobrun"}
+EVENT = (
+    "INSERT INTO moderationevent (deliberation_id, actor, action, target_type, target_id, reason, details,"
+    " created_at) VALUES ({}, 'ada', :action, 'deliberation', 1, '', '{{}}', :now)"
+)
+
+
+def _nullable(engine: Engine) -> bool:
+    return next(
+        c["nullable"]
+        for c in inspect(engine).get_columns("moderationevent")
+        if c["name"] == "deliberation_id"
+    )
 
 
 def test_0007_adds_the_console_tables_and_the_hidden_mark_and_goes_back(database_url: str) -> None:
@@ -33,6 +46,10 @@ def test_0007_adds_the_console_tables_and_the_hidden_mark_and_goes_back(database
                 ),
                 {"now": now},
             )
+            c.execute(text(EVENT.format("1")), {"action": "hide_card", "now": now})
+        with pytest.raises(exc.IntegrityError), engine.begin() as c:  # 0006: every event has a deliberation
+            c.execute(text(EVENT.format("NULL")), {"action": "account_add", "now": now})
+        assert not _nullable(engine)
         assert not CONSOLE_TABLES & set(inspect(engine).get_table_names())
 
         db.upgrade(engine)
@@ -40,6 +57,21 @@ def test_0007_adds_the_console_tables_and_the_hidden_mark_and_goes_back(database
         assert CONSOLE_TABLES <= set(inspect(engine).get_table_names())
         with engine.connect() as c:
             assert c.execute(text("SELECT title, hidden FROM canonicalvalue")).one() == ("Old value", False)
+            # the rebuilt moderation log keeps its events, its index and its foreign key
+            assert c.execute(text("SELECT deliberation_id, action FROM moderationevent")).all() == [
+                (1, "hide_card")
+            ]
+        assert _nullable(engine)
+        assert "ix_moderationevent_timeline" in {
+            i["name"] for i in inspect(engine).get_indexes("moderationevent")
+        }
+        assert [f["referred_table"] for f in inspect(engine).get_foreign_keys("moderationevent")] == [
+            "deliberation"
+        ]
+        with engine.begin() as c:  # the console's own events belong to no deliberation
+            c.execute(text(EVENT.format("NULL")), {"action": "account_add", "now": now})
+        with pytest.raises(exc.IntegrityError), engine.begin() as c:  # a deliberation that is not there
+            c.execute(text(EVENT.format("99")), {"action": "hide_card", "now": now})
         with pytest.raises(exc.IntegrityError), engine.begin() as c:  # a kind outside JobKind is refused
             c.execute(
                 text(
@@ -52,7 +84,13 @@ def test_0007_adds_the_console_tables_and_the_hidden_mark_and_goes_back(database
         _downgrade(engine, "0006")
         assert not CONSOLE_TABLES & set(inspect(engine).get_table_names())
         assert "hidden" not in _columns(engine, "canonicalvalue")
+        assert not _nullable(engine)
+        with engine.connect() as c:  # the console's events went, the deliberation's stayed
+            assert c.execute(text("SELECT deliberation_id, action FROM moderationevent")).all() == [
+                (1, "hide_card")
+            ]
         db.upgrade(engine)
         assert "hidden" in _columns(engine, "canonicalvalue")
+        assert _nullable(engine)
     finally:
         engine.dispose()

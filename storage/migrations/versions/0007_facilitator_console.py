@@ -6,7 +6,9 @@ account and per client reads it, and it is the sign-in log), secrets the app mak
 (``appsecret``: the session-signing key when SESSION_SECRET is unset, shared by every process), and the
 facilitator's long work as persisted runs (``jobrun``: kind, arguments, status, progress, log lines, who,
 when). A canonical value can be hidden by a facilitator (``canonicalvalue.hidden``; the reason is in the
-moderation log).
+moderation log). A moderation event may belong to no deliberation (``moderationevent.deliberation_id``
+nullable): the console's own log (a deliberation deleted, an account added or disabled...). Going back
+removes those events (an 0006 schema has no place for them).
 
 Revision ID: 0007
 Revises: 0006
@@ -95,9 +97,14 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_jobrun_deliberation_id"), "jobrun", ["deliberation_id"], unique=False)
     op.create_index("ix_jobrun_timeline", "jobrun", ["deliberation_id", "created_at"], unique=False)
+    with op.batch_alter_table("moderationevent", schema=None) as batch_op:  # SQLite rebuilds the table
+        batch_op.alter_column("deliberation_id", existing_type=sa.Integer(), nullable=True)
 
 
 def downgrade() -> None:
+    op.execute(sa.text("DELETE FROM moderationevent WHERE deliberation_id IS NULL"))
+    with op.batch_alter_table("moderationevent", schema=None) as batch_op:
+        batch_op.alter_column("deliberation_id", existing_type=sa.Integer(), nullable=False)
     op.drop_index("ix_jobrun_timeline", table_name="jobrun")
     op.drop_index(op.f("ix_jobrun_deliberation_id"), table_name="jobrun")
     op.drop_table("jobrun")

@@ -21,7 +21,7 @@ except StudioError as exc:
     components.error_box(exc, action="Starting the app")
     st.stop()
 
-components.model_banner(settings)
+components.model_banner(settings, operator=auth.current() is not None)
 
 # The participant's steps are reached through their personal link, never from a menu.
 steps = [

@@ -22,20 +22,25 @@ CONFIGURE_HINT = "set LLM_BASE_URL (and LLM_API_KEY) to an OpenAI-compatible end
 SEED_LABEL = "Suggested by the organisers"
 
 
-def model_banner(settings: Settings) -> None:
-    """Say plainly when the app is not talking to a real, configured model."""
+def model_banner(settings: Settings, *, operator: bool = False) -> None:
+    """Say plainly when the app is not talking to a real, configured model; how to change that (settings,
+    commands) only to a signed-in facilitator (``operator``), never to participants or visitors."""
     mode = settings.effective_llm_mode
     if mode == "local" and settings.local_model_file is None:
+        fix = (
+            f" For real use, {CONFIGURE_HINT}; or, to stay offline, download a larger model with "
+            "python cli.py model pull."
+        )
         st.warning(
             f"Running the small bundled offline model ({plain(settings.chat_model_name)}, 135M parameters): "
-            f"interviews and cards will be of low quality. For real use, {CONFIGURE_HINT}; or, to stay "
-            "offline, download a larger model with python cli.py model pull.",
+            f"interviews and cards will be of low quality.{fix if operator else ''}",
             icon=":material/memory:",
         )
     elif mode == "local":  # a model file of the facilitator's choosing (LOCAL_MODEL, LOCAL_MODEL_PATH)
+        fix = f" To use an endpoint, {CONFIGURE_HINT}."
         st.info(
             f"Running an offline model on this machine ({plain(settings.chat_model_name)}): small models "
-            f"write weaker interviews and cards than a hosted one. To use an endpoint, {CONFIGURE_HINT}.",
+            f"write weaker interviews and cards than a hosted one.{fix if operator else ''}",
             icon=":material/memory:",
         )
     elif mode == "fake":

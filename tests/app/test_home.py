@@ -15,7 +15,8 @@ from services.runtime import model_clients
 from settings import load_settings
 from storage.db import session_scope
 from storage.tables import LLMCall
-from tests.app.conftest import shown, texts
+from tests.app.conftest import console_token, shown, texts
+from ui import state
 
 
 def _model_calls() -> int:
@@ -70,10 +71,23 @@ def test_offline_mode_shows_the_banner_and_starts_the_model_in_the_background(
     at = make_app().run()
     assert not at.exception
     assert at.warning and "small bundled offline model" in at.warning[0].value
-    assert "LLM_BASE_URL" in at.warning[0].value
+    assert "LLM_BASE_URL" not in at.warning[0].value  # how to change it is for the facilitator only
     assert len(started) == 1  # app.py asked for the start, once per process
     at.run()
     assert len(started) == 1
+
+
+def test_a_signed_in_facilitator_reads_how_to_use_a_better_model(
+    make_app: Callable[[], AppTest], app_env: pytest.MonkeyPatch
+) -> None:
+    app_env.setattr(local, "start_in_background", lambda *a: None)  # no real server in this test
+    app_env.setenv("LLM_MODE", "auto")
+    at = make_app()
+    at.session_state[state.FACILITATOR_SESSION] = console_token()
+    at.run()
+    assert not at.exception
+    assert at.warning and "LLM_BASE_URL" in at.warning[0].value
+    assert "python cli.py model pull" in at.warning[0].value
 
 
 def test_bad_setting_is_one_clear_message(

@@ -197,7 +197,7 @@ def deliberation() -> None:
     default=None,
     help="JSON settings: demographics, survey, graph_thresholds, values_to_vote, min_votes, "
     "stories_to_judge, interview_turn_limit, seeds_required, pipeline_max_pairs, pipeline_max_calls, "
-    "pipeline_pairs_per_value (see README).",
+    "pipeline_pairs_per_value, token_budget (see README).",
 )
 @as_option
 def deliberation_create(
@@ -427,8 +427,8 @@ def invites_group() -> None:
     help="Write them as CSV to this file instead.",
 )
 def invites_list(deliberation_id: int, base_url: str | None, csv_file: Path | None) -> None:
-    """List every invite: link, code, cohort, status (unused, started, finished, revoked), started,
-    finished (tab-separated)."""
+    """List every invite: link, code, cohort, status (unused, opened, started, finished, revoked), opened,
+    started (consented), finished (tab-separated)."""
     from services.facilitator import invites
 
     settings = _settings()
@@ -440,7 +440,7 @@ def invites_list(deliberation_id: int, base_url: str | None, csv_file: Path | No
         click.echo(f"Wrote {len(rows)} invites to {csv_file}")
         return
     for r in rows:
-        when = [m.isoformat() if m else "-" for m in (r.started, r.finished)]
+        when = [m.isoformat() if m else "-" for m in (r.opened, r.started, r.finished)]
         click.echo("\t".join([r.link, r.code, r.cohort or "-", r.status, *when]))
     if not rows:
         click.echo(f"No invites yet (python cli.py invite {deliberation_id} --count N makes some).", err=True)
@@ -527,17 +527,17 @@ def demo_cmd(invites: int, base_url: str | None) -> None:
 )
 @click.option("--title", default=None, help="Title of the new deliberation.")
 def import_dft(directory: Path, before: datetime | None, title: str | None) -> None:
-    """Load MAI's published study dump (its dft-data folder) into a new deliberation; prints its id."""
-    from services.research import dft_import
-
-    engine = _engine()
-    summary = dft_import.import_dft(
-        engine, directory=directory, before=before.date() if before else None, title=title
-    )
-    counts = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in summary.counts.items())
-    skipped = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in summary.skipped.items()) or "nothing"
-    click.echo(f"Imported {counts}; skipped {skipped}.", err=True)
-    click.echo(summary.deliberation_id)
+    """Load MAI's published study dump (its dft-data folder) into a new deliberation; prints its id.
+    Recorded as a job run of kind import (``cli.py jobs show ID``); a failed import exits 1."""
+    settings = _settings()
+    engine = _engine(settings)
+    args = {"folder": str(directory), "before": before.date().isoformat() if before else None, "title": title}
+    run = _run_job(engine, settings, "import", None, args, on_line=lambda line: None)  # one line at the end
+    _fail_if_failed(run)
+    counts = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in run.result["counts"].items())
+    skipped = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in run.result["skipped"].items()) or "nothing"
+    click.echo(f"Imported {counts}; skipped {skipped} (job run {run.id}).", err=True)
+    click.echo(run.result["deliberation_id"])
 
 
 @cli.command("build")
@@ -876,15 +876,24 @@ def _card_done(done: Any) -> None:
 @cards_group.command("hide")
 @click.argument("card_id", type=ID)
 @click.option("--reason", required=True, help="Why (written to the moderation log).")
+@click.option(
+    "--value",
+    "value",
+    type=click.Choice(["keep", "hide"]),
+    default=None,
+    help="Its value too: hide it, or keep it (asked when the value carries the card's words).",
+)
 @as_option
-def cards_hide(card_id: int, reason: str, as_name: str | None) -> None:
+def cards_hide(card_id: int, reason: str, value: str | None, as_name: str | None) -> None:
     """Hide a submitted card: its value no longer counts it for draws, stories and judging."""
     from services.facilitator import moderation
 
     engine = _engine()
     d, _card = moderation.find_card(engine, card_id=card_id)
     _card_done(
-        moderation.hide_card(engine, deliberation_id=d, card_id=card_id, reason=reason, actor=_actor(as_name))
+        moderation.hide_card(
+            engine, deliberation_id=d, card_id=card_id, reason=reason, actor=_actor(as_name), value=value
+        )
     )
 
 
@@ -1425,6 +1434,17 @@ def facilitator_password(name: str, password_stdin: bool) -> None:
     password = _new_password(password_stdin)
     account = accounts.set_password(engine, name=name, password=password, actor=_actor(None))
     click.echo(f"New password set for {account.name}; its sessions have ended.")
+
+
+@facilitator_group.command("unlock")
+@click.argument("name")
+def facilitator_unlock(name: str) -> None:
+    """Forgive account NAME's failed sign-ins so far, from every client, so it can sign in at once
+    (recorded in the sign-in log and the console's log)."""
+    from services.facilitator import accounts
+
+    account = accounts.unlock(_engine(), name=name, actor=_actor(None))
+    click.echo(f"Facilitator account {account.name} is unlocked: its failed sign-ins no longer count.")
 
 
 @cli.group("model")

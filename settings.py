@@ -80,6 +80,9 @@ class Settings:
     #: Signs facilitator sessions; None: the app makes one key once and keeps it in the database.
     session_secret: str | None = field(default=None, repr=False)
     session_hours: float = 12.0
+    #: The app is reached only through a reverse proxy that appends the client's address to
+    #: X-Forwarded-For (the sign-in limit then counts per that address).
+    trusted_proxy: bool = False
     #: Price per million tokens of each model: name -> (input, output), in the currency the facilitator
     #: reads; empty: the monitor shows tokens only.
     model_prices: dict[str, tuple[float, float]] = field(default_factory=dict)
@@ -259,8 +262,9 @@ def load_settings(
         prompt_style_setting=prompt_style,
         db_pool_size=_count(raw("DB_POOL_SIZE"), "DB_POOL_SIZE", 5),
         pipeline=pipeline,
-        session_secret=raw("SESSION_SECRET"),
-        session_hours=_positive_float(raw("SESSION_HOURS"), "SESSION_HOURS", 12.0),
+        session_secret=_session_secret(raw("SESSION_SECRET")),
+        session_hours=_session_hours(raw("SESSION_HOURS")),
+        trusted_proxy=_flag(raw("TRUSTED_PROXY"), "TRUSTED_PROXY"),
         model_prices=_model_prices(raw("MODEL_PRICES")),
     )
 
@@ -381,7 +385,40 @@ def _model_prices(value: str | None) -> dict[str, tuple[float, float]]:
     return prices
 
 
-def _positive_float(value: str | None, name: str, default: float) -> float:
+#: The shortest SESSION_SECRET, and the longest sign-in (SESSION_HOURS: 90 days).
+SESSION_SECRET_MIN = 32
+SESSION_HOURS_MAX = 24 * 90
+
+
+def _session_secret(value: str | None) -> str | None:
+    if value is not None and len(value) < SESSION_SECRET_MIN:
+        raise SettingsError(
+            f"SESSION_SECRET must be at least {SESSION_SECRET_MIN} characters long (got {len(value)}): "
+            "make one with python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+        )
+    return value
+
+
+def _session_hours(value: str | None) -> float:
+    hours = _positive_float(value, "SESSION_HOURS", 12.0, unit="hours")
+    if hours > SESSION_HOURS_MAX:
+        raise SettingsError(f"SESSION_HOURS must be at most {SESSION_HOURS_MAX} (90 days; got {value!r})")
+    return hours
+
+
+def _flag(value: str | None, name: str) -> bool:
+    """A yes/no variable: 1, true, yes, on or 0, false, no, off (case ignored); unset: no."""
+    if value is None:
+        return False
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be 1 (yes) or 0 (no) (got {_shown(value)})")
+
+
+def _positive_float(value: str | None, name: str, default: float, *, unit: str = "seconds") -> float:
     if value is None:
         return default
     try:
@@ -389,7 +426,7 @@ def _positive_float(value: str | None, name: str, default: float) -> float:
     except ValueError:
         number = -1.0
     if not number > 0 or number == float("inf"):
-        raise SettingsError(f"{name} must be a positive number of seconds (got {value!r})")
+        raise SettingsError(f"{name} must be a positive number of {unit} (got {value!r})")
     return number
 
 

@@ -5,9 +5,8 @@ Columns: ``when`` (ISO 8601, UTC), ``who``, ``action``, ``target`` (``card 12``)
 merge gives the rows it removed as ``before`` and the rest of its details as ``after``; any other action
 (a split, a dedup batch, grades) gives all its details as ``after``.
 
-A cell that a spreadsheet would read as a formula (it starts with ``=``, ``+``, ``-``, ``@``, a tab or a
-carriage return) gets a leading ``'``: participants' words are data, never code (OWASP's advice on CSV
-injection).
+A cell that a spreadsheet would read as a formula gets a leading ``'`` (:mod:`exports.spreadsheet`):
+participants' words are data, never code.
 
 >>> from datetime import datetime, timezone
 >>> row = log_row(
@@ -22,17 +21,16 @@ when,who,action,target,reason,before,after
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import astuple, dataclass
 from datetime import datetime
 from typing import Any
 
+from exports.spreadsheet import csv_text
+
 #: The CSV's columns, in order.
 COLUMNS = ("when", "who", "action", "target", "reason", "before", "after")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -78,15 +76,6 @@ def log_row(
     return LogRow(when.isoformat(), who, action, target, reason, _json(before), _json(after))
 
 
-def _cell(text: str) -> str:
-    return f"'{text}" if text.startswith(_FORMULA_START) else text
-
-
 def moderation_csv(rows: Iterable[LogRow]) -> str:
     """The rows as CSV text with a header (:data:`COLUMNS`), formula-looking cells defused."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(COLUMNS)
-    for row in rows:
-        writer.writerow([_cell(v) for v in astuple(row)])
-    return out.getvalue()
+    return csv_text(COLUMNS, (astuple(row) for row in rows))

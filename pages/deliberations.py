@@ -18,7 +18,7 @@ deliberation_form.show_notice()
 with components.stop_on_error("Loading the deliberations", detail=True):  # a facilitator page
     existing = deliberations.list_deliberations(engine)
 with st.expander("New deliberation", icon=":material/add:", expanded=not existing):
-    deliberation_form.create_form(who)
+    deliberation_form.create_form(who, then=lambda made: console.select(made.id))
 
 if not existing:
     st.info("No deliberations yet. Create one above, or with `python cli.py deliberation create`.")
@@ -64,6 +64,12 @@ with st.form(f"status-{d.id}"):
             f"Deliberation {d.id} is {new_status}.",
         )
 
+
+def duplicated(copy: deliberations.DeliberationPublic) -> str:
+    console.select(copy.id)  # the page runs again on the copy
+    return f"Duplicated as deliberation {copy.id}: it is the one chosen now."
+
+
 with st.form(f"duplicate-{d.id}"):
     st.markdown("**Duplicate**: a new draft with the same texts, settings, questions and contexts.")
     copy_title = st.text_input("Title of the copy", value=f"Copy of {d.title}"[:200])
@@ -73,7 +79,7 @@ with st.form(f"duplicate-{d.id}"):
             lambda: deliberation_edits.duplicate_deliberation(
                 engine, deliberation_id=chosen, actor=who.name, title=copy_title
             ),
-            "Duplicated: choose the copy in the sidebar.",
+            duplicated,
         )
 
 with st.expander("Delete", icon=":material/delete:"):

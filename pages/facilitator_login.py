@@ -31,12 +31,26 @@ if not access.open and not openid:
     )
     st.stop()
 
+if access.shortcut and access.accounts:
+    st.warning(
+        "FACILITATOR_PASSWORD is still set although named accounts exist: anyone who knows it signs in as "
+        "the shared, unattributed account facilitator. Unset it once everyone has an account of their own.",
+        icon=":material/group:",
+    )
+
 if openid:
     email = auth.openid_email()
-    if email is not None:  # logged in with the provider, but as nobody the console knows
+    if email is not None and auth.openid_names_an_account():  # a provider login whose session ended
+        st.warning(
+            f"Your console session as {components.plain(email)} has ended (it lasts SESSION_HOURS, or was "
+            "ended). Log out of the provider and sign in with it again to start a new one.",
+            icon=":material/timer_off:",
+        )
+        st.button("Log out of the provider", on_click=st.logout)
+    elif email is not None:  # logged in with the provider, but as nobody the console knows
         st.warning(
             f"You are logged in with your provider as {components.plain(email)}, but no enabled "
-            "facilitator account has that name. An administrator can add it with "
+            "facilitator account has that verified e-mail. An administrator can add it with "
             "python cli.py facilitator add EMAIL.",
             icon=":material/person_off:",
         )
@@ -48,11 +62,7 @@ if openid:
 
 if access.open:
     with st.form("facilitator_sign_in"):
-        name = st.text_input(
-            "Account name",
-            value="facilitator" if access.shortcut and not access.accounts else "",
-            max_chars=100,
-        )
+        name = st.text_input("Account name", max_chars=100)
         password = st.text_input("Password", type="password", max_chars=1000)
         if st.form_submit_button("Sign in", type="primary"):
             if not name.strip():

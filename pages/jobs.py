@@ -1,7 +1,7 @@
 """Facilitator console: start the deliberation's long jobs (dedup, contexts, stories, grading, the graph)
 and watch their runs live, with a progress bar and the log. A run is stored as it goes
 (:mod:`services.jobs.runs`), so a reload or another app process shows it; starting the same job again while
-it runs returns that run."""
+it runs returns that run (one run of a kind on a deliberation at a time; contexts: one per question)."""
 
 from typing import Any
 
@@ -9,15 +9,12 @@ import streamlit as st
 
 from errors import StudioError
 from interviews.limits import CONTEXTS_PER_CALL, DEDUP_BATCH, DEDUP_BATCH_MAX, STORY_PAIRS, STORY_PAIRS_MAX
-from services.jobs import runs
-from ui import auth, components, console, resources
+from services.jobs import run_kinds, runs
+from ui import auth, components, console, job_runs, resources
 from ui.router import through_router
 
 through_router()
 who = auth.require_facilitator()
-
-REFRESH_S = 2
-LOG_SHOWN = 200
 
 st.title("Jobs")
 chosen = console.chosen_deliberation()
@@ -31,9 +28,9 @@ questions = {q.id: q.text for q in chosen.questions}
 def start(kind: str, args: dict[str, Any]) -> None:
     models = runs.Models(resources.chat_model, resources.embeddings)
     try:
-        run = runs.start(
+        outcome = runs.start(
             engine,
-            resources.jobs(),
+            resources.console_jobs(),
             models,
             kind=kind,
             deliberation_id=deliberation_id,
@@ -43,7 +40,7 @@ def start(kind: str, args: dict[str, Any]) -> None:
     except StudioError as exc:
         components.error_box(exc, action="Starting the job", detail=True)
         return
-    st.success(f"Job run {run.id} ({run.kind}) is {run.status}.")
+    job_runs.started(outcome)
 
 
 def question_picker(label: str, *, everything: bool, key: str) -> int | None:
@@ -72,7 +69,13 @@ with right.form("job-generate"):
 with left.form("job-stories"):
     st.subheader("Upgrade stories")
     pairs = st.number_input("Most pairs of values (two stories each)", 1, STORY_PAIRS_MAX, STORY_PAIRS)
-    resume = st.text_input("Resume story run (blank: a new run)", max_chars=64)
+    resume = st.text_input(
+        "Story run",
+        max_chars=64,
+        placeholder=run_kinds.console_story_run(deliberation_id),
+        help="Blank: the deliberation's own story run, so a second start resumes it (pairs already judged "
+        "are skipped); another name starts or resumes that run.",
+    )
     if st.form_submit_button("Write and judge stories"):
         start("stories", {"max_pairs": int(pairs), "run_id": resume.strip() or None})
 with right.container(border=True):
@@ -85,41 +88,9 @@ with right.container(border=True):
         start("build", {})
 
 
-def show(run: runs.JobRunPublic) -> None:
-    with st.container(border=True):
-        when = f"{run.created_at:%Y-%m-%d %H:%M:%S}"
-        st.markdown(
-            components.plain(f"Run {run.id}: {run.kind}, {run.status} (by {run.actor or '-'}, {when})")
-        )
-        if run.total:
-            st.progress(min(run.done / run.total, 1.0), text=f"{run.done} of {run.total}")
-        elif run.status in ("queued", "running"):
-            st.progress(0.0, text="starting")
-        if run.error:
-            st.error(components.plain(run.error))
-        if run.log:
-            with st.expander(f"Log ({len(run.log)} lines)", expanded=run.status == "running"):
-                st.code("\n".join(run.log[-LOG_SHOWN:]), language=None)
-
-
-listed = runs.list_runs(engine, deliberation_id=deliberation_id, limit=20)
-was_active = runs.any_active(listed)
-
-
-@st.fragment(run_every=REFRESH_S if was_active else None)
-def run_list() -> None:
-    try:
-        now = runs.list_runs(engine, deliberation_id=deliberation_id, limit=20)
-    except StudioError as exc:
-        components.error_box(exc, action="Reading the job runs", detail=True)
-        return
-    st.subheader("Runs")
-    if not now:
-        st.info("No job runs for this deliberation yet.")
-    for run in now:
-        show(run)
-    if was_active and not runs.any_active(now):
-        st.rerun()  # all ended: a full run shows the results and stops refreshing
-
-
-run_list()
+job_runs.live_list(
+    lambda: runs.list_runs(engine, deliberation_id=deliberation_id, limit=20),
+    title="Runs",
+    empty="No job runs for this deliberation yet.",
+    action="Reading the job runs",
+)

@@ -2,6 +2,8 @@
 latest grades beside them, and a "grade" action), hide or show again a card or its value, edit a card's
 wording, and read the moderation log (filtered by action, downloadable as CSV)."""
 
+from functools import partial
+
 import streamlit as st
 
 from interviews.vocabulary import CardStatus, values_of
@@ -18,11 +20,11 @@ d = console.chosen_deliberation()
 if d is None:
     st.stop()
 deliberation_form.show_notice()
+did = d.id
 PAGE = 20
 
 
-cards_tab, talk_tab, log_tab = st.tabs(["Cards", "Transcripts", "Moderation log"])
-with cards_tab:
+def cards() -> None:
     query, status, page = st.columns([3, 1, 1])
     text = query.text_input("Search cards (title, description, policies)", key="moderate-card-search")
     picked = status.selectbox("Status", ["any", *values_of(CardStatus)], key="moderate-card-status")
@@ -30,7 +32,7 @@ with cards_tab:
     with components.stop_on_error("Searching the cards", detail=True):
         found = moderation.search_cards(
             engine,
-            deliberation_id=d.id,
+            deliberation_id=did,
             text=text,
             status=None if picked == "any" else picked,
             limit=PAGE,
@@ -45,17 +47,18 @@ with cards_tab:
         caption = f"Card {c.id} · {c.status} · {value} · {moderation_forms.grades_line(hit.grades)}"
         components.values_card(c.title, c.description, c.policies, caption=caption, level=3)
         with st.expander(f"Moderate card {c.id}"):
-            moderation_forms.card_actions(hit, deliberation_id=d.id, who=who)
+            moderation_forms.card_actions(hit, deliberation_id=did, who=who)
     if found.more:
         st.caption("More cards match: go to the next page.")
 
-with talk_tab:
+
+def transcripts() -> None:
     query, page = st.columns([4, 1])
     text = query.text_input("Search transcripts (what was said)", key="moderate-talk-search")
     number = page.number_input("Page", min_value=1, value=1, key="moderate-talk-page")
     with components.stop_on_error("Searching the transcripts", detail=True):
         talks = moderation.search_transcripts(
-            engine, deliberation_id=d.id, text=text, limit=PAGE, offset=(int(number) - 1) * PAGE
+            engine, deliberation_id=did, text=text, limit=PAGE, offset=(int(number) - 1) * PAGE
         )
     if not talks.hits:
         st.info("No transcripts match." if text else "No interviews yet.")
@@ -71,23 +74,40 @@ with talk_tab:
             if t.grades:
                 rows = [{"criterion": a, "grade": g, "reason": r} for a, g, r in t.grades.rows]
                 st.dataframe(rows, hide_index=True, width="stretch")
-            moderation_forms.grade_button(t.interview_id, deliberation_id=d.id, who=who)
-            with st.expander("Whole conversation"), components.stop_on_error("Loading it", detail=True):
-                for m in moderation.transcript(engine, deliberation_id=d.id, interview_id=t.interview_id):
-                    st.text(f"{m.seq} {m.role} ({m.status}): {m.content}")
+            moderation_forms.grade_button(t.interview_id, deliberation_id=did, who=who)
+            whole = st.expander(
+                "Whole conversation", key=f"moderate-talk-{t.interview_id}", on_change="rerun"
+            )
+            if whole.open:  # loaded only when opened
+                with whole, components.stop_on_error("Loading it", detail=True):
+                    for m in moderation.transcript(engine, deliberation_id=did, interview_id=t.interview_id):
+                        st.text(f"{m.seq} {m.role} ({m.status}): {m.content}")
 
-with log_tab:
+
+def moderation_log() -> None:
     with components.stop_on_error("Loading the moderation log", detail=True):
-        actions = moderation.log_actions(engine, deliberation_id=d.id)
+        actions = moderation.log_actions(engine, deliberation_id=did)
         action = st.selectbox("Action", ["every action", *actions], key="moderate-log-action")
         chosen = None if action == "every action" else action
-        events = moderation.log(engine, deliberation_id=d.id, action=chosen)
-        csv_text = moderation.log_csv(engine, deliberation_id=d.id, action=chosen)
-    st.download_button(
-        "Download as CSV", csv_text, file_name=f"moderation-{d.id}.csv", mime="text/csv", key="moderate-csv"
+        events = moderation.log(engine, deliberation_id=did, action=chosen)
+    st.download_button(  # the CSV (up to 10,000 events) is made when the button is clicked
+        "Download as CSV",
+        partial(moderation.log_csv, engine, deliberation_id=did, action=chosen),
+        file_name=f"moderation-{did}.csv",
+        mime="text/csv",
+        key="moderate-csv",
     )
     rows = moderation_forms.log_rows(events)
-    if rows:
-        st.dataframe(rows, hide_index=True, width="stretch")
+    if rows:  # the reason is what a reader of the log looks for: wide enough to read it
+        reason = st.column_config.TextColumn("reason", width="medium")
+        st.dataframe(rows, hide_index=True, width="stretch", column_config={"reason": reason})
     else:
         st.info("Nothing logged yet.")
+
+
+# Only the chosen tab runs its searches (or loads the log).
+tabs = st.tabs(["Cards", "Transcripts", "Moderation log"], key="moderate-tab", on_change="rerun")
+for tab, build in zip(tabs, (cards, transcripts, moderation_log), strict=True):
+    if tab.open:
+        with tab:
+            build()

@@ -43,6 +43,7 @@ def usage_table(rows: list[monitor.Usage], label: str) -> list[dict[str, object]
 
 @st.fragment(run_every=REFRESH_S if live else None)
 def live_view(deliberation_id: int) -> None:
+    auth.guard_fragment()  # a refresh after the sign-in is gone reruns the page, which stops it
     try:
         m = monitor.overview(
             resources.engine(), deliberation_id=deliberation_id, prices=resources.settings().model_prices

@@ -1,13 +1,14 @@
-"""System (console): what the app runs on, the model check, the facilitator accounts and the sign-in log."""
+"""System (console): what the app runs on, the model check, the facilitator accounts, the sign-in log and
+the console's own log (deleted deliberations, account changes: events of no deliberation)."""
 
 import time
 
 import streamlit as st
 
 from errors import StudioError, one_line
-from services.facilitator import accounts, system
+from services.facilitator import accounts, moderation, system
 from services.runtime import model_clients
-from ui import auth, components, resources, state
+from ui import auth, components, moderation_forms, resources, state
 from ui.router import through_router
 
 through_router()
@@ -97,3 +98,22 @@ if attempts:
     st.dataframe(log, hide_index=True)
 else:
     st.info("No sign-in attempts yet.")
+
+st.header("Console log")
+st.caption(
+    "What was done to the console itself: deliberations deleted, accounts added or changed. Newest first."
+)
+with components.stop_on_error("Loading the console log", detail=True):
+    events = moderation.log(resources.engine(), deliberation_id=None)
+    csv_text = moderation.log_csv(resources.engine(), deliberation_id=None)
+st.download_button(
+    "Download the console log as CSV",
+    csv_text,
+    file_name="console-log.csv",
+    mime="text/csv",
+    key="system-csv",
+)
+if events:
+    st.dataframe(moderation_forms.log_rows(events), hide_index=True, width="stretch")
+else:
+    st.info("Nothing logged yet.")

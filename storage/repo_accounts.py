@@ -6,11 +6,14 @@ created from their ``XCreate`` schemas (``data=``).
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from storage.schemas_console import FacilitatorAccountCreate, SignInAttemptCreate
@@ -53,23 +56,76 @@ def add_attempt(session: Session, *, data: SignInAttemptCreate, at: datetime | N
     return attempt
 
 
-def rate_attempts(
-    session: Session, *, account_name: str, client: str, since: datetime
-) -> tuple[list[SignInAttempt], list[SignInAttempt]]:
-    """The attempts on ``account_name`` and those from ``client`` since ``since``, each oldest first."""
+#: Namespace of the sign-in's transaction-scoped advisory locks on PostgreSQL (the two-key form).
+SIGN_IN_LOCK_SPACE = 72_317_012
 
-    def since_then(*where: Any) -> list[SignInAttempt]:
-        statement = (
-            select(SignInAttempt)
-            .where(col(SignInAttempt.created_at) >= since, *where)
-            .order_by(col(SignInAttempt.created_at), col(SignInAttempt.id))
-        )
-        return list(session.exec(statement).all())
 
-    return (
-        since_then(SignInAttempt.account_name == account_name),
-        since_then(SignInAttempt.client == client),
+def lock_sign_in(session: Session, *, keys: Iterable[str]) -> None:
+    """Serialise sign-in attempts that share one of ``keys`` until this transaction ends: on PostgreSQL a
+    ``pg_advisory_xact_lock`` per key, taken in one order (no deadlock); on SQLite every transaction is
+    ``BEGIN IMMEDIATE`` and holds the write lock already."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    hashes = {
+        int.from_bytes(hashlib.sha256(k.encode("utf-8", "replace")).digest()[:4], "big", signed=True)
+        for k in keys
+    }
+    for number in sorted(hashes):
+        session.exec(select(func.pg_advisory_xact_lock(SIGN_IN_LOCK_SPACE, number)))
+
+
+def failure_run(
+    session: Session,
+    *,
+    since: datetime,
+    failures: Collection[str],
+    forgiven_by: Collection[str],
+    account_name: str | None = None,
+    client: str | None = None,
+) -> tuple[int, datetime | None]:
+    """The failures (a reason in ``failures``) of one key (``account_name``, ``client`` or both) since
+    ``since`` and since the key's last successful attempt, less those a later row on the same account with
+    a reason in ``forgiven_by`` forgives (an unlock): how many, and when the latest was. Counted in SQL."""
+    key: list[Any] = []
+    if account_name is not None:
+        key.append(col(SignInAttempt.account_name) == account_name)
+    if client is not None:
+        key.append(col(SignInAttempt.client) == client)
+    recent = col(SignInAttempt.created_at) >= since
+    last_ok = (
+        select(func.coalesce(func.max(SignInAttempt.id), 0))
+        .where(recent, col(SignInAttempt.ok).is_(True), *key)
+        .scalar_subquery()
     )
+    later = aliased(SignInAttempt)
+    forgiven = (
+        select(later.id)
+        .where(
+            col(later.account_name) == col(SignInAttempt.account_name),
+            col(later.reason).in_(list(forgiven_by)),
+            col(later.id) > col(SignInAttempt.id),
+        )
+        .exists()
+    )
+    statement = select(func.count(), func.max(SignInAttempt.created_at)).where(
+        recent,
+        col(SignInAttempt.reason).in_(list(failures)),
+        col(SignInAttempt.id) > last_ok,
+        ~forgiven,
+        *key,
+    )
+    count, latest = session.exec(statement).one()
+    return int(count or 0), latest
+
+
+def set_attempt(session: Session, *, attempt_id: int, ok: bool, reason: str) -> None:
+    """Record how a provisional attempt ended."""
+    attempt = session.get(SignInAttempt, attempt_id)
+    if attempt is None:
+        return
+    attempt.ok, attempt.reason = ok, reason
+    session.add(attempt)
+    session.flush()
 
 
 def recent_attempts(session: Session, *, limit: int) -> list[SignInAttempt]:

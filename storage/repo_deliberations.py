@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, or_
+from sqlalchemy import ColumnElement, Subquery, delete, func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -264,14 +264,17 @@ def people_counts(session: Session, *, deliberation_ids: Iterable[int]) -> dict[
     return {d: found.get(d, (0, 0)) for d in wanted}
 
 
-def active_job_runs(session: Session, *, deliberation_id: int) -> int:
-    """How many job runs of the deliberation are queued or running."""
+def active_job_runs(session: Session, *, deliberation_id: int, beaten_since: datetime) -> int:
+    """How many job runs of the deliberation are queued or running with a heartbeat (before the first one:
+    their creation) at ``beaten_since`` or later; those left by a stopped process are not counted."""
+    last = func.coalesce(col(JobRun.heartbeat_at), col(JobRun.created_at))
     statement = (
         select(func.count())
         .select_from(JobRun)
         .where(
             JobRun.deliberation_id == deliberation_id,
             col(JobRun.status).in_([JobStatus.QUEUED.value, JobStatus.RUNNING.value]),
+            last >= beaten_since,
         )
     )
     return int(session.exec(statement).one())
@@ -381,16 +384,21 @@ def get_cohort(session: Session, *, deliberation_id: int, name: str) -> Cohort |
     return session.exec(statement).first()
 
 
+def _last_survey_answer() -> Subquery:
+    """A subquery: each participant's last survey answer (``participant_id``, ``at``)."""
+    return (
+        select(SurveyResponse.participant_id, func.max(SurveyResponse.created_at).label("at"))
+        .group_by(col(SurveyResponse.participant_id))
+        .subquery()
+    )
+
+
 def invite_rows(
     session: Session, *, deliberation_id: int
 ) -> list[tuple[Invite, str | None, Participant | None, datetime | None]]:
     """Every invite of the deliberation, oldest first, with its cohort's name, the participant who used it
     and when they last answered the survey (None when they did not)."""
-    finished = (
-        select(SurveyResponse.participant_id, func.max(SurveyResponse.created_at).label("at"))
-        .group_by(col(SurveyResponse.participant_id))
-        .subquery()
-    )
+    finished = _last_survey_answer()
     statement = (
         select(Invite, Cohort.name, Participant, finished.c.at)
         .outerjoin(Cohort, col(Cohort.id) == col(Invite.cohort_id))
@@ -407,11 +415,7 @@ def participant_rows(
 ) -> list[tuple[Participant, str | None, bool, datetime | None]]:
     """Every participant row of the deliberation, oldest first, with its cohort's name, whether they came
     through a per-person invite, and when they last answered the survey."""
-    finished = (
-        select(SurveyResponse.participant_id, func.max(SurveyResponse.created_at).label("at"))
-        .group_by(col(SurveyResponse.participant_id))
-        .subquery()
-    )
+    finished = _last_survey_answer()
     invited = select(Invite.participant_id).where(col(Invite.participant_id).is_not(None))
     statement = (
         select(Participant, Cohort.name, col(Participant.id).in_(invited), finished.c.at)

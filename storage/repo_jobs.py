@@ -75,17 +75,17 @@ def list_runs(
     return session.exec(statement.order_by(col(JobRun.id).desc()).limit(limit)).all()
 
 
-def beat(session: Session, *, run_ids: Iterable[int], at: datetime) -> int:
-    """Write ``at`` as the heartbeat of those of ``run_ids`` still queued or running; how many."""
+def beat(session: Session, *, run_ids: Iterable[int], at: datetime) -> set[int]:
+    """Write ``at`` as the heartbeat of those of ``run_ids`` still queued or running; their ids."""
     ids = list(run_ids)
     if not ids:
-        return 0
+        return set()
     runs = session.exec(select(JobRun).where(col(JobRun.id).in_(ids), col(JobRun.status).in_(ACTIVE))).all()
     for run in runs:
         run.heartbeat_at = at
         session.add(run)
     session.flush()
-    return len(runs)
+    return {run.id for run in runs if run.id is not None}
 
 
 def ungraded_interviews(session: Session, *, deliberation_id: int, purpose: str) -> list[int]:

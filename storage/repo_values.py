@@ -171,14 +171,15 @@ def add_moderation_event(session: Session, *, data: ModerationEventCreate) -> Mo
 def list_moderation_events(
     session: Session,
     *,
-    deliberation_id: int,
+    deliberation_id: int | None,
     action: str | None = None,
     target_id: int | None = None,
     target_type: str | None = None,
     limit: int | None = None,
 ) -> Sequence[ModerationEvent]:
-    """The deliberation's moderation log, newest first."""
-    statement = select(ModerationEvent).where(ModerationEvent.deliberation_id == deliberation_id)
+    """The deliberation's moderation log (None: the console's own events, of no deliberation), newest
+    first."""
+    statement = select(ModerationEvent).where(_of_deliberation(deliberation_id))
     if action is not None:
         statement = statement.where(ModerationEvent.action == action)
     if target_id is not None:
@@ -191,12 +192,16 @@ def list_moderation_events(
     return session.exec(statement).all()
 
 
-def moderation_actions(session: Session, *, deliberation_id: int) -> list[str]:
-    """The actions the deliberation's moderation log holds, sorted (for a filter)."""
-    statement = (
-        select(ModerationEvent.action).where(ModerationEvent.deliberation_id == deliberation_id).distinct()
-    )
+def moderation_actions(session: Session, *, deliberation_id: int | None) -> list[str]:
+    """The actions the deliberation's moderation log (None: the console's own) holds, sorted (a filter)."""
+    statement = select(ModerationEvent.action).where(_of_deliberation(deliberation_id)).distinct()
     return sorted(session.exec(statement).all())
+
+
+def _of_deliberation(deliberation_id: int | None) -> ColumnElement[bool]:
+    """The events of the deliberation, or (None) those of none: the console's own."""
+    column = col(ModerationEvent.deliberation_id)
+    return column.is_(None) if deliberation_id is None else column == deliberation_id
 
 
 def latest_events(

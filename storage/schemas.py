@@ -69,6 +69,7 @@ MAX_MIN_WISER, MAX_MAX_ENTROPY = 1_000_000, 100.0
 MAX_OPTION = 200
 #: Bounds of the seed and pipeline settings (input only: added in issue 11).
 MAX_SEEDS_REQUIRED, MAX_PIPELINE_PAIRS, MAX_PIPELINE_CALLS, MAX_PAIRS_PER_VALUE = 50, 5000, 100_000, 50
+MAX_TOKEN_BUDGET = 10_000_000
 #: Caps of a deliberation's texts (each refused with a message, never cut).
 MAX_TITLE, MAX_QUESTION, MAX_QUESTIONS, MAX_WELCOME, MAX_CONSENT = 200, 2000, 50, 10_000, 10_000
 _KEY = r"^[a-z][a-z0-9_]{0,39}$"
@@ -220,6 +221,9 @@ class DeliberationConfig(_Setting):
     pipeline_max_pairs: int = Field(default=1000, ge=0, le=MAX_PIPELINE_PAIRS)
     pipeline_max_calls: int = Field(default=5000, ge=0, le=MAX_PIPELINE_CALLS)
     pipeline_pairs_per_value: int = Field(default=3, ge=0, le=MAX_PAIRS_PER_VALUE)
+    #: Tokens one participant's interview (chat and card writing) may use; 0: the app's
+    #: ``PARTICIPANT_TOKEN_BUDGET``.
+    token_budget: int = Field(default=0, ge=0, le=MAX_TOKEN_BUDGET)
 
     @field_validator("demographics")
     @classmethod
@@ -450,6 +454,7 @@ class InterviewPublic(SQLModel):
     user_turns: int = 0
     turn_limit: int = 12
     tokens_used: int = 0  # tokens of the interview's own model calls (the budget counts these)
+    token_budget: int = 0  # the deliberation's budget for them (0: the app's PARTICIPANT_TOKEN_BUDGET)
 
 
 # --- upgrade stories -------------------------------------------------------------------------------

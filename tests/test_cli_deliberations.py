@@ -74,7 +74,12 @@ def test_invites_need_force_until_it_opens_and_come_as_csv(env: dict[str, str], 
     all_csv = tmp_path / "all.csv"
     assert run(env, "invites", "list", str(d), "--csv", str(all_csv)).exit_code == 0
     with all_csv.open(newline="") as f:
-        assert sorted(r["status"] for r in csv.DictReader(f)) == ["started", "unused"]
+        table = list(csv.DictReader(f))
+    assert sorted(r["status"] for r in table) == ["opened", "unused"]  # opened, not consented: not started
+    assert [bool(r["opened"]) for r in table if r["status"] == "opened"] == [True]
+    listed = run(env, "invites", "list", str(d))
+    assert sorted(line.split("\t")[3] for line in listed.output.splitlines()) == ["opened", "unused"]
+    assert {len(line.split("\t")) for line in listed.output.splitlines()} == {7}
     cohorts = run(env, "invites", "cohorts", str(d))
     assert cohorts.output.splitlines() == ["pilot\t2\t1\t0\t1\t0\t0"]
 

@@ -1,4 +1,5 @@
-"""The facilitator commands: add (password typed twice, or on stdin), list, disable, enable, password."""
+"""The facilitator commands: add (password typed twice, or on stdin), list, disable, enable, password,
+unlock."""
 
 from __future__ import annotations
 
@@ -74,6 +75,7 @@ def test_add_reads_the_password_from_stdin(env: dict[str, str]) -> None:
         (("facilitator", "add", "bo", "--password-stdin"), "", "No password on stdin"),
         (("facilitator", "add", "a\tb", "--password-stdin"), f"{PASSWORD}\n", "control characters"),
         (("facilitator", "disable", "nobody"), "", "no facilitator account named 'nobody'"),
+        (("facilitator", "unlock", "nobody"), "", "no facilitator account named 'nobody'"),
         (
             ("facilitator", "password", "nobody", "--password-stdin"),
             f"{PASSWORD}\n",
@@ -112,3 +114,20 @@ def test_list_says_when_there_is_no_account(env: dict[str, str]) -> None:
     result = run(env, "facilitator", "list")
     assert result.exit_code == 0 and result.stdout == ""
     assert "python cli.py facilitator add NAME" in result.stderr
+
+
+def test_unlock_lets_a_locked_account_sign_in_at_once(env: dict[str, str]) -> None:
+    invoke(env, "facilitator", "add", "ana", "--password-stdin", typed=f"{PASSWORD}\n")
+    for _ in range(accounts.FREE_FAILURES + 1):
+        assert not signs_in(env, "ana", "wrong password!")
+    assert not signs_in(env, "ana", PASSWORD)  # locked: even the right password waits
+    result = run(env, "facilitator", "unlock", "ANA")
+    assert result.exit_code == 0 and "Facilitator account ana is unlocked" in result.stdout
+    assert signs_in(env, "ana", PASSWORD)
+    settings = load_settings(environ=env, secrets={})
+    engine = system.open_database(settings)
+    try:
+        (latest_unlock,) = [a for a in accounts.recent_attempts(engine) if a.reason == accounts.UNLOCKED]
+    finally:
+        engine.dispose()
+    assert latest_unlock.account_name == "ana" and latest_unlock.client.startswith("cli:")

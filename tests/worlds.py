@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
-from storage import repo_participants
+from storage import repo_llm_calls, repo_participants
 from storage.db import session_scope
-from storage.schemas import ParticipantCreate
+from storage.schemas import ParticipantCreate, UsageSummary
 from storage.tables import CanonicalValue, Context, EdgeHypothesis, QuestionContext, ValuesCard, utcnow
 
 PEER_VALUES = (
@@ -100,3 +100,9 @@ def peers(engine: Engine, *, deliberation_id: int, question_id: int) -> Peers:
             stories.append(h.id)
         assert context.id is not None
         return Peers(tuple(values), context.id, tuple(int(i) for i in stories if i is not None))
+
+
+def usage(engine: Engine, **where: int) -> UsageSummary:
+    """The recorded model calls (of an ``interview_id`` or a ``deliberation_id`` when given)."""
+    with session_scope(engine) as session:
+        return repo_llm_calls.usage_summary(session, **where)

@@ -5,13 +5,18 @@ returned name as ``actor=`` to every service that changes something.
 
 A facilitator is signed in by a session token (:mod:`services.facilitator.accounts`): the one this
 session signed in with (``ui.state``), else the one in the browser's cookie (:mod:`ui.session_cookie`: a
-reload, a second tab). Where ``st.secrets`` has an ``[auth]`` section, a user logged in with
-``st.login`` whose e-mail names an enabled account is signed in as that account too.
+reload, a second tab). Where ``st.secrets`` has an ``[auth]`` section, a user just logged in with
+``st.login`` whose verified e-mail names an enabled account is given such a token too (logged as a
+sign-in), so ``SESSION_HOURS`` and "sign out everywhere" hold for them as for a password.
+
+A fragment that refreshes itself (``st.fragment(run_every=...)``) runs without the page's own
+:func:`require_facilitator`: it calls :func:`guard_fragment` first, which ends it once the sign-in is gone.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NoReturn
 
 import streamlit as st
 
@@ -41,11 +46,26 @@ def current() -> Facilitator | None:
         name = accounts.verify_session(engine, settings, token)
         if name is not None:
             return Facilitator(name=name)
-    if mine != "" and openid_configured() and _user_logged_in():
-        name = accounts.openid_account(engine, claims=_user_claims())
-        if name is not None:
-            return Facilitator(name=name)
+    if mine is None and openid_configured() and _user_logged_in():  # first seen in this session
+        outcome = accounts.openid_sign_in(engine, settings, claims=_user_claims(), client=client())
+        if outcome.ok and outcome.token and outcome.name:
+            state.keep_facilitator_session(outcome.token)
+            return Facilitator(name=outcome.name)
     return None
+
+
+def guard_fragment() -> Facilitator:
+    """Call first in a fragment that runs by itself (``run_every``): the signed-in facilitator, or, once
+    the sign-in is gone (expired, signed out, ended everywhere), a full rerun of the page, whose
+    :func:`require_facilitator` then shows only the pointer to the sign-in page."""
+    who = current()
+    if who is None:
+        _rerun_page()
+    return who
+
+
+def _rerun_page() -> NoReturn:
+    st.rerun(scope="app")
 
 
 def require_facilitator() -> Facilitator:
@@ -59,13 +79,20 @@ def require_facilitator() -> Facilitator:
 
 
 def client() -> str:
-    """Who is signing in, for the per-client rate limit (:func:`accounts.client_key`)."""
+    """Who is signing in, for the per-client rate limit (:func:`accounts.client_key`): the connection's
+    address, or behind ``TRUSTED_PROXY`` the last hop of the last ``X-Forwarded-For`` line."""
     try:
-        ip, sent = st.context.ip_address, dict(st.context.headers)
+        ip, headers = st.context.ip_address, st.context.headers
+        get_all = getattr(headers, "get_all", None)
+        if callable(get_all):  # every line of a repeated header, in order
+            lines = list(get_all("X-Forwarded-For"))
+        else:
+            lines = [v for k, v in headers.items() if k.lower() == "x-forwarded-for"]
     except Exception:  # no browser session
-        ip, sent = None, {}
-    headers = {k: v for k, v in sent.items() if isinstance(k, str) and isinstance(v, str)}
-    return accounts.client_key(ip if isinstance(ip, str) else None, headers)
+        ip, lines = None, []
+    forwarded = [line for line in lines if isinstance(line, str)]
+    trusted = resources.settings().trusted_proxy
+    return accounts.client_key(ip if isinstance(ip, str) else None, forwarded, trusted_proxy=trusted)
 
 
 def sign_in(name: str, password: str) -> accounts.SignInOutcome:
@@ -109,6 +136,13 @@ def openid_providers() -> list[str | None]:
 def openid_email() -> str | None:
     """The e-mail of the user logged in with ``st.login``, or None."""
     return _user_email() if openid_configured() and _user_logged_in() else None
+
+
+def openid_names_an_account() -> bool:
+    """Whether the user logged in with ``st.login`` names an enabled account (by a verified e-mail)."""
+    if not (openid_configured() and _user_logged_in()):
+        return False
+    return accounts.openid_account(resources.engine(), claims=_user_claims()) is not None
 
 
 def _user_logged_in() -> bool:

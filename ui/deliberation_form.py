@@ -48,15 +48,21 @@ def attempt(
 
 
 def show_notice() -> None:
-    """The success line of the save that ran the page again (:func:`attempt`), once."""
+    """The success line of the save that ran the page again (:func:`attempt`), once. Its slot is drawn on
+    every run, so what follows keeps its place: a line that came and went would make Streamlit redraw the
+    tabs below it, back on their first tab (the facilitator would lose the one they saved in)."""
+    slot = st.empty()
     line = st.session_state.get(state.CONSOLE_NOTICE)
     if line:
         st.session_state[state.CONSOLE_NOTICE] = None
-        st.success(line)
+        slot.success(line)
 
 
-def create_form(who: Facilitator) -> deliberations.DeliberationPublic | None:
-    """The "New deliberation" form: title, questions, texts, settings as JSON; the deliberation made."""
+def create_form(
+    who: Facilitator, *, then: Callable[[deliberations.DeliberationPublic], object] | None = None
+) -> deliberations.DeliberationPublic | None:
+    """The "New deliberation" form: title, questions, texts, settings as JSON; the deliberation made.
+    ``then`` gets the new deliberation before the page runs again (the Deliberations page chooses it)."""
     engine = resources.engine()
     with st.form("create_deliberation"):  # kept on an error, so nothing typed is lost
         title = st.text_input("Title")  # no max_chars anywhere: the service refuses, the text stays
@@ -84,11 +90,16 @@ def create_form(who: Facilitator) -> deliberations.DeliberationPublic | None:
             config=settings_json.parse_config(settings_field),
             actor=who.name,
         ),
-        lambda made: (
-            f"Created deliberation {made.id} as a draft: choose it in the sidebar to edit its settings, "
-            "then open it."
-        ),
+        lambda made: _created(made, then),
     )
+
+
+def _created(
+    made: deliberations.DeliberationPublic, then: Callable[[deliberations.DeliberationPublic], object] | None
+) -> str:
+    if then is not None:
+        then(made)
+    return f"Created deliberation {made.id} as a draft: edit its settings on the Settings page, then open it."
 
 
 def _edit(d: deliberations.DeliberationPublic, who: Facilitator, done: str, **changes: Any) -> None:
@@ -119,6 +130,7 @@ STEPS = (
     ("stories_to_judge", "Stories to judge"),
     ("interview_turn_limit", "Interview turns at most"),
     ("seeds_required", "Seed values each question needs before it opens"),
+    ("token_budget", "Tokens a participant's interview may use (0: the app's PARTICIPANT_TOKEN_BUDGET)"),
 )
 PIPELINE = (
     ("pipeline_max_pairs", "Pipeline: pairs of values at most"),

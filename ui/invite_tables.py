@@ -42,14 +42,20 @@ def all_invites(rows: list[invites.InviteRow], deliberation_id: int) -> None:
     if not rows:
         st.info("No per-person links yet.")
         return
-    counts = {s: sum(r.status == s for r in rows) for s in ("unused", "started", "finished", "revoked")}
-    st.caption(", ".join(f"{n} {s}" for s, n in counts.items()))
+    counts = {
+        s: sum(r.status == s for r in rows) for s in ("unused", "opened", "started", "finished", "revoked")
+    }
+    st.caption(
+        ", ".join(f"{n} {s}" for s, n in counts.items())
+        + ". Opened: the link was opened, no consent yet; started: consented (a participant)."
+    )
     st.dataframe(
         [
             {
                 "code": r.code,
                 "cohort": r.cohort or "",
                 "status": r.status,
+                "opened": _when(r.opened),
                 "started": _when(r.started),
                 "finished": _when(r.finished),
                 "participant": r.participant_id,

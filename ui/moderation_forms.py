@@ -20,6 +20,12 @@ from services.facilitator import moderation, values
 from ui import components, deliberation_form, resources
 from ui.auth import Facilitator
 
+#: The choices of :func:`services.facilitator.moderation.hide_card` for a value that has the card's words.
+VALUE_CHOICE_LABELS = {
+    moderation.HIDE_VALUE_TOO: "hides the value too",
+    moderation.KEEP_VALUE: "keeps the value as it is (or edit the wording below first: the value follows)",
+}
+
 
 def _message(done: moderation.Done) -> str:
     return done.message
@@ -38,8 +44,17 @@ def card_actions(hit: moderation.CardHit, *, deliberation_id: int, who: Facilita
         reason = st.text_input("Reason (written to the moderation log)", key=f"card-reason-{c.id}")
         hide, show, value = st.columns(3)
         on: dict[str, Any] = {"deliberation_id": deliberation_id, "reason": reason, "actor": who.name}
+        choice = None
+        if hit.value_has_its_words and c.status != CardStatus.HIDDEN:
+            choice = st.radio(
+                f"Value {c.canonical_value_id} carries this card's words word for word. Hiding the card:",
+                moderation.VALUE_CHOICES,
+                index=None,
+                format_func=VALUE_CHOICE_LABELS.__getitem__,
+                key=f"hide-card-value-{c.id}",
+            )
         if c.status != CardStatus.HIDDEN and hide.form_submit_button("Hide card", key=f"hide-card-{c.id}"):
-            act = partial(moderation.hide_card, engine, card_id=c.id, **on)
+            act = partial(moderation.hide_card, engine, card_id=c.id, value=choice, **on)
             deliberation_form.attempt("Hiding the card", act, _message)
         if c.status == CardStatus.HIDDEN and show.form_submit_button(
             "Show card again", key=f"show-card-{c.id}"
@@ -163,6 +178,7 @@ def _counts_rows(rows: list[tuple[str, values.ValueCounts]]) -> list[dict[str, A
             "votes": c.votes,
             "stories": c.stories,
             "judgements": c.judgements,
+            "hidden": c.hidden,
         }
         for role, c in rows
     ]
@@ -177,6 +193,8 @@ def merge_preview(preview: values.MergePreview) -> None:
     st.dataframe(_counts_rows(rows), hide_index=True, width="stretch")
     done = [f"{n} {k.replace('_', ' ')}" for k, n in preview.counts.items() if n]
     st.markdown(f"The merge would do: {', '.join(done) or 'nothing but remove the merged values'}.")
+    if preview.keep.hidden:
+        st.caption("These values are hidden: the merged value stays hidden.")
     if preview.already_merged:
         st.caption(f"Merged before: {', '.join(map(str, preview.already_merged))}.")
 
@@ -195,6 +213,7 @@ def split_preview(preview: values.SplitPreview) -> None:
     v = preview.value
     st.caption(
         f"{v.votes} votes, {v.stories} stories and {v.judgements} judgements stay with value {v.value_id}."
+        + (" It is hidden: the new value will be hidden too." if v.hidden else "")
     )
 
 

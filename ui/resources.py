@@ -61,3 +61,10 @@ def jobs() -> BackgroundJobs:
     """The process's side jobs (the pipeline after each submitted card): they never keep a participant
     waiting."""
     return BackgroundJobs(workers=2)
+
+
+@st.cache_resource(show_spinner=False)
+def console_jobs() -> BackgroundJobs:
+    """The pool of the console's job runs (dedup, stories, grading, imports...; the Jobs and Import pages):
+    its own workers, so a long job never holds up the participants' pipeline (:func:`jobs`)."""
+    return BackgroundJobs(workers=2)

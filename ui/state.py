@@ -11,8 +11,6 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from settings import Settings
-
 #: The facilitator's signed session token (ui.auth): None when this session has not decided (the cookie
 #: is read), "" once signed out here (the cookie is ignored and cleared).
 FACILITATOR_SESSION = "facilitator_session"
@@ -130,13 +128,6 @@ def keep_facilitator_session(token: str) -> None:
 
 def end_facilitator_session() -> None:
     st.session_state[FACILITATOR_SESSION] = ""
-
-
-def facilitator_allowed(settings: Settings) -> bool:
-    """Whether a facilitator is signed in (kept for pages that predate ``ui.auth.require_facilitator``)."""
-    from ui import auth  # ui.auth imports this module
-
-    return auth.current() is not None
 
 
 def set_field(key: str, value: object) -> None:

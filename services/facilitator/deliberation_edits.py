@@ -4,8 +4,9 @@ questions, a copy of it, and deleting it with every row it holds.
 Every change goes through the same check as a new deliberation
 (:func:`services.facilitator.deliberations.checked`) and is a moderation event naming its ``actor``, with
 what it was before and after (``deliberation_edit``, ``question_add``, ``question_edit``,
-``question_remove``, ``deliberation_duplicate``). Deleting leaves no event (the log is deleted with the
-deliberation): :func:`delete_deliberation` returns what it removed, and the front ends report it.
+``question_remove``, ``deliberation_duplicate``). Deleting removes the deliberation's log with it and
+writes one ``deliberation_delete`` event of the console's own log (no deliberation; the System page): the
+id, the title and how many rows of each kind went, its moderation events among them.
 Imports no model library (``tests/test_cli_imports.py``).
 """
 
@@ -19,9 +20,11 @@ from sqlalchemy import Engine
 
 from errors import InvalidInput
 from interviews.text_rules import check_text
-from services.facilitator.deliberations import checked, public, record
+from services.facilitator import audit
+from services.facilitator.deliberations import SYSTEM_ACTOR, checked, public, record
 from services.facilitator.settings_json import merged
-from storage import repo_deliberations
+from services.jobs import runs
+from storage import repo_deliberations, repo_jobs
 from storage.db import session_scope
 from storage.schemas import (
     ContextCreate,
@@ -37,6 +40,8 @@ from storage.tables import utcnow
 log = logging.getLogger(__name__)
 #: Kinds of rows that make a question "answered" (it is then kept; see :func:`remove_question`).
 ANSWERS = ("interviews", "cards", "impressions", "votes")
+#: The longest reason of a deletion (as long as a moderation action's).
+MAX_REASON = 2000
 
 
 def edit_deliberation(
@@ -266,16 +271,21 @@ def deletion_preview(engine: Engine, *, deliberation_id: int) -> dict[str, int]:
         return repo_deliberations.deliberation_row_counts(session, deliberation_id=deliberation_id)
 
 
+DELETE = "deliberation_delete"
+
+
 def delete_deliberation(
-    engine: Engine, *, deliberation_id: int, confirm_title: str, actor: str
+    engine: Engine, *, deliberation_id: int, confirm_title: str, actor: str, reason: str = ""
 ) -> dict[str, int]:
     """Delete the deliberation and every row of it (participants, transcripts, cards, values, votes,
     stories, judgements, snapshots, model-call records, the moderation log...), children first, in one
-    transaction; returns how many rows of each kind went.
+    transaction; returns how many rows of each kind went. The same transaction writes the console's
+    ``deliberation_delete`` event (``actor``, ``reason``; the id, title and those counts in its details).
 
     ``confirm_title`` must be the deliberation's title as typed by the person deleting it (the CLI's
     ``--yes`` passes it), so a stale form never deletes another one. Refused, saying why, while one of its
-    jobs is queued or running.
+    jobs is queued or running (one left by a stopped process does not count); the job-start lock is held
+    from that check to the end, so no job starts on it meanwhile.
     """
     with session_scope(engine) as session:
         deliberation = repo_deliberations.get_deliberation(session, deliberation_id=deliberation_id)
@@ -284,13 +294,26 @@ def delete_deliberation(
                 f"To delete deliberation {deliberation_id}, type its title exactly as it is; "
                 "nothing was deleted."
             )
-        running = repo_deliberations.active_job_runs(session, deliberation_id=deliberation_id)
-        if running:
+        repo_jobs.lock_starts(session)  # no job starts on it between this check and the delete
+        running = repo_deliberations.active_job_runs(
+            session, deliberation_id=deliberation_id, beaten_since=runs.stale_before()
+        )
+        if running:  # a run left by a stopped process (no recent heartbeat) does not hold it up
             raise InvalidInput(
                 f"Deliberation {deliberation_id} has {running} job{'s' if running != 1 else ''} queued or "
                 "running; wait for them to end, then delete it. Nothing was deleted."
             )
         title = deliberation.title
         counts = repo_deliberations.delete_deliberation(session, deliberation_id=deliberation_id)
+        audit.record(
+            session,
+            deliberation_id=None,  # the console's own log: the deliberation is gone
+            actor=actor or SYSTEM_ACTOR,
+            action=DELETE,
+            target_type="deliberation",
+            target_id=deliberation_id,
+            reason=" ".join(check_text(reason, what="The reason", limit=MAX_REASON).split()),
+            details={"deliberation_id": deliberation_id, "title": title, "removed": counts},
+        )
     log.warning("Deliberation %s (%r) deleted by %s: %s", deliberation_id, title, actor, counts)
     return counts

@@ -19,10 +19,11 @@ from sqlalchemy import Engine
 from errors import InvalidInput
 from interviews.text_rules import ascii_safe, check_text
 from interviews.vocabulary import DeliberationStatus, values_of
+from services.facilitator import audit
 from services.facilitator.seed_rows import missing_seeds
 from services.facilitator.settings_json import check_config
 from settings import base_url_problem
-from storage import repo_deliberations, repo_values
+from storage import repo_deliberations
 from storage.db import session_scope
 from storage.schemas import (
     CohortCreate,
@@ -31,7 +32,6 @@ from storage.schemas import (
     DeliberationPublic,
     InviteCreate,
     InvitePublic,
-    ModerationEventCreate,
     QuestionPublic,
 )
 from storage.tables import Deliberation, utcnow
@@ -267,18 +267,17 @@ def record(
     target_id: int | None = None,
     reason: str = "",
 ) -> int:
-    """Write one moderation event of a facilitator's change; its id."""
-    event = repo_values.add_moderation_event(
+    """Write one moderation event of a facilitator's change (:func:`services.facilitator.audit.record`);
+    its id."""
+    event = audit.record(
         session,
-        data=ModerationEventCreate(
-            deliberation_id=deliberation_id,
-            actor=actor or SYSTEM_ACTOR,
-            action=action,
-            target_type=target_type,
-            target_id=deliberation_id if target_id is None and target_type == "deliberation" else target_id,
-            reason=reason,
-            details=details,
-        ),
+        deliberation_id=deliberation_id,
+        actor=actor or SYSTEM_ACTOR,
+        action=action,
+        target_type=target_type,
+        target_id=deliberation_id if target_id is None and target_type == "deliberation" else target_id,
+        reason=reason,
+        details=details,
     )
     assert event.id is not None
     return event.id

@@ -3,15 +3,15 @@ what became of each, as a table or CSV, withdraw unused ones, count each cohort,
 who finished (panel ids included). Making invites is
 :func:`services.facilitator.deliberations.create_invites`.
 
-An invite's status: ``unused`` (nobody opened it), ``started`` (its person opened it), ``finished`` (its
-person reached the end: the survey), ``revoked`` (withdrawn before anyone used it: the link says so).
+An invite's status: ``unused`` (nobody opened it), ``opened`` (its person opened it but has not consented:
+not a participant yet), ``started`` (its person consented), ``finished`` (its person reached the end: the
+survey), ``revoked`` (withdrawn before anyone used it: the link says so). The CSV is
+:mod:`exports.invites_csv`.
 Imports no model library (``tests/test_cli_imports.py``).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Literal
@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from sqlalchemy import Engine
 
 from errors import InvalidInput
+from exports import invites_csv as csv_export
 from interviews.text_rules import ascii_safe, check_text
 from interviews.vocabulary import ParticipantStage
 from services.facilitator.deliberations import check_base_url, invite_url, record
@@ -27,9 +28,9 @@ from storage import repo_deliberations
 from storage.db import session_scope
 from storage.tables import Participant
 
-InviteStatus = Literal["unused", "started", "finished", "revoked"]
+InviteStatus = Literal["unused", "opened", "started", "finished", "revoked"]
 #: The columns of the invite CSV, in order.
-CSV_COLUMNS = ("link", "code", "cohort", "status", "started", "finished")
+CSV_COLUMNS = csv_export.COLUMNS
 
 
 class InviteRow(BaseModel):
@@ -41,7 +42,8 @@ class InviteRow(BaseModel):
     cohort: str | None = None
     status: InviteStatus
     created_at: datetime
-    started: datetime | None = None
+    opened: datetime | None = None  # its person first opened the link
+    started: datetime | None = None  # its person consented (a participant from then on)
     finished: datetime | None = None
     revoked: datetime | None = None
     participant_id: int | None = None
@@ -92,10 +94,13 @@ def list_invites(engine: Engine, *, deliberation_id: int, base_url: str) -> list
             session, deliberation_id=deliberation_id
         ):
             finished = _finished(person, survey_at)
+            consented = person.consented_at if person is not None else None
             status: InviteStatus = (
                 "finished"
                 if finished is not None
                 else "started"
+                if consented is not None
+                else "opened"
                 if invite.participant_id is not None
                 else "revoked"
                 if invite.revoked_at is not None
@@ -110,7 +115,8 @@ def list_invites(engine: Engine, *, deliberation_id: int, base_url: str) -> list
                     cohort=cohort,
                     status=status,
                     created_at=invite.created_at,
-                    started=invite.used_at,
+                    opened=invite.used_at,
+                    started=consented,
                     finished=finished,
                     revoked=invite.revoked_at,
                     participant_id=invite.participant_id,
@@ -121,30 +127,20 @@ def list_invites(engine: Engine, *, deliberation_id: int, base_url: str) -> list
 
 
 def invites_csv(rows: Iterable[InviteRow]) -> str:
-    """The invites as CSV (:data:`CSV_COLUMNS`; times in ISO 8601, UTC). A cell that a spreadsheet would
-    run as a formula (it starts with ``=``, ``+``, ``-``, ``@``, a tab or a return) is prefixed with ``'``.
-
-    >>> from datetime import UTC
-    >>> row = InviteRow(id=1, code="c", link="https://x/join?invite=c", cohort="=1+1", status="unused",
-    ...                 created_at=datetime(2024, 1, 1, tzinfo=UTC))
-    >>> invites_csv([row]).splitlines()
-    ['link,code,cohort,status,started,finished', "https://x/join?invite=c,c,'=1+1,unused,,"]
-    """
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for r in rows:
-        cells = [r.link, r.code, r.cohort or "", r.status, _when(r.started), _when(r.finished)]
-        writer.writerow([_safe_cell(c) for c in cells])
-    return out.getvalue()
-
-
-def _when(moment: datetime | None) -> str:
-    return moment.isoformat() if moment is not None else ""
-
-
-def _safe_cell(text: str) -> str:
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    """The invites as CSV (:mod:`exports.invites_csv`: link, code, cohort, status, opened, started,
+    finished; formula-looking cells defused)."""
+    return csv_export.invites_csv(
+        csv_export.InviteLine(
+            link=r.link,
+            code=r.code,
+            cohort=r.cohort,
+            status=r.status,
+            opened=r.opened,
+            started=r.started,
+            finished=r.finished,
+        )
+        for r in rows
+    )
 
 
 def cohort_counts(engine: Engine, *, deliberation_id: int) -> list[CohortCount]:

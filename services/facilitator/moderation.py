@@ -36,13 +36,13 @@ from interviews.cards import CardDraft, lint_card
 from interviews.grading import TranscriptGrades
 from interviews.text_rules import check_text
 from interviews.vocabulary import CardStatus, values_of
-from services.facilitator import grading
+from services.facilitator import audit, grading
 from services.facilitator.values import check_reason
 from storage import repo_deliberations, repo_interviews, repo_values
 from storage.db import Session, session_scope
 from storage.errors import NotFound
-from storage.schemas import CardPublic, MessagePublic, ModerationEventCreate, ModerationEventPublic
-from storage.tables import ModerationEvent, ValuesCard, utcnow
+from storage.schemas import CardPublic, MessagePublic, ModerationEventPublic
+from storage.tables import CanonicalValue, ModerationEvent, ValuesCard, utcnow
 
 HIDE_CARD = "hide_card"
 UNHIDE_CARD = "unhide_card"
@@ -81,17 +81,15 @@ def _log(
     reason: str,
     details: dict[str, Any],
 ) -> int:
-    event = repo_values.add_moderation_event(
+    event = audit.record(
         session,
-        data=ModerationEventCreate(
-            deliberation_id=deliberation_id,
-            actor=actor,
-            action=action,
-            target_type=target_type,
-            target_id=target_id,
-            reason=reason,
-            details=details,
-        ),
+        deliberation_id=deliberation_id,
+        actor=actor,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        reason=reason,
+        details=details,
     )
     assert event.id is not None
     return event.id
@@ -161,24 +159,22 @@ def record_grades(engine: Engine, graded: grading.InterviewGrades, *, actor: str
     ``grade_interview`` event, so searches show them."""
     with session_scope(engine) as session:
         deliberation_id = _interview_deliberation(session, graded.interview_id)
-        event = repo_values.add_moderation_event(
+        event = audit.record(
             session,
-            data=ModerationEventCreate(
-                deliberation_id=deliberation_id,
-                actor=actor,
-                action=GRADE,
-                target_type="interview",
-                target_id=graded.interview_id,
-                reason=f"graded by {graded.model}",
-                details={
-                    "grades": graded.grades.model_dump(mode="json"),
-                    "overall": graded.grades.overall.grade,
-                    "model": graded.model,
-                    "prompt_ref": graded.prompt_ref,
-                    "messages": graded.messages,
-                    "had_card": graded.had_card,
-                },
-            ),
+            deliberation_id=deliberation_id,
+            actor=actor,
+            action=GRADE,
+            target_type="interview",
+            target_id=graded.interview_id,
+            reason=f"graded by {graded.model}",
+            details={
+                "grades": graded.grades.model_dump(mode="json"),
+                "overall": graded.grades.overall.grade,
+                "model": graded.model,
+                "prompt_ref": graded.prompt_ref,
+                "messages": graded.messages,
+                "had_card": graded.had_card,
+            },
         )
         stored = _stored_grades(event)
         assert stored is not None
@@ -218,6 +214,8 @@ class CardHit:
     value_title: str | None
     value_hidden: bool
     grades: StoredGrades | None
+    #: Its visible value carries its words word for word: hiding the card asks what to do with the value.
+    value_has_its_words: bool = False
 
 
 @dataclass(frozen=True)
@@ -266,6 +264,7 @@ def search_cards(
                 value_title=v.title if (v := values.get(c.canonical_value_id or 0)) else None,
                 value_hidden=bool(v and v.hidden),
                 grades=grades.get(c.interview_id) if c.interview_id is not None else None,
+                value_has_its_words=bool(v and not v.hidden and _words(v) == _words(c)),
             )
             for c in cards
         )
@@ -393,14 +392,61 @@ def _not_a_draft(card: ValuesCard) -> None:
         )
 
 
-def hide_card(engine: Engine, *, deliberation_id: int, card_id: int, reason: str, actor: str) -> Done:
-    """Hide a submitted card (see the module notes); a hidden one stays so, a draft is refused."""
+#: What :func:`hide_card` may do with the card's value when the value carries the card's words.
+KEEP_VALUE = "keep"
+HIDE_VALUE_TOO = "hide"
+VALUE_CHOICES = (KEEP_VALUE, HIDE_VALUE_TOO)
+
+
+def _words(row: ValuesCard | CanonicalValue) -> dict[str, Any]:
+    return {"title": row.title, "description": row.description, "policies": list(row.policies)}
+
+
+def _shown_words_of(session: Session, card: ValuesCard) -> CanonicalValue | None:
+    """The card's value when it is visible and carries the card's wording word for word (it was made
+    from the card): hiding only the card would leave those words in draws, stories and the graph."""
+    if card.canonical_value_id is None:
+        return None
+    value = repo_values.get_canonical_value(session, canonical_id=card.canonical_value_id, lock=True)
+    return value if not value.hidden and _words(value) == _words(card) else None
+
+
+def hide_card(
+    engine: Engine,
+    *,
+    deliberation_id: int,
+    card_id: int,
+    reason: str,
+    actor: str,
+    value: str | None = None,
+) -> Done:
+    """Hide a submitted card (see the module notes); a hidden one stays so, a draft is refused.
+
+    When the card's visible value carries the card's words word for word, hiding the card alone would
+    leave them visible, so the facilitator chooses: ``value="hide"`` hides the value too (its own
+    ``hide_value`` event, same reason), ``value="keep"`` keeps it as it is; without a choice it is
+    :class:`InvalidInput` (rewording the card first rewords the value too, see :func:`edit_card`).
+    ``value="hide"`` hides the card's value whatever its words."""
     reason = check_reason(reason)
+    if value is not None and value not in VALUE_CHOICES:
+        raise InvalidInput(f"Choose to keep or hide the card's value (not {value!r}).")
     with session_scope(engine) as session:
         card = _card(session, deliberation_id, card_id)
         if card.status == CardStatus.HIDDEN:
             return Done(None, f"Card {card_id} was hidden already.")
         _not_a_draft(card)
+        shared = _shown_words_of(session, card)
+        if shared is not None and value is None:
+            others = sum(
+                c.id != card_id and c.status != CardStatus.HIDDEN
+                for c in repo_values.member_cards(session, canonical_ids=[shared.id or 0])[shared.id or 0]
+            )
+            also = f" (it has {others} other visible card{'s' if others != 1 else ''})" if others else ""
+            raise InvalidInput(
+                f"Value {shared.id} carries card {card_id}'s words word for word{also}: hiding only the "
+                "card leaves them visible. Choose to hide the value too or to keep it as it is (edit the "
+                "card's wording first if its words must go: the value follows). Nothing was hidden."
+            )
         before = card.status
         card.status = CardStatus.HIDDEN.value
         session.add(card)
@@ -416,9 +462,14 @@ def hide_card(engine: Engine, *, deliberation_id: int, card_id: int, reason: str
                 "before": {"status": before},
                 "after": {"status": card.status},
                 "value_id": card.canonical_value_id,
+                **({"value": value} if value is not None else {}),
             },
         )
-        return Done(event, f"Card {card_id} hidden.")
+        hid = ""
+        if value == HIDE_VALUE_TOO and card.canonical_value_id is not None:
+            if _hide(session, deliberation_id, card.canonical_value_id, True, reason, actor) is not None:
+                hid = f" and value {card.canonical_value_id} with it"
+        return Done(event, f"Card {card_id} hidden{hid}.")
 
 
 def unhide_card(engine: Engine, *, deliberation_id: int, card_id: int, reason: str, actor: str) -> Done:
@@ -508,33 +559,42 @@ def edit_card(
         return Done(event, f"Card {card_id} edited{also}.")
 
 
+def _hide(
+    session: Session, deliberation_id: int, value_id: int, hidden: bool, reason: str, actor: str
+) -> int | None:
+    """Set the value's hidden flag and log it; None when it was so already."""
+    try:
+        value = repo_values.get_canonical_value(
+            session, canonical_id=value_id, deliberation_id=deliberation_id, lock=True
+        )
+    except NotFound as exc:
+        raise InvalidInput(str(exc)) from exc
+    if value.hidden == hidden:
+        return None
+    value.hidden = hidden
+    value.updated_at = utcnow()
+    session.add(value)
+    return _log(
+        session,
+        deliberation_id=deliberation_id,
+        actor=actor,
+        action=HIDE_VALUE if hidden else UNHIDE_VALUE,
+        target_type="canonical_value",
+        target_id=value_id,
+        reason=reason,
+        details={"before": {"hidden": not hidden}, "after": {"hidden": hidden}, "title": value.title},
+    )
+
+
 def _set_value_hidden(
     engine: Engine, *, deliberation_id: int, value_id: int, hidden: bool, reason: str, actor: str
 ) -> Done:
     reason = check_reason(reason)
     with session_scope(engine) as session:
         repo_deliberations.get_deliberation(session, deliberation_id=deliberation_id)
-        try:
-            value = repo_values.get_canonical_value(
-                session, canonical_id=value_id, deliberation_id=deliberation_id, lock=True
-            )
-        except NotFound as exc:
-            raise InvalidInput(str(exc)) from exc
-        if value.hidden == hidden:
+        event = _hide(session, deliberation_id, value_id, hidden, reason, actor)
+        if event is None:
             return Done(None, f"Value {value_id} was {'hidden' if hidden else 'shown'} already.")
-        value.hidden = hidden
-        value.updated_at = utcnow()
-        session.add(value)
-        event = _log(
-            session,
-            deliberation_id=deliberation_id,
-            actor=actor,
-            action=HIDE_VALUE if hidden else UNHIDE_VALUE,
-            target_type="canonical_value",
-            target_id=value_id,
-            reason=reason,
-            details={"before": {"hidden": not hidden}, "after": {"hidden": hidden}, "title": value.title},
-        )
         return Done(event, f"Value {value_id} {'hidden' if hidden else 'shown again'}.")
 
 
@@ -558,29 +618,37 @@ def unhide_value(engine: Engine, *, deliberation_id: int, value_id: int, reason:
 MAX_LOG = 10_000
 
 
+def _log_of(session: Session, deliberation_id: int | None) -> None:
+    """Refuse a deliberation that is not there (None, the console's own log, always is)."""
+    if deliberation_id is not None:
+        repo_deliberations.get_deliberation(session, deliberation_id=deliberation_id)
+
+
 def log(
-    engine: Engine, *, deliberation_id: int, action: str | None = None, limit: int = 500
+    engine: Engine, *, deliberation_id: int | None, action: str | None = None, limit: int = 500
 ) -> list[ModerationEventPublic]:
-    """The deliberation's moderation log (of one ``action`` when given), newest first."""
+    """The deliberation's moderation log (of one ``action`` when given), newest first. ``None``: the
+    console's own log, of no deliberation (deliberations deleted, accounts changed)."""
     if not 1 <= limit <= MAX_LOG:
         raise InvalidInput(f"Show 1 to {MAX_LOG} events at a time (not {limit}).")
     with session_scope(engine) as session:
-        repo_deliberations.get_deliberation(session, deliberation_id=deliberation_id)
+        _log_of(session, deliberation_id)
         events = repo_values.list_moderation_events(
             session, deliberation_id=deliberation_id, action=action or None, limit=limit
         )
         return [ModerationEventPublic.model_validate(e, from_attributes=True) for e in events]
 
 
-def log_actions(engine: Engine, *, deliberation_id: int) -> list[str]:
-    """The actions the deliberation's log holds (for a filter)."""
+def log_actions(engine: Engine, *, deliberation_id: int | None) -> list[str]:
+    """The actions the deliberation's log (None: the console's) holds (for a filter)."""
     with session_scope(engine) as session:
-        repo_deliberations.get_deliberation(session, deliberation_id=deliberation_id)
+        _log_of(session, deliberation_id)
         return repo_values.moderation_actions(session, deliberation_id=deliberation_id)
 
 
-def log_csv(engine: Engine, *, deliberation_id: int, action: str | None = None) -> str:
-    """The log as CSV (:mod:`exports.moderation_csv`: when, who, action, target, reason, before, after)."""
+def log_csv(engine: Engine, *, deliberation_id: int | None, action: str | None = None) -> str:
+    """The log (None: the console's) as CSV (:mod:`exports.moderation_csv`: when, who, action, target,
+    reason, before, after)."""
     events = log(engine, deliberation_id=deliberation_id, action=action, limit=MAX_LOG)
     return moderation_csv(
         log_row(

@@ -10,11 +10,12 @@ from sqlalchemy import Engine
 
 from errors import InvalidInput
 from interviews.text_rules import check_text
+from services.facilitator import audit
 from storage import repo_deliberations, repo_seeds, repo_values
 from storage.db import Session, session_scope
 from storage.errors import NotFound
 from storage.repo_interviews import MINED_FLAG
-from storage.schemas import ModerationEventCreate, SeedPublic
+from storage.schemas import SeedPublic
 from storage.tables import CanonicalValue, ValuesCard
 
 
@@ -103,17 +104,15 @@ def remove_seed(engine: Engine, *, value_id: int, reason: str = "", actor: str =
         snapshot = {"title": title, "description": value.description, "policies": list(value.policies)}
         deliberation_id, question_id = value.deliberation_id, card.question_id
         stories = repo_seeds.delete_seed(session, value=value, card=card)
-        event = repo_values.add_moderation_event(
+        event = audit.record(
             session,
-            data=ModerationEventCreate(
-                deliberation_id=deliberation_id,
-                actor=actor,
-                action="remove_seed",
-                target_type="canonical_value",
-                target_id=value_id,
-                reason=reason,
-                details={"question_id": question_id, "stories_removed": stories, "value": snapshot},
-            ),
+            deliberation_id=deliberation_id,
+            actor=actor,
+            action="remove_seed",
+            target_type="canonical_value",
+            target_id=value_id,
+            reason=reason,
+            details={"question_id": question_id, "stories_removed": stories, "value": snapshot},
         )
         assert event.id is not None
         return SeedRemoval(value_id, title, stories, event.id)

@@ -28,13 +28,14 @@ from errors import InvalidInput, StudioError, one_line
 from interviews import seeds as core
 from interviews.cards import CardDraft, CardProblem, lint_card
 from interviews.text_rules import check_text, clean_model_text
+from services.facilitator import audit
 from services.facilitator.seed_rows import SeedRemoval, list_seeds, own_seed, remove_seed, seed_public
 from services.jobs import contexts
 from services.runtime.model_clients import model_id
 from storage import repo_deliberations, repo_interviews, repo_seeds, repo_values
 from storage.db import Session, session_scope
 from storage.repo_interviews import MINED_FLAG
-from storage.schemas import ModerationEventCreate, SeedCreate, SeedPublic
+from storage.schemas import SeedCreate, SeedPublic
 from storage.tables import CanonicalValue
 
 __all__ = [
@@ -145,23 +146,21 @@ def _store(
             provenance=f"seed value={value.id}",
         )
         repo_interviews.add_card_flag(session, card=card, flag=MINED_FLAG)  # given: never mined on top
-    repo_values.add_moderation_event(
+    audit.record(
         session,
-        data=ModerationEventCreate(
-            deliberation_id=deliberation_id,
-            actor=actor,
-            action="add_seed",
-            target_type="canonical_value",
-            target_id=value.id,
-            details={
-                "question_id": question_id,
-                "card_id": card.id,
-                "title": draft.title,
-                "contexts": list(given_contexts),
-                "contexts_added": added,
-                **(made_by or {"made_by": "typed"}),
-            },
-        ),
+        deliberation_id=deliberation_id,
+        actor=actor,
+        action="add_seed",
+        target_type="canonical_value",
+        target_id=value.id,
+        details={
+            "question_id": question_id,
+            "card_id": card.id,
+            "title": draft.title,
+            "contexts": list(given_contexts),
+            "contexts_added": added,
+            **(made_by or {"made_by": "typed"}),
+        },
     )
     return seed_public(session, value, card)
 

@@ -22,15 +22,11 @@ from errors import InvalidInput
 from interviews.dedup_candidates import embedding_text
 from interviews.missed_merges import closest_pairs
 from interviews.text_rules import check_text
+from services.facilitator import audit
 from storage import repo_deliberations, repo_judgements, repo_merge, repo_values
 from storage.db import session_scope
 from storage.errors import NotFound
-from storage.schemas import (
-    CanonicalValueCreate,
-    CanonicalValuePublic,
-    CardPublic,
-    ModerationEventCreate,
-)
+from storage.schemas import CanonicalValueCreate, CanonicalValuePublic, CardPublic
 from storage.tables import CanonicalValue, ValuesCard, utcnow
 
 if TYPE_CHECKING:  # `values list` and `values show` load no model library (tests/test_cli_imports.py)
@@ -118,7 +114,7 @@ def _merge_targets(
         raise InvalidInput(f"Value {keep_id} cannot be merged into itself.")
     repo_deliberations.get_deliberation(session, deliberation_id=deliberation_id)
     try:
-        repo_values.get_canonical_value(
+        keep = repo_values.get_canonical_value(
             session, canonical_id=keep_id, deliberation_id=deliberation_id, lock=lock
         )
     except NotFound as exc:
@@ -135,7 +131,22 @@ def _merge_targets(
     if unknown:
         names = ", ".join(map(str, unknown))
         raise InvalidInput(f"There is no value {names} in deliberation {deliberation_id}.")
+    _same_visibility(keep, [found[i] for i in wanted if i in found])
     return [i for i in wanted if i in found], tuple(i for i in wanted if i not in found)
+
+
+def _same_visibility(keep: CanonicalValue, merging: Sequence[CanonicalValue]) -> None:
+    """A merge keeps ``keep``'s hidden flag for everything: merging a hidden value into a visible one would
+    show its cards again, a visible one into a hidden one hide them, so a mixed merge is refused."""
+    other = [v.id for v in merging if v.hidden != keep.hidden]
+    if other:
+        names = ", ".join(map(str, other))
+        hidden, shown = (keep.id, names) if keep.hidden else (names, keep.id)
+        raise InvalidInput(
+            f"Value {hidden} is hidden and value {shown} is not: merging them would "
+            f"{'hide' if keep.hidden else 'show'} what the merged values hold. Show the hidden value "
+            "again (or hide the other) first, then merge."
+        )
 
 
 @dataclass(frozen=True)
@@ -216,17 +227,15 @@ def merge(
         if not merging:
             return MergeSummary(keep_id, (), already, {}, None)
         outcome = repo_merge.merge_canonical_values(session, keep_id=keep_id, merge_ids=merging)
-        event = repo_values.add_moderation_event(
+        event = audit.record(
             session,
-            data=ModerationEventCreate(
-                deliberation_id=deliberation_id,
-                actor=actor,
-                action="merge_values",
-                target_type="canonical_value",
-                target_id=keep_id,
-                reason=reason,
-                details={"merged": merging, "counts": outcome.counts(), "removed": outcome.dropped},
-            ),
+            deliberation_id=deliberation_id,
+            actor=actor,
+            action="merge_values",
+            target_type="canonical_value",
+            target_id=keep_id,
+            reason=reason,
+            details={"merged": merging, "counts": outcome.counts(), "removed": outcome.dropped},
         )
         return MergeSummary(keep_id, tuple(merging), already, outcome.counts(), event.id)
 
@@ -352,23 +361,22 @@ def split(
                 description=first.description,
                 policies=list(first.policies),
                 dedup_run=None,
+                hidden=value.hidden,  # cards split off a hidden value stay hidden
             ),
         )
         assert new.id is not None
         repo_values.link_cards(session, cards=[cards[i] for i in chosen], canonical_id=new.id)
         value.updated_at = utcnow()
         session.add(value)
-        event = repo_values.add_moderation_event(
+        event = audit.record(
             session,
-            data=ModerationEventCreate(
-                deliberation_id=value.deliberation_id,
-                actor=actor,
-                action="split_value",
-                target_type="canonical_value",
-                target_id=canonical_id,
-                reason=reason,
-                details={"new_value": new.id, "cards": chosen, "title": new.title},
-            ),
+            deliberation_id=value.deliberation_id,
+            actor=actor,
+            action="split_value",
+            target_type="canonical_value",
+            target_id=canonical_id,
+            reason=reason,
+            details={"new_value": new.id, "cards": chosen, "title": new.title},
         )
         assert event.id is not None
         return SplitSummary(canonical_id, new.id, tuple(chosen), event.id)

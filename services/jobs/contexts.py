@@ -171,10 +171,13 @@ def mine_pending(
     return MiningSummary(deliberation_id, len(card_ids), mined, added_total, skipped, tuple(failures))
 
 
-def generate_for_question(engine: Engine, model: BaseChatModel, *, question_id: int, n: int) -> list[str]:
+def generate_for_question(
+    engine: Engine, model: BaseChatModel, *, question_id: int, n: int, job_run: str | None = None
+) -> list[str]:
     """Ask the model for ``n`` contexts of the question (for a facilitator); add the new ones
     (``source="generated"``) linked to the question. Returns the texts added (possibly fewer than ``n``:
-    duplicates of existing contexts and texts that break the context rules are dropped).
+    duplicates of existing contexts and texts that break the context rules are dropped). ``job_run`` goes
+    with the call's accounting metadata (the job run that counts it, e.g. ``job-12``).
     """
     if not 1 <= n <= MAX_GENERATED:
         raise InvalidInput(f"Ask for 1-{MAX_GENERATED} contexts at a time (not {n}).")
@@ -188,7 +191,7 @@ def generate_for_question(engine: Engine, model: BaseChatModel, *, question_id: 
         question=question_text,
         existing=existing,
         n=n,
-        metadata={"deliberation_id": deliberation_id},
+        metadata={"deliberation_id": deliberation_id, **({"job_run": job_run} if job_run else {})},
     )
 
     with session_scope(engine) as session:

@@ -134,6 +134,7 @@ def dedup(
     run_id: str | None = None,
     on_batch: Callable[[BatchReport], None] | None = None,
     job_run: str | None = None,
+    actor: str = "dedup",
 ) -> DedupSummary:
     """Link every submitted, not yet deduplicated card of the deliberation to a canonical value.
 
@@ -142,7 +143,8 @@ def dedup(
     existing values nearest to its cards. New values get ``dedup_run = run_id``. A batch whose partition
     stays invalid is skipped and reported in ``failures``; other model errors propagate after the batches
     before them were committed (run again to continue). ``job_run`` goes with each call's accounting
-    metadata (the job run that counts it, e.g. ``pipeline-12``).
+    metadata (the job run that counts it, e.g. ``pipeline-12``); ``actor`` is who the batches' moderation
+    events name (the facilitator who started a console job).
     """
     if not 1 <= batch_size <= core.MAX_BATCH:
         raise InvalidInput(f"batch_size must be between 1 and {core.MAX_BATCH} (got {batch_size}).")
@@ -183,7 +185,7 @@ def dedup(
         metadata["job_run"] = job_run
     config: RunnableConfig = {"metadata": metadata}
     model_name = model_id(model)
-    run = RunContext(engine, deliberation_id, run_id, model_name)
+    run = RunContext(engine, deliberation_id, run_id, model_name, actor)
     failures: list[BatchFailure] = []
 
     for number, batch in enumerate(batches, start=1):

@@ -39,12 +39,13 @@ class RunContext:
     deliberation_id: int
     run_id: str
     model_name: str
+    actor: str = "dedup"  # who started the run (a console job: the facilitator), else the job's name
 
     def event(self, action: str, **details: Any) -> ModerationEventCreate:
         """A moderation event of this run (``dedup_batch`` or ``dedup_batch_failed``) with its details."""
         return ModerationEventCreate(
             deliberation_id=self.deliberation_id,
-            actor="dedup",
+            actor=self.actor,
             action=action,
             target_type="deliberation",
             target_id=self.deliberation_id,

@@ -10,15 +10,18 @@ kind               arguments                                    fails when
 dedup              question_id (or None), batch_size            an error, or every batch failed
 generate_contexts  question_id, n                               an error
 mine_contexts      (none)                                       an error, or every card failed
-stories            max_pairs, run_id (None: ``job-<id>``)       an error, or every story failed
+stories            max_pairs, run_id (blank: ``console-<d>``)   an error, or every story failed
 grade              (none: every ungraded submitted interview)   an error, or every interview failed
 build              (none)                                       an error
 import             folder, before, title, uploaded              an error (an import makes a deliberation)
 =================  ===========================================  ==========================================
 
-The model calls of dedup, mining, stories and grading carry the run's name (``job-<id>``) in their
-accounting (``LLMCall.job_run``); generating contexts records them with the deliberation only (its service
-takes no job name).
+One run of a kind is active on a deliberation at a time, whatever its arguments (``Kind.same``): generating
+contexts once per question, an import once per folder and arguments. A stories job without a run id
+continues the deliberation's own story run (``console-<d>``), so starting it again resumes.
+
+The model calls of dedup, generating and mining contexts, stories and grading carry the run's name
+(``job-<id>``) in their accounting (``LLMCall.job_run``).
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from tempfile import gettempdir
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
@@ -36,12 +40,24 @@ from errors import InvalidInput, one_line
 from interviews.limits import CONTEXTS_PER_CALL, DEDUP_BATCH, DEDUP_BATCH_MAX, STORY_PAIRS, STORY_PAIRS_MAX
 from interviews.text_rules import parse_id
 from interviews.vocabulary import JobKind
-from services.jobs.runs import Models, Outcome, Progress, job_run_name
+from services.jobs.runs import Models, Outcome, Progress, Started
+
+if TYPE_CHECKING:
+    from services.runtime.background import BackgroundJobs
 from storage import repo_deliberations
 from storage.db import session_scope
 
 Check = Callable[[Engine, int | None, dict[str, Any]], dict[str, Any]]
 Run = Callable[[Engine, Models, Progress, int | None, dict[str, Any]], Outcome]
+Same = Callable[[dict[str, Any]], Any]
+#: How the temporary folder of an uploaded study begins (``dft_import.save_upload``): the only folder an
+#: import removes when it ends.
+UPLOAD_PREFIX = "dft-upload-"
+
+
+def _whole_deliberation(args: dict[str, Any]) -> Any:
+    """One run of the kind at a time on a deliberation, whatever its arguments."""
+    return ()
 
 
 @dataclass(frozen=True)
@@ -50,6 +66,9 @@ class Kind:
     label: str  # what the console's button and list call it
     check: Check
     run: Run
+    #: What makes two runs of the kind on one deliberation the same job (only one of them is active at a
+    #: time; starting another returns the active one): by default the deliberation alone.
+    same: Same = _whole_deliberation
 
 
 def deliberation_of_question(engine: Engine, *, question_id: int) -> int:
@@ -64,6 +83,43 @@ def kind(name: str | JobKind) -> Kind:
     if found is None:
         raise InvalidInput(f"There is no job kind {name!r} (one of {', '.join(KINDS)}).")
     return found
+
+
+def start_import(
+    engine: Engine,
+    jobs: BackgroundJobs,
+    models: Models,
+    *,
+    folder: str,
+    upload: bytes | None,
+    before: str | None,
+    title: str | None,
+    actor: str,
+) -> Started:
+    """Start an import of the published study from ``folder`` on the server or from ``upload`` (a zip of
+    it, unpacked into a temporary folder the run removes when it ends). When the run is refused (its
+    arguments, the same import already active) the unpacked folder is removed here."""
+    from services.jobs import runs
+    from services.research import dft_import
+
+    unpacked = dft_import.save_upload(upload) if upload is not None else None
+    args = {
+        "folder": str(unpacked) if unpacked is not None else folder.strip(),
+        "before": (before or "").strip() or None,
+        "title": title,
+        "uploaded": unpacked is not None,
+    }
+    try:
+        outcome = runs.start(
+            engine, jobs, models, kind=JobKind.IMPORT, deliberation_id=None, args=args, actor=actor
+        )
+    except BaseException:
+        if unpacked is not None:
+            shutil.rmtree(unpacked, ignore_errors=True)
+        raise
+    if unpacked is not None and not outcome.created:  # not this run's folder
+        shutil.rmtree(unpacked, ignore_errors=True)
+    return outcome
 
 
 # --- argument checks --------------------------------------------------------------------------------
@@ -125,12 +181,22 @@ def _check_generate(engine: Engine, deliberation_id: int | None, args: dict[str,
 def _check_stories(engine: Engine, deliberation_id: int | None, args: dict[str, Any]) -> dict[str, Any]:
     from services.jobs import stories
 
-    _deliberation(engine, deliberation_id)
-    run_id = str(args.get("run_id") or "").strip() or None
+    d = _deliberation(engine, deliberation_id)
+    run_id = str(args.get("run_id") or "").strip()
     return {
         "max_pairs": _int(args, "max_pairs", STORY_PAIRS, 1, STORY_PAIRS_MAX, "The number of pairs"),
-        "run_id": stories.check_run_id(run_id) if run_id else None,
+        "run_id": stories.check_run_id(run_id) if run_id else console_story_run(d),
     }
+
+
+def console_story_run(deliberation_id: int) -> str:
+    """The story run a stories job continues when it names none: one per deliberation, so starting the job
+    again resumes it (the pairs already judged are skipped) instead of writing every story anew.
+
+    >>> console_story_run(7)
+    'console-7'
+    """
+    return f"console-{deliberation_id}"
 
 
 def _check_import(engine: Engine, deliberation_id: int | None, args: dict[str, Any]) -> dict[str, Any]:
@@ -151,11 +217,17 @@ def _check_import(engine: Engine, deliberation_id: int | None, args: dict[str, A
         except ValueError as exc:
             raise InvalidInput(f"The day is YYYY-MM-DD, not {before!r}.") from exc
     title = str(args.get("title") or "").strip() or None
+    uploaded = bool(args.get("uploaded", False))
+    where = Path(folder).resolve()
+    if uploaded and not (
+        where.name.startswith(UPLOAD_PREFIX) and where.parent == Path(gettempdir()).resolve()
+    ):
+        raise InvalidInput("Only an upload's own temporary folder is removed after the import.")
     return {
-        "folder": str(Path(folder).resolve()),
+        "folder": str(where),
         "before": before,
         "title": check_text(title, what="The title", limit=MAX_TITLE) if title else None,
-        "uploaded": bool(args.get("uploaded", False)),
+        "uploaded": uploaded,
     }
 
 
@@ -192,6 +264,7 @@ def _run_dedup(
         batch_size=args["batch_size"],
         on_batch=on_batch,
         job_run=progress.job_run,
+        actor=progress.actor or "dedup",
     )
     result = {
         "pending": pending,
@@ -225,7 +298,7 @@ def _run_generate(
         f"Asking the model for {args['n']} contexts of question {args['question_id']}.", total=1, echo=False
     )
     added = contexts.generate_for_question(
-        engine, models.chat(), question_id=args["question_id"], n=args["n"]
+        engine, models.chat(), question_id=args["question_id"], n=args["n"], job_run=progress.job_run
     )
     for text in added:
         progress.update(f"added: {text}", echo=False)
@@ -281,7 +354,7 @@ def _run_stories(
     from storage import repo_values
 
     assert deliberation_id is not None
-    run_id = args["run_id"] or job_run_name(progress.run_id)
+    run_id = args["run_id"] or console_story_run(deliberation_id)  # a run stored before it was named
     with session_scope(engine) as session:
         by_context = repo_values.values_by_context(session, deliberation_id=deliberation_id)
     pairs = core.plan_pairs(by_context, max_pairs=args["max_pairs"])
@@ -441,11 +514,17 @@ KINDS: dict[str, Kind] = {
     k.kind.value: k
     for k in (
         Kind(JobKind.DEDUP, "Deduplicate cards into values", _check_dedup, _run_dedup),
-        Kind(JobKind.GENERATE_CONTEXTS, "Generate contexts for a question", _check_generate, _run_generate),
+        Kind(
+            JobKind.GENERATE_CONTEXTS,
+            "Generate contexts for a question",
+            _check_generate,
+            _run_generate,
+            lambda args: args["question_id"],
+        ),
         Kind(JobKind.MINE_CONTEXTS, "Mine contexts from cards", _no_args, _run_mine),
         Kind(JobKind.STORIES, "Write and judge upgrade stories", _check_stories, _run_stories),
         Kind(JobKind.GRADE, "Grade ungraded transcripts", _no_args, _run_grade),
         Kind(JobKind.BUILD, "Build the moral graph", _no_args, _run_build),
-        Kind(JobKind.IMPORT, "Import the published study", _check_import, _run_import),
+        Kind(JobKind.IMPORT, "Import the published study", _check_import, _run_import, lambda args: args),
     )
 }

@@ -7,15 +7,19 @@ failed), progress (``done`` of ``total``), the last :data:`LOG_LINES` log lines,
 :func:`run_here` runs it in the calling thread (the command line). What each kind does is
 :mod:`services.jobs.run_kinds`.
 
-Safe to run twice: starting a kind with the same deliberation and arguments while such a run is queued or
-running returns that run instead of a second one; and the work underneath is idempotent (dedup takes only
-pending cards, stories are keyed by their run id, mined cards are flagged), so a rerun continues.
+Safe to run twice: one run of a kind is active on a deliberation at a time, whatever its arguments
+(generating contexts: one per question; :attr:`~services.jobs.run_kinds.Kind.same`), so starting it while
+such a run is queued or running returns that run (:class:`Started` says so) instead of a second one; and the
+work underneath is idempotent (dedup takes only pending cards, the console's stories continue the
+deliberation's one story run, mined cards are flagged), so a rerun continues.
 
 Failure: a run that raises ends ``failed`` with the error's one line; a run whose every batch failed ends
 ``failed`` too (the command line exits non-zero). A run whose process stopped (the server restarted) cannot
 say so itself: while a run is queued or running its process writes a heartbeat every
 :data:`HEARTBEAT_S` seconds, and a run whose heartbeat is older than :data:`STALE_S` is shown as failed
-("stopped with its process") when read; starting the same job again marks it so and starts afresh.
+("stopped with its process") when read; starting the same job again marks it so and starts afresh. The
+heartbeat of a run goes on while its process executes it (only the end of :func:`execute` stops it), and the
+end of a run changes it only while it is still ``running`` (a run marked stopped meanwhile stays so).
 
 This module loads no model library (``cli.py jobs list`` reads runs without langchain): the models come
 from :class:`Models`, whose factories are called only by the kinds that need one.
@@ -34,7 +38,7 @@ from sqlalchemy import Engine
 
 from errors import InvalidInput, StudioError, one_line
 from interviews.vocabulary import JobKind, JobStatus
-from storage import repo_jobs
+from storage import repo_deliberations, repo_jobs
 from storage.db import session_scope
 from storage.schemas_console import JobRunCreate, JobRunPublic
 from storage.tables import JobRun, utcnow
@@ -43,6 +47,7 @@ if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
     from langchain_core.language_models import BaseChatModel
 
+    from services.jobs.run_kinds import Kind
     from services.runtime.background import BackgroundJobs
     from settings import Settings
 
@@ -56,7 +61,8 @@ LINE_CHARS = 1000
 HEARTBEAT_S = 20.0
 #: A queued or running run whose heartbeat is older than this was left by a stopped process.
 STALE_S = 180.0
-#: After this many failed heartbeats in a row a process stops beating for those runs.
+#: After this many failed heartbeats in a row a process stops beating for the runs it only holds queued
+#: (those it executes it beats until they end) and logs the failure again only every this many beats.
 BEAT_TRIES = 3
 STOPPED = "stopped with its process (no heartbeat for several minutes); start it again to continue"
 
@@ -197,6 +203,20 @@ def list_runs(
         return [public(r, now=now) for r in rows]
 
 
+def stale_before(now: datetime | None = None) -> datetime:
+    """A queued or running run whose heartbeat is older than this was left by a stopped process."""
+    return (now or utcnow()) - timedelta(seconds=STALE_S)
+
+
+@dataclass(frozen=True)
+class Started:
+    """What starting a job gave: the run, and whether it is new (False: the same job was queued or running
+    already, and ``run`` is that one)."""
+
+    run: JobRunPublic
+    created: bool
+
+
 def any_active(runs: list[JobRunPublic]) -> bool:
     """Whether one of ``runs`` is still queued or running (a page refreshes while so)."""
     return any(r.status in repo_jobs.ACTIVE for r in runs)
@@ -205,20 +225,24 @@ def any_active(runs: list[JobRunPublic]) -> bool:
 def _queue(
     engine: Engine, *, kind: str, deliberation_id: int | None, args: dict[str, Any], actor: str
 ) -> tuple[JobRunPublic, bool]:
-    """The queued or running run of the same job, or a new queued one; and whether it is new."""
+    """The queued or running run of the same job (:attr:`Kind.same`), or a new queued one; and whether it is
+    new."""
     from services.jobs import run_kinds
 
     spec = run_kinds.kind(kind)
     checked = spec.check(engine, deliberation_id, dict(args))
+    wanted = spec.same(checked)
     actor = (actor or "").strip()[:100]
     with session_scope(engine) as session:
         repo_jobs.lock_starts(session)
+        if deliberation_id is not None:  # deleted since it was checked (a delete takes the lock too)
+            repo_deliberations.get_deliberation(session, deliberation_id=deliberation_id)
         now = utcnow()
         for active in repo_jobs.active_runs(session, kind=spec.kind.value, deliberation_id=deliberation_id):
             if is_stale(active, now=now):  # its process stopped: say so, then start afresh
                 active.status, active.error, active.finished_at = JobStatus.FAILED.value, STOPPED, now
                 session.add(active)
-            elif active.args == checked:
+            elif _same(spec.same, active.args, wanted):
                 return public(active, now=now), False
         run = repo_jobs.add_run(
             session,
@@ -229,8 +253,15 @@ def _queue(
         run.heartbeat_at = now
         session.flush()
         created = public(run, now=now)
-    _BEATER.add(engine, created.id)
+    _BEATER.hold(engine, created.id)
     return created, True
+
+
+def _same(same: Callable[[dict[str, Any]], Any], args: dict[str, Any], wanted: Any) -> bool:
+    try:
+        return bool(same(dict(args or {})) == wanted)
+    except (KeyError, TypeError):  # arguments stored by an older version: not comparable, so the same job
+        return True
 
 
 def start(
@@ -242,13 +273,14 @@ def start(
     deliberation_id: int | None,
     args: dict[str, Any],
     actor: str,
-) -> JobRunPublic:
-    """Store a queued run of ``kind`` and run it on ``jobs`` (the process's pool); the arguments are checked
-    first (:class:`InvalidInput`). When the same job is queued or running, that run is returned instead."""
+) -> Started:
+    """Store a queued run of ``kind`` and run it on ``jobs`` (the console's pool); the arguments are checked
+    first (:class:`InvalidInput`). When the same job is queued or running, that run is returned instead
+    (``created`` False) and nothing is started."""
     run, created = _queue(engine, kind=str(kind), deliberation_id=deliberation_id, args=args, actor=actor)
     if created:
         jobs.submit(f"job run {run.id} ({run.kind})", execute, engine, models, run_id=run.id)
-    return run
+    return Started(run, created)
 
 
 def run_here(
@@ -277,30 +309,50 @@ def execute(
     engine: Engine, models: Models, *, run_id: int, on_line: Callable[[str], None] | None = None
 ) -> JobRunPublic:
     """Run the queued run ``run_id`` to its end and store how it ended; a run another worker took already
-    is left alone. Errors end the run as failed (they are not raised: the run records them)."""
+    is left alone. Errors end the run as failed (they are not raised: the run records them). Its heartbeat
+    goes on until it ends here; the end is stored only while the run is still ``running`` (one marked
+    stopped meanwhile, by a start that found no heartbeat, keeps that status)."""
     from services.jobs import run_kinds
 
     with session_scope(engine) as session:
         run = repo_jobs.get_run(session, run_id=run_id, lock=True)
         if run.status != JobStatus.QUEUED:
+            _BEATER.unhold(run_id)  # ended (or stale) before a worker took it; one running is not ours
             return public(run)
         run.status, run.started_at, run.heartbeat_at = JobStatus.RUNNING.value, utcnow(), utcnow()
         session.add(run)
         kind, deliberation_id, args, actor = run.kind, run.deliberation_id, dict(run.args), run.actor
-    _BEATER.add(engine, run_id)
+    _BEATER.executing(engine, run_id)
+    try:
+        return _execute(engine, models, run_kinds.kind(kind), run_id, deliberation_id, args, actor, on_line)
+    finally:
+        _BEATER.release(run_id)
+
+
+def _execute(
+    engine: Engine,
+    models: Models,
+    spec: Kind,
+    run_id: int,
+    deliberation_id: int | None,
+    args: dict[str, Any],
+    actor: str,
+    on_line: Callable[[str], None] | None,
+) -> JobRunPublic:
     progress = Progress(engine, run_id, on_line, actor=actor)
     outcome: Outcome
     try:
-        outcome = run_kinds.kind(kind).run(engine, models, progress, deliberation_id, args)
+        outcome = spec.run(engine, models, progress, deliberation_id, args)
     except StudioError as exc:
         outcome = Outcome(error=one_line(exc))
     except Exception as exc:  # a bug: the traceback goes to the log, the run says what broke
-        log.exception("job run %s (%s) failed", run_id, kind)
+        log.exception("job run %s (%s) failed", run_id, spec.kind.value)
         outcome = Outcome(error=f"an unexpected error ({type(exc).__name__}); the server log has the details")
-    finally:
-        _BEATER.discard(run_id)
     with session_scope(engine) as session:
         run = repo_jobs.get_run(session, run_id=run_id, lock=True)
+        if run.status != JobStatus.RUNNING:  # marked stopped (or ended) meanwhile: that stays
+            log.warning("job run %s ended while %s; its end is not stored", run_id, run.status)
+            return public(run)
         run.status = (JobStatus.FAILED if outcome.error else JobStatus.SUCCEEDED).value
         run.error = outcome.error
         run.result = outcome.result
@@ -315,60 +367,78 @@ def execute(
 
 
 class _Beater:
-    """One daemon thread per process writing the heartbeat of the runs this process holds."""
+    """One daemon thread per process writing the heartbeat of the runs this process holds: those it queued
+    (until a worker takes them, or they end or go stale) and those it executes (until :func:`execute` ends
+    them: :meth:`release`, never the thread itself)."""
 
     def __init__(self) -> None:
-        self._held: dict[int, Engine] = {}
+        self._queued: dict[int, Engine] = {}
+        self._executing: dict[int, Engine] = {}
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._failures: dict[int, int] = {}  # per engine: heartbeats failed in a row
 
-    def add(self, engine: Engine, run_id: int) -> None:
+    def hold(self, engine: Engine, run_id: int) -> None:
+        """Beat for a run this process queued."""
         with self._lock:
-            self._held[run_id] = engine
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._loop, name="job-heartbeat", daemon=True)
-                self._thread.start()
+            self._queued[run_id] = engine
+            self._ensure_thread()
 
-    def discard(self, run_id: int) -> None:
+    def executing(self, engine: Engine, run_id: int) -> None:
+        """Beat for a run this process executes, until :meth:`release`."""
         with self._lock:
-            self._held.pop(run_id, None)
+            self._queued.pop(run_id, None)
+            self._executing[run_id] = engine
+            self._ensure_thread()
+
+    def unhold(self, run_id: int) -> None:
+        """Stop beating for a queued run that no worker here will execute."""
+        with self._lock:
+            self._queued.pop(run_id, None)
+
+    def release(self, run_id: int) -> None:
+        """The run ended here: stop beating for it."""
+        with self._lock:
+            self._queued.pop(run_id, None)
+            self._executing.pop(run_id, None)
+
+    def held(self) -> set[int]:
+        with self._lock:
+            return set(self._queued) | set(self._executing)
+
+    def _ensure_thread(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(target=self._loop, name="job-heartbeat", daemon=True)
+            self._thread.start()
 
     def _loop(self) -> None:
         while True:
             threading.Event().wait(HEARTBEAT_S)
-            with self._lock:
-                held = dict(self._held)
-            by_engine: dict[int, tuple[Engine, list[int]]] = {}
-            for run_id, engine in held.items():
-                by_engine.setdefault(id(engine), (engine, []))[1].append(run_id)
-            for engine, ids in by_engine.values():
-                try:
-                    with session_scope(engine) as session:
-                        alive = repo_jobs.beat(session, run_ids=ids, at=utcnow())
-                    if alive < len(ids):  # ended (or gone): stop beating for the ones not active
-                        self._forget_ended(engine, ids)
-                    self._failures.pop(id(engine), None)
-                except Exception as exc:  # a database hiccup: the next beat tries again, a few times
-                    failures = self._failures[id(engine)] = self._failures.get(id(engine), 0) + 1
-                    log.warning("could not write the heartbeat of job runs %s: %s", ids, one_line(exc))
-                    if failures >= BEAT_TRIES:  # the database is gone (or the engine closed)
-                        with self._lock:
-                            for run_id in ids:
-                                self._held.pop(run_id, None)
-                        self._failures.pop(id(engine), None)
+            self.beat_once()
 
-    def _forget_ended(self, engine: Engine, ids: list[int]) -> None:
-        with session_scope(engine) as session:
-            active = {
-                r.id
-                for r in repo_jobs.list_runs(session, statuses=repo_jobs.ACTIVE, limit=10_000)
-                if r.id in ids
-            }
+    def beat_once(self) -> None:
+        """Write one heartbeat for every run held (the thread does so every :data:`HEARTBEAT_S`)."""
         with self._lock:
-            for run_id in ids:
-                if run_id not in active:
-                    self._held.pop(run_id, None)
+            held = {**self._queued, **self._executing}
+        by_engine: dict[int, tuple[Engine, list[int]]] = {}
+        for run_id, engine in held.items():
+            by_engine.setdefault(id(engine), (engine, []))[1].append(run_id)
+        for engine, ids in by_engine.values():
+            try:
+                with session_scope(engine) as session:
+                    alive = repo_jobs.beat(session, run_ids=ids, at=utcnow())
+                with self._lock:  # a queued run that ended or went stale needs no beat; executing ones do
+                    for run_id in set(ids) - alive:
+                        self._queued.pop(run_id, None)
+                self._failures.pop(id(engine), None)
+            except Exception as exc:  # a database hiccup: the next beat tries again
+                failures = self._failures[id(engine)] = self._failures.get(id(engine), 0) + 1
+                if (failures - 1) % BEAT_TRIES == 0:
+                    log.warning("could not write the heartbeat of job runs %s: %s", ids, one_line(exc))
+                if failures >= BEAT_TRIES:  # the queued ones are given up; executing ones go on beating
+                    with self._lock:
+                        for run_id in ids:
+                            self._queued.pop(run_id, None)
 
 
 _BEATER = _Beater()

@@ -69,7 +69,8 @@ def request_card(
 
     A rewrite sees the current draft, the participant's own edits included. Idempotent: when the latest
     draft is newer than the participant's last message it is returned as is. Rewrites stop once the
-    participant's ``token_budget`` is spent (the edit form still works).
+    participant's budget is spent (the deliberation's ``token_budget`` setting, else ``token_budget``, the
+    app's; the edit form still works).
     """
     view = get_interview(engine, token=token, interview_id=interview_id)
     if Stage(view.state) == Stage.SUBMITTED:
@@ -170,7 +171,8 @@ def back_to_conversation(
     The interviewer says so in a message that asks a question, so the chat box continues the interview;
     the next card ("Show me my card now", the model, or the turn limit) is written from the longer
     conversation. Idempotent (a double click or a second tab adds one message). Refused once the turn
-    limit or the participant's ``token_budget`` leaves no room for more conversation.
+    limit or the participant's token budget (the deliberation's, else ``token_budget``) leaves no room for
+    more conversation.
     """
     with session_scope(engine) as session:
         rows = own_rows(session, token, interview_id, lock=True)

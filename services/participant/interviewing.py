@@ -104,6 +104,7 @@ def interview_view(session: Session, rows: InterviewRows, *, with_card: bool = T
     complete = [m for m in messages if m.status == MessageStatus.COMPLETE]
     card = repo_interviews.latest_card(session, interview_id=interview.id) if with_card else None
     last_user = max((m.created_at for m in messages if m.role == MessageRole.USER), default=None)
+    config = DeliberationConfig.stored(deliberation.config)
     return InterviewPublic(
         id=interview.id,
         participant_id=interview.participant_id,
@@ -118,8 +119,9 @@ def interview_view(session: Session, rows: InterviewRows, *, with_card: bool = T
         awaiting_reply=bool(complete) and complete[-1].role == MessageRole.USER,
         replying=any(m.status == MessageStatus.STREAMING for m in messages),
         user_turns=sum(m.role == MessageRole.USER for m in messages),
-        turn_limit=DeliberationConfig.stored(deliberation.config).interview_turn_limit,
+        turn_limit=config.interview_turn_limit,
         tokens_used=interview.tokens_in + interview.tokens_out,
+        token_budget=config.token_budget,
     )
 
 
@@ -272,8 +274,11 @@ def run_metadata(view: InterviewPublic, purpose: str) -> RunnableConfig:
 
 
 def over_budget(view: InterviewPublic, budget: int | None) -> bool:
-    """Whether the interview's own model calls (chat and card writing) used up ``budget`` tokens."""
-    return budget is not None and view.tokens_used >= budget
+    """Whether the interview's own model calls (chat and card writing) used up their budget: the
+    deliberation's ``token_budget`` setting, or (when that is 0) ``budget``, the app's
+    ``PARTICIPANT_TOKEN_BUDGET`` (None: no budget)."""
+    limit = view.token_budget or budget
+    return limit is not None and view.tokens_used >= limit
 
 
 def is_model_failure(exc: BaseException) -> bool:

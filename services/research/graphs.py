@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Hashable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import networkx as nx
@@ -22,7 +23,7 @@ from exports.mai_json import Provenance, ValueRecord, moral_graph_json, with_pro
 from services.research.formats import EXPORT_FORMATS
 from services.runtime.version import APP_VERSION
 from storage import repo_deliberations, repo_judgements, repo_snapshots, repo_values
-from storage.db import session_scope
+from storage.db import Session, session_scope
 from storage.schemas import DeliberationConfig, GraphSnapshotCreate
 
 
@@ -149,13 +150,58 @@ def build_snapshot(engine: Engine, *, deliberation_id: int) -> GraphSummary:
     )
 
 
+#: Moderation that changes which values a graph build takes, or their words (``services.facilitator``:
+#: moderation and values); an ``edit_card`` only when it rewrote its value too (``value_id`` in details).
+GRAPH_CHANGES = ("hide_value", "unhide_value", "merge_values", "split_value")
+EDIT_CARD = "edit_card"
+#: The most ``edit_card`` events looked at for an export (newest first; they are a facilitator's hand edits).
+MAX_EDITS = 1000
+
+
+def changed_since(session: Session, *, deliberation_id: int, since: datetime) -> str | None:
+    """The newest moderation after ``since`` that a graph built before it does not reflect (a value hidden,
+    shown again, merged, split or reworded), as ``"<action> at <time>"``; None when there is none."""
+    newer = [
+        event
+        for action in GRAPH_CHANGES
+        for event in repo_values.list_moderation_events(
+            session, deliberation_id=deliberation_id, action=action, limit=1
+        )
+        if event.created_at > since
+    ]
+    for event in repo_values.list_moderation_events(
+        session, deliberation_id=deliberation_id, action=EDIT_CARD, limit=MAX_EDITS
+    ):
+        if event.created_at <= since:
+            break
+        if event.details.get("value_id") is not None:
+            newer.append(event)
+            break
+    if not newer:
+        return None
+    last = max(newer, key=lambda e: e.created_at)
+    return f"{last.action} at {last.created_at.isoformat(timespec='seconds')}"
+
+
 def export_graph(engine: Engine, *, deliberation_id: int, fmt: str, out: Path) -> Path:
-    """Write the latest graph of the deliberation (building it first when there is none) to ``out``."""
+    """Write the latest graph of the deliberation (building it first when there is none) to ``out``.
+
+    A snapshot older than a moderation that changes the graph (:data:`GRAPH_CHANGES`, or a card edit that
+    rewrote its value) is refused: it would export hidden values, or miss shown ones; build it again."""
     if fmt not in EXPORT_FORMATS:
         raise InvalidInput(f"Unknown export format {fmt!r}: choose one of {', '.join(EXPORT_FORMATS)}.")
     with session_scope(engine) as session:
         repo_deliberations.get_deliberation(session, deliberation_id=deliberation_id)
         snapshot = repo_snapshots.latest_graph_snapshot(session, deliberation_id=deliberation_id)
+        change = None
+        if snapshot is not None:
+            change = changed_since(session, deliberation_id=deliberation_id, since=snapshot.created_at)
+    if snapshot is not None and change is not None:
+        raise InvalidInput(
+            f"Deliberation {deliberation_id}'s values changed after its latest graph (snapshot "
+            f"{snapshot.id}, built {snapshot.created_at.isoformat(timespec='seconds')}; {change}): build "
+            f"the graph again first (`python cli.py build {deliberation_id}`), then export."
+        )
     if snapshot is None:
         build_snapshot(engine, deliberation_id=deliberation_id)
         with session_scope(engine) as session:

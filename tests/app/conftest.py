@@ -36,6 +36,7 @@ CONFIG_VARIABLES = (
     "LOCAL_MODEL_PATH",
     "SESSION_SECRET",
     "SESSION_HOURS",
+    "TRUSTED_PROXY",
 )
 #: argon2id with the smallest parameters: the same code paths, milliseconds per hash.
 CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)

@@ -49,12 +49,15 @@ def _expired_token() -> str:
 
 
 def _lock_out() -> None:
-    """Enough wrong passwords on the console account, just now, that the next attempt must wait."""
+    """Enough wrong passwords on the console account, just now, from the app's own client (AppTest has no
+    address: the local one), that the next attempt from it must wait."""
     console_token()
     settings, engine = load_settings(), _engine()
     try:
         for _ in range(accounts.FREE_FAILURES + 1):
-            accounts.sign_in(engine, settings, name=CONSOLE_ACCOUNT, password="wrong guess", client="other")
+            accounts.sign_in(
+                engine, settings, name=CONSOLE_ACCOUNT, password="wrong guess", client=accounts.LOCAL_CLIENT
+            )
     finally:
         engine.dispose()
 
@@ -264,3 +267,83 @@ def test_openid_connect_is_offered_only_where_configured(
     assert not configured.exception
     labels = [b.label for b in configured.button]
     assert "Sign in with your organisation's account" in labels and "Sign in" in labels
+
+
+def test_a_self_refreshing_fragment_reruns_the_page_once_the_sign_in_is_gone(
+    console_app: Callable[[str], AppTest], app_env: pytest.MonkeyPatch
+) -> None:
+    """What ``auth.guard_fragment`` (first in every ``run_every`` fragment: the monitor's, the jobs') does
+    when a refresh comes after the session ended: a full rerun, which the page's require_facilitator stops.
+    AppTest cannot fire a fragment's timer, so the helper is driven directly inside a signed-in app."""
+    at = console_app("pages/monitor.py")
+    assert not at.exception and auth.SIGN_IN_POINTER not in texts(at)
+    token = at.session_state[state.FACILITATOR_SESSION]
+    app_env.setattr(state, "facilitator_session", lambda: token)
+    reruns: list[str] = []
+
+    def rerun(*, scope: str = "app") -> None:
+        reruns.append(scope)
+        raise RuntimeError("rerun")
+
+    app_env.setattr(st, "rerun", rerun)
+    assert auth.guard_fragment().name == CONSOLE_ACCOUNT and reruns == []  # still signed in: goes on
+    engine = _engine()
+    try:
+        accounts.sign_out_everywhere(engine, name=CONSOLE_ACCOUNT, actor="test")
+    finally:
+        engine.dispose()
+    with pytest.raises(RuntimeError, match="rerun"):
+        auth.guard_fragment()
+    assert reruns == ["app"]  # the whole page, not the fragment alone
+    source = (REPO / "pages" / "monitor.py").read_text()
+    body = source.split("def live_view(deliberation_id: int) -> None:\n", 1)[1]
+    assert body.lstrip().startswith("auth.guard_fragment()")
+
+
+def test_the_sign_in_page_prefills_nothing_and_warns_of_the_shortcut_beside_accounts(
+    make_app: Callable[[], AppTest], app_env: pytest.MonkeyPatch
+) -> None:
+    app_env.setenv("FACILITATOR_PASSWORD", "laptop password")
+    at = make_app().run()
+    at.switch_page(SIGN_IN).run()
+    assert not at.exception and [t.value for t in at.text_input] == ["", ""]
+    assert "FACILITATOR_PASSWORD is still set" not in texts(at)  # the shortcut alone: a laptop
+    console_token()  # a named account now exists
+    at.run()
+    assert not at.exception and "FACILITATOR_PASSWORD is still set although named accounts exist" in texts(at)
+
+
+def test_an_openid_login_is_logged_and_gets_an_expiring_session(
+    make_app: Callable[[], AppTest], app_env: pytest.MonkeyPatch, menus: list[list[str]]
+) -> None:
+    console_token("ana@example.org")
+    claims: dict[str, object] = {"email": "Ana@example.org", "email_verified": True}
+    app_env.setattr(auth, "openid_configured", lambda: True)
+    app_env.setattr(auth, "_user_logged_in", lambda: True)
+    app_env.setattr(auth, "_user_claims", lambda: dict(claims))
+    claims["iat"] = datetime.now(UTC).timestamp() - 5  # just back from the provider
+    at = make_app().run()
+    assert not at.exception and menus[-1] == [*PAGES, SIGN_IN]
+    token = at.session_state[state.FACILITATOR_SESSION]
+    settings, engine = load_settings(), _engine()
+    try:
+        assert accounts.verify_session(engine, settings, token) == "ana@example.org"
+        logged = [(a.account_name, a.ok) for a in accounts.recent_attempts(engine, limit=1)]
+        assert logged == [("ana@example.org", True)]
+        later = datetime.now(UTC) + timedelta(hours=settings.session_hours)
+        assert accounts.verify_session(engine, settings, token, now=later) is None  # SESSION_HOURS holds
+        accounts.sign_out_everywhere(engine, name="ana@example.org", actor="test")
+    finally:
+        engine.dispose()
+    same = make_app()  # this session again (app.py runs only in a fresh AppTest): its token has ended
+    same.session_state[state.FACILITATOR_SESSION] = token
+    same.run()  # the provider's login does not quietly sign it in again
+    assert not same.exception and menus[-1] == [SIGN_IN]
+    claims["iat"] = datetime.now(UTC).timestamp() - 3600  # a reload an hour after the provider login
+    again = make_app().run()
+    assert not again.exception and menus[-1] == [SIGN_IN]
+    again.switch_page(SIGN_IN).run()
+    assert "has ended" in texts(again) and "Log out of the provider" in [b.label for b in again.button]
+    claims["email_verified"], claims["iat"] = False, datetime.now(UTC).timestamp()
+    unverified = make_app().run()
+    assert not unverified.exception and menus[-1] == [SIGN_IN]

@@ -104,3 +104,22 @@ def test_likely_missed_merges(
     assert not at.exception
     pairs = frame(at, "similarity")
     assert list(pairs["value"]) == [world["A"]] and list(pairs["similarity"]) == [0.97]
+
+
+def test_a_merge_of_hidden_and_visible_values_is_refused_in_the_preview(
+    console_app: Callable[[str], AppTest], world: dict[str, int]
+) -> None:
+    engine = system.open_database(load_settings())
+    moderation.hide_value(engine, deliberation_id=world["d"], value_id=world["B"], reason="Spam", actor="Ana")
+    engine.dispose()
+    at = open_page(console_app, world)
+    at.selectbox(key="dedup-keep").set_value(world["A"]).run()
+    at.multiselect(key="dedup-merge").select(world["B"]).run()
+    assert not at.exception
+    page = texts(at)
+    assert f"Value {world['B']} is hidden and value {world['A']} is not" in page
+    assert "Show the hidden value again (or hide the other) first" in page
+    assert not [b for b in at.button if b.label == "Confirm the merge"]  # nothing to confirm
+
+    at.multiselect(key="dedup-merge").unselect(world["B"]).select(world["C"]).run()
+    assert not at.exception and list(frame(at, "judgements")["hidden"]) == [False, False]

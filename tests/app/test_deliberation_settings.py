@@ -171,3 +171,17 @@ def test_contexts_typed_then_proposed_by_the_model_and_saved(
         sources = {c.text: c.source for c in s.exec(select(Context)).all()}
     assert sources[proposed[0]] == "facilitator" and {sources[t] for t in proposed[1:]} == {"generated"}
     assert ("question_contexts", CONSOLE_ACCOUNT) in _events(engine, d)
+
+
+def test_the_token_budget_is_a_setting(console_app: Callable[[str], AppTest], engine) -> None:
+    d = _deliberation(engine)
+    at = console_app(PAGE)
+    label = "Tokens a participant's interview may use (0: the app's PARTICIPANT_TOKEN_BUDGET)"
+    assert by_label(at.number_input, label).value == 0
+    by_label(at.number_input, label).set_value(20_000_000)
+    by_label(at.button, "Save numbers").click().run()
+    assert not at.exception and "token_budget" in shown(at.error[0].value)
+    by_label(at.number_input, label).set_value(4000)
+    by_label(at.button, "Save numbers").click().run()
+    assert not at.exception and "Saved the numbers." in texts(at)
+    assert deliberations.get_deliberation(engine, deliberation_id=d).settings.token_budget == 4000

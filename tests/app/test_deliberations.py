@@ -12,7 +12,8 @@ from services.facilitator import deliberations, system
 from settings import load_settings
 from storage import repo_values
 from storage.db import session_scope
-from tests.app.conftest import CONSOLE_ACCOUNT, shown, texts
+from tests.app.conftest import CONSOLE_ACCOUNT, console_token, shown, texts
+from ui import state
 
 PAGE = "pages/deliberations.py"
 
@@ -99,6 +100,9 @@ def test_duplicate_and_delete(console_app: Callable[[str], AppTest], engine) -> 
     assert [(c.title, c.status, [q.text for q in c.questions]) for c in copies] == [
         ("Copy of Original", "draft", ["Q one?", "Q two?"])
     ]
+    assert at.sidebar.selectbox[0].value == copies[0].id  # the copy is the one chosen now
+    at.sidebar.selectbox[0].set_value(d.id).run()  # back to the original
+    assert not at.exception and at.query_params["d"] == str(d.id)
     at.run()
     assert "2 questions" in texts(at)  # what deleting removes is said first
     by_label(at.text_input, "Type the title to confirm").input("Origin")
@@ -136,3 +140,40 @@ def test_a_database_failing_after_start_up_is_one_plain_message(
     at.run()
     assert not at.exception
     assert "Cannot open the database" in at.error[0].value and "DATABASE_URL" in at.error[0].value
+
+
+def test_the_picker_chooses_what_was_just_created_or_duplicated(
+    console_app: Callable[[str], AppTest], engine
+) -> None:
+    first = deliberations.create_deliberation(engine, title="First", questions=["Q?"])
+    at = console_app(PAGE)
+    picker = at.sidebar.selectbox[0]
+    assert picker.value == first.id and at.query_params["d"] == str(first.id)
+    _create(at, "Second", "Q two?")
+    second = next(x for x in deliberations.list_deliberations(engine) if x.title == "Second")
+    assert "Created deliberation" in texts(at)
+    assert at.sidebar.selectbox[0].value == second.id and at.query_params["d"] == str(second.id)
+    assert at.header[0].value.startswith(f"{second.id}: ")  # the page works on it too
+    by_label(at.button, "Duplicate").click().run()
+    assert not at.exception
+    copy = next(x for x in deliberations.list_deliberations(engine) if x.title == "Copy of Second")
+    assert f"Duplicated as deliberation {copy.id}" in texts(at)
+    assert at.sidebar.selectbox[0].value == copy.id and at.query_params["d"] == str(copy.id)
+    at.sidebar.selectbox[0].set_value(first.id).run()  # choosing by hand still works, and ?d= follows
+    assert not at.exception and at.query_params["d"] == str(first.id)
+    at.run()
+    assert at.sidebar.selectbox[0].value == first.id and at.header[0].value.startswith(f"{first.id}: ")
+    at.switch_page("pages/system.py").run()  # another console page keeps the choice
+    at.switch_page(PAGE).run()
+    assert not at.exception and at.sidebar.selectbox[0].value == first.id
+
+
+def test_a_link_with_d_opens_that_deliberation(make_app: Callable[[], AppTest], engine) -> None:
+    deliberations.create_deliberation(engine, title="One", questions=["Q?"])
+    two = deliberations.create_deliberation(engine, title="Two", questions=["Q?"])
+    at = make_app()
+    at.session_state[state.FACILITATOR_SESSION] = console_token()
+    at.query_params["d"] = str(two.id)
+    at.run()
+    at.switch_page(PAGE).run()
+    assert not at.exception and at.sidebar.selectbox[0].value == two.id

@@ -42,7 +42,7 @@ def test_import_the_study_from_a_folder(console_app: Callable[[str], AppTest], e
     assert "Nothing imported yet." in texts(at)
     submit(at, str(STUDY))
     (run,) = runs.list_runs(engine, kind="import")
-    assert run.actor == CONSOLE_ACCOUNT and f"Import run {run.id} is" in texts(at)
+    assert run.actor == CONSOLE_ACCOUNT and f"Import run {run.id} (import) is" in texts(at)
     deadline = time.monotonic() + 120
     while runs.get_run(engine, run_id=run.id).status in ("queued", "running"):
         assert time.monotonic() < deadline, "the import did not end"

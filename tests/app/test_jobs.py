@@ -1,5 +1,7 @@
-"""Jobs page (AppTest): start a dedup and a graph build as job runs, watch them end with their progress and
-log (log lines shown literally), a second click while a run is active returns it (signed out: test_access)."""
+"""Jobs page (AppTest): start a dedup and a graph build as job runs on the console's own pool, watch them end
+with their progress and log (log lines shown literally), a second click while a run is active returns it
+and says so, a stories job resumes the deliberation's story run, and a malformed ?d= falls back to the
+first deliberation (signed out: test_access)."""
 
 from __future__ import annotations
 
@@ -90,9 +92,63 @@ def test_a_second_start_returns_the_active_run_and_log_lines_are_literal(
         run_id = run.id
     at.run()
     click(at, "Mine contexts from cards")
-    assert f"Job run {run_id} (mine_contexts) is running." in texts(at)
+    assert f"The same job is already running as run {run_id} (started by someone)" in texts(at)
     assert len(runs.list_runs(engine, deliberation_id=d.id)) == 1
     assert any(
         c.value == "**not bold** <b>no html</b> [link](https://example.org)\nline two" for c in at.code
     )
     assert [p.value for p in at.get("progress")] == [25]  # 1 of 4
+
+
+def test_console_jobs_run_on_their_own_pool_and_stories_resume(
+    console_app: Callable[[str], AppTest], engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ui import resources
+
+    def participants_pool() -> None:
+        raise AssertionError("a console job went to the participants' pool")
+
+    monkeypatch.setattr(resources, "jobs", participants_pool)
+    d = deliberations.create_deliberation(engine, title="Jobs", questions=["Q one?"])
+    at = console_app(PAGE)
+    click(at, "Write and judge stories")
+    (first,) = runs.list_runs(engine, deliberation_id=d.id)
+    assert resources.console_jobs().wait(timeout_s=60)
+    done = ended(engine, first.id)
+    assert done.kind == "stories" and done.status == "succeeded", done.error
+    assert done.args["run_id"] == f"console-{d.id}"
+    click(at, "Write and judge stories")
+    second = runs.list_runs(engine, deliberation_id=d.id)[0]
+    assert second.id != first.id and second.args["run_id"] == f"console-{d.id}"  # the same story run
+    ended(engine, second.id)
+
+
+def test_a_malformed_deliberation_in_the_link_falls_back(make_app: Callable[[], AppTest], engine) -> None:
+    from tests.app.conftest import console_token
+    from ui import state
+
+    deliberations.create_deliberation(engine, title="First", questions=["Q one?"])
+    newest = deliberations.create_deliberation(engine, title="Second", questions=["Q two?"])
+    for bad in ("²", "-1", "99999999999999999999999", "1e3"):
+        at = make_app()
+        at.query_params["d"] = bad
+        at.session_state[state.FACILITATOR_SESSION] = console_token()
+        at.run()
+        at.switch_page(PAGE).run()
+        assert not at.exception, bad
+        assert at.sidebar.selectbox[0].value == newest.id  # the picker's first: the newest
+        assert "No job runs for this deliberation yet." in texts(at)
+
+
+def test_the_live_run_list_checks_the_sign_in_first() -> None:
+    """The Jobs and Import pages share one self-refreshing list whose refresh starts with the sign-in check
+    (``auth.guard_fragment``: tests/app/test_access.py drives it)."""
+    from tests.app.conftest import REPO
+
+    source = (REPO / "ui" / "job_runs.py").read_text()
+    body = source.split("    def run_list() -> None:\n", 1)[1]
+    assert body.lstrip().startswith("auth.guard_fragment()")
+    for page in ("jobs.py", "import_study.py"):
+        text = (REPO / "pages" / page).read_text()
+        assert "job_runs.live_list(" in text and "st.fragment" not in text
+        assert "resources.console_jobs()" in text and "resources.jobs()" not in text

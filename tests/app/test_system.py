@@ -11,10 +11,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from providers import local
-from services.facilitator import accounts, system
+from services.facilitator import accounts, deliberation_edits, deliberations, moderation, system
 from services.runtime import model_clients
 from settings import load_settings
 from tests.app.conftest import CONSOLE_ACCOUNT, shown, texts
+from ui import state
 
 PAGE = "pages/system.py"
 
@@ -91,3 +92,60 @@ def test_sign_out_everywhere_ends_every_session_of_the_account(console_app: Call
         assert accounts.get_account(engine, name=CONSOLE_ACCOUNT).session_version == 1
     finally:
         engine.dispose()
+
+
+def test_the_console_log_shows_deletions_and_account_changes_newest_first(
+    console_app: Callable[[str], AppTest],
+) -> None:
+    engine = system.open_database(load_settings())
+    try:
+        d = deliberations.create_deliberation(engine, title="Gone soon", questions=["Q?"], actor="ann").id
+        at = console_app(PAGE)  # the tester's account is added (by "test") on the way in
+        accounts.add_account(engine, name="bo", password="a long enough password", actor="cli:root")
+        deliberation_edits.delete_deliberation(
+            engine, deliberation_id=d, confirm_title="Gone soon", actor="ann"
+        )
+        at.run()
+    finally:
+        engine.dispose()
+    assert not at.exception
+    assert "Console log" in texts(at)
+    log = at.dataframe[-1].value
+    assert list(log["who"]) == ["ann", "cli:root", "test"]
+    assert list(log["action"]) == ["deliberation_delete", "account_add", "account_add"]
+    assert list(log["target"])[0] == f"deliberation {d}"
+    assert '"title": "Gone soon"' in log["details"][0] and '"name": "bo"' in log["details"][1]
+    assert [b.label for b in at.get("download_button")] == ["Download the console log as CSV"]
+    next(b for b in at.button if b.label == "Sign out everywhere").click().run()  # logged as it is done
+    assert not at.exception
+    engine = system.open_database(load_settings())
+    try:
+        newest = moderation.log(engine, deliberation_id=None, limit=1)[0]
+    finally:
+        engine.dispose()
+    assert (newest.actor, newest.action, newest.details["name"]) == (
+        CONSOLE_ACCOUNT,
+        "account_sign_out_everywhere",
+        CONSOLE_ACCOUNT,
+    )
+
+
+def test_the_console_log_says_when_it_is_empty(
+    make_app: Callable[[], AppTest], app_env: pytest.MonkeyPatch
+) -> None:
+    app_env.setenv("FACILITATOR_PASSWORD", "a shortcut password")  # signed in with no named account
+    settings = load_settings()
+    engine = system.open_database(settings)
+    try:
+        outcome = accounts.sign_in(
+            engine, settings, name=accounts.SHORTCUT_NAME, password="a shortcut password", client="test"
+        )
+    finally:
+        engine.dispose()
+    at = make_app()
+    at.session_state[state.FACILITATOR_SESSION] = outcome.token
+    at.run()
+    at.switch_page(PAGE).run()
+    assert not at.exception and "Console log" in texts(at)
+    assert "Nothing logged yet." in [i.value for i in at.info]
+    assert [b.label for b in at.get("download_button")] == ["Download the console log as CSV"]

@@ -13,12 +13,13 @@ from providers.chat import make_chat_model
 from providers.local import stop_local_server
 from services.facilitator import deliberations
 from services.participant import cards, interviewing
-from services.runtime.accounting import llm_call_sink, usage
+from services.runtime.accounting import llm_call_sink
 from services.runtime.retrying import RetryPolicy
 from settings import load_settings
 from storage import repo_participants
 from storage.db import session_scope
 from storage.schemas import ParticipantCreate
+from tests.worlds import usage
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """Invites through the database (SQLite and PostgreSQL): made only for an open deliberation unless forced,
-listed with what became of each (unused, started, finished, revoked) and as CSV, withdrawn one, a cohort's
-or all unused at a time, cohorts counted, and who started and finished listed with their panel ids."""
+listed with what became of each (unused, opened, started: consented, finished, revoked) and as CSV,
+withdrawn one, a cohort's or all unused at a time, cohorts counted, and who started and finished listed
+with their panel ids."""
 
 from __future__ import annotations
 
@@ -65,22 +66,30 @@ def test_invites_for_a_deliberation_that_is_not_open_need_force(engine: Engine) 
 
 def test_each_invite_says_what_became_of_it(engine: Engine) -> None:
     d = _open(engine)
-    made = deliberations.create_invites(engine, deliberation_id=d, count=4, base_url=BASE, cohort="pilot")
+    made = deliberations.create_invites(engine, deliberation_id=d, count=5, base_url=BASE, cohort="pilot")
     started = joining.join(engine, invite=made[0].invite.code, external_id="PROLIFIC-1")
+    joining.consent(engine, token=started.token, demographics={})
     finished = joining.join(engine, invite=made[1].invite.code)
     _finish(engine, finished.token)
     assert invites.revoke_invites(engine, deliberation_id=d, actor="ann", code=made[2].invite.code) == 1
+    opened = joining.join(engine, invite=made[4].invite.code)  # a visitor who never consented
     rows = {r.code: r for r in invites.list_invites(engine, deliberation_id=d, base_url=BASE)}
-    assert [rows[m.invite.code].status for m in made] == ["started", "finished", "revoked", "unused"]
+    statuses = [rows[m.invite.code].status for m in made]
+    assert statuses == ["started", "finished", "revoked", "unused", "opened"]
     first = rows[made[0].invite.code]
-    assert first.started is not None and first.finished is None and first.external_id == "PROLIFIC-1"
+    assert first.opened is not None and first.started is not None and first.finished is None
+    assert first.started >= first.opened and first.external_id == "PROLIFIC-1"
     assert first.participant_id == started.id and first.link == f"{BASE}/join?invite={first.code}"
     assert rows[made[1].invite.code].finished is not None and rows[made[2].invite.code].revoked is not None
+    visitor = rows[made[4].invite.code]
+    assert visitor.opened is not None and visitor.started is None and visitor.participant_id == opened.id
 
     table = list(csv.reader(io.StringIO(invites.invites_csv(rows.values()))))
-    assert table[0] == ["link", "code", "cohort", "status", "started", "finished"]
-    assert [r[3] for r in table[1:]] == ["started", "finished", "revoked", "unused"]
-    assert table[2][4] and table[2][5] and not table[4][4]  # ISO times where they happened
+    assert table[0] == ["link", "code", "cohort", "status", "opened", "started", "finished"]
+    assert [r[3] for r in table[1:]] == ["started", "finished", "revoked", "unused", "opened"]
+    assert table[1][4] and table[1][5] and not table[1][6]  # ISO times where they happened
+    assert table[5][4] and not table[5][5] and not table[5][6]  # opened, never consented
+    assert not table[4][4]
 
 
 def test_withdrawing_one_a_cohort_or_all_unused(engine: Engine) -> None:

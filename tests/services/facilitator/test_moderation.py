@@ -22,7 +22,7 @@ from storage.db import session_scope
 from storage.tables import CanonicalValue, EdgeHypothesis, ModerationEvent, ValuesCard
 from tests.services.facilitator.test_values import seed_graph
 from tests.services.participant_world import seed_votes
-from tests.services.story_world import seed
+from tests.services.story_world import World, seed
 
 WHO = "Ana Facilitator"
 GOOD_CARD = {
@@ -244,3 +244,75 @@ def test_the_log_downloads_as_csv(engine: Engine) -> None:
     assert by_action["hide_value"]["after"].startswith('{"after": {"hidden": true}')
     only = list(csv.reader(io.StringIO(moderation.log_csv(engine, deliberation_id=d, action="hide_value"))))
     assert [r[2] for r in only[1:]] == ["hide_value"]
+
+
+def _value_carries_card1(engine: Engine, w: World) -> dict[str, object]:
+    """Give value v1 card1's words word for word (as dedup does for the card it was made from), and
+    another visible card, which keeps showing the value's words in draws when card1 is hidden."""
+    with session_scope(engine) as s:
+        card = s.get(ValuesCard, w.card1)
+        words = {"title": card.title, "description": card.description, "policies": list(card.policies)}
+        value = s.get(CanonicalValue, w.v1)
+        value.title, value.description = card.title, card.description
+        value.policies = list(card.policies)
+        other = GOOD_CARD | {"title": "Kind Truth Telling"}
+        s.add(ValuesCard(question_id=w.q1, canonical_value_id=w.v1, status="submitted", **other))
+    return words
+
+
+def test_hiding_a_card_whose_words_its_value_carries_asks_about_the_value(engine: Engine) -> None:
+    w = seed(engine)
+    d = w.deliberation_id
+    _value_carries_card1(engine, w)
+    found = moderation.search_cards(engine, deliberation_id=d)
+    assert {h.card.id for h in found.hits if h.value_has_its_words} == {w.card1}
+
+    asks = rf"Value {w.v1} carries card {w.card1}'s words word for word \(it has 1 other visible card\)"
+    with pytest.raises(InvalidInput, match=asks + ".*Nothing was hidden"):
+        moderation.hide_card(engine, deliberation_id=d, card_id=w.card1, reason="Names a person", actor=WHO)
+    with pytest.raises(InvalidInput, match="keep or hide"):
+        moderation.hide_card(engine, deliberation_id=d, card_id=w.card1, reason="x", actor=WHO, value="drop")
+    with session_scope(engine) as s:
+        assert s.get(ValuesCard, w.card1).status == "submitted"
+    assert moderation.log(engine, deliberation_id=d, action=moderation.HIDE_CARD) == []
+
+    done = moderation.hide_card(
+        engine, deliberation_id=d, card_id=w.card1, reason="Names a person", actor=WHO, value="hide"
+    )
+    assert done.message == f"Card {w.card1} hidden and value {w.v1} with it."
+    with session_scope(engine) as s:
+        assert s.get(ValuesCard, w.card1).status == "hidden" and s.get(CanonicalValue, w.v1).hidden
+    assert [(e.action, e.target_id, e.reason, e.actor) for e in _events(engine) if e.actor == WHO] == [
+        ("hide_card", w.card1, "Names a person", WHO),
+        ("hide_value", w.v1, "Names a person", WHO),
+    ]
+
+
+def test_hiding_a_card_can_keep_its_value_after_rewording_it(engine: Engine) -> None:
+    w = seed(engine)
+    d = w.deliberation_id
+    words = _value_carries_card1(engine, w)
+    kept = moderation.hide_card(
+        engine, deliberation_id=d, card_id=w.card1, reason="Asked", actor=WHO, value="keep"
+    )
+    assert kept.message == f"Card {w.card1} hidden."
+    with session_scope(engine) as s:
+        value = s.get(CanonicalValue, w.v1)
+        assert not value.hidden and value.title == words["title"]
+    (event,) = moderation.log(engine, deliberation_id=d, action=moderation.HIDE_CARD)
+    assert event.details["value"] == "keep"
+
+    # Reword the card first (the value follows), then hide it keeping the value: its old words are gone.
+    other = seed(engine)
+    d = other.deliberation_id
+    _value_carries_card1(engine, other)
+    moderation.edit_card(
+        engine, deliberation_id=d, card_id=other.card1, reason="Name", actor=WHO, **GOOD_CARD
+    )
+    with pytest.raises(InvalidInput, match="Choose to hide the value too or to keep it"):
+        moderation.hide_card(engine, deliberation_id=d, card_id=other.card1, reason="x", actor=WHO)
+    moderation.hide_card(engine, deliberation_id=d, card_id=other.card1, reason="x", actor=WHO, value="keep")
+    with session_scope(engine) as s:
+        value = s.get(CanonicalValue, other.v1)
+        assert value.title == GOOD_CARD["title"] and not value.hidden
+        assert s.get(ValuesCard, other.card1).status == "hidden"

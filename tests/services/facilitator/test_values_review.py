@@ -3,6 +3,8 @@ the confirmed action then does, and the likely missed merges are the closest pai
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 from langchain_core.embeddings import Embeddings
 from sqlalchemy import Engine
@@ -94,3 +96,32 @@ def test_likely_missed_merges_are_the_closest_visible_pairs(engine: Engine) -> N
     assert [(p.a, p.b) for p in pairs] == [(ids["C"], ids["D"]), (ids["A"], ids["D"])]
     with pytest.raises(InvalidInput, match="1 to 100 pairs"):
         values.missed_merges(engine, PlaneEmbeddings(), deliberation_id=d, top=0)
+
+
+def test_a_merge_of_hidden_and_visible_values_is_refused(engine: Engine) -> None:
+    ids = seed_graph(engine)
+    d, A, B, C = ids["d"], ids["A"], ids["B"], ids["C"]
+    moderation.hide_value(engine, deliberation_id=d, value_id=B, reason="Spam", actor="Ana")
+    for keep, merging in ((A, [B]), (B, [A]), (A, [C, B])):
+        for call in (values.preview_merge, partial(values.merge, reason="Same", actor="Ana")):
+            with pytest.raises(InvalidInput, match=f"Value {B} is hidden .*Show the hidden value again"):
+                call(engine, deliberation_id=d, keep_id=keep, merge_ids=merging)
+    with session_scope(engine) as s:  # nothing moved
+        assert s.get(CanonicalValue, B) is not None and s.get(ValuesCard, ids["b1"]).canonical_value_id == B
+
+    # Hidden into hidden: the preview says so and everything stays hidden.
+    moderation.hide_value(engine, deliberation_id=d, value_id=C, reason="Spam", actor="Ana")
+    preview = values.preview_merge(engine, deliberation_id=d, keep_id=B, merge_ids=[C])
+    assert preview.keep.hidden and [m.hidden for m in preview.merging] == [True]
+    values.merge(engine, deliberation_id=d, keep_id=B, merge_ids=[C], reason="Same", actor="Ana")
+    with session_scope(engine) as s:
+        assert s.get(CanonicalValue, B).hidden and s.get(ValuesCard, ids["c1"]).canonical_value_id == B
+
+
+def test_cards_split_off_a_hidden_value_stay_hidden(engine: Engine) -> None:
+    ids = seed_graph(engine)
+    d, A = ids["d"], ids["A"]
+    moderation.hide_value(engine, deliberation_id=d, value_id=A, reason="Spam", actor="Ana")
+    assert values.preview_split(engine, canonical_id=A, card_ids=[ids["a2"]], deliberation_id=d).value.hidden
+    done = values.split(engine, canonical_id=A, card_ids=[ids["a2"]], reason="Differs", deliberation_id=d)
+    assert values.get_value(engine, canonical_id=done.new_canonical_id).hidden

@@ -1,6 +1,7 @@
 """Job runs through the database (SQLite and PostgreSQL): progress and log persisted, a second start of the
-same job returns the first, a run whose every batch failed ends failed, a run left by a stopped process
-reads as failed, and another process (another engine) sees a run."""
+same job (the kind on the deliberation, whatever its arguments) returns the first, a run whose every batch
+failed ends failed, a run left by a stopped process reads as failed, and another process (another engine)
+sees a run."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from services.runtime.background import BackgroundJobs
 from storage import db
 from storage.db import session_scope
 from storage.errors import NotFound
-from storage.tables import JobRun, LLMCall, utcnow
+from storage.tables import JobRun, LLMCall, ModerationEvent, utcnow
 from tests.services.dedup_world import (
     TitleEmbeddings,
     add_cards,
@@ -75,6 +76,9 @@ def test_a_dedup_run_stores_its_progress_log_result_and_model_calls(engine: Engi
     with session_scope(engine) as s:
         recorded = s.exec(select(LLMCall.job_run).where(LLMCall.purpose == "dedup")).all()
     assert recorded == [f"job-{run.id}"] * 2
+    with session_scope(engine) as s:  # the batches' moderation events name who started the job
+        actors = s.exec(select(ModerationEvent.actor).where(ModerationEvent.action == "dedup_batch")).all()
+    assert actors == ["ada", "ada"]
     assert runs.get_run(engine, run_id=run.id) == run
 
 
@@ -122,14 +126,17 @@ def test_starting_the_same_job_twice_returns_the_first_run(engine: Engine) -> No
     add_cards(engine, q, ["Value A"])
     pool = HeldJobs()
     chat = ScriptedChatModel([title_judge])
-    first = runs.start(engine, pool, models(chat), kind="dedup", deliberation_id=d, args={}, actor="ada")
-    second = runs.start(engine, pool, models(chat), kind="dedup", deliberation_id=d, args={}, actor="bob")
+    started = runs.start(engine, pool, models(chat), kind="dedup", deliberation_id=d, args={}, actor="ada")
+    first = started.run
+    again = runs.start(engine, pool, models(chat), kind="dedup", deliberation_id=d, args={}, actor="bob")
+    second = again.run
+    assert started.created and not again.created
     assert first.status == "queued" and second.id == first.id and second.actor == "ada"
     assert len(pool.given) == 1
-    other = runs.start(
+    other = runs.start(  # other arguments: still the deliberation's one dedup
         engine, pool, models(chat), kind="dedup", deliberation_id=d, args={"question_id": q}, actor="bob"
     )
-    assert other.id != first.id and len(pool.given) == 2
+    assert not other.created and other.run.id == first.id and len(pool.given) == 1
     with pytest.raises(InvalidInput, match="already queued as run"):
         runs.run_here(engine, models(chat), kind="dedup", deliberation_id=d, args={}, actor="cy")
 
@@ -139,7 +146,7 @@ def test_starting_the_same_job_twice_returns_the_first_run(engine: Engine) -> No
     assert fn(*args, **kwargs).status == "succeeded"  # a second worker leaves an ended run alone
     assert chat.remaining == 0
     third = runs.start(engine, pool, models(chat), kind="dedup", deliberation_id=d, args={}, actor="ada")
-    assert third.id not in (first.id, other.id)  # ended runs are not reused
+    assert third.created and third.run.id != first.id  # ended runs are not reused
 
 
 def test_a_run_on_the_pool_ends_and_another_process_sees_it(engine: Engine, database_url: str) -> None:
@@ -155,7 +162,7 @@ def test_a_run_on_the_pool_ends_and_another_process_sees_it(engine: Engine, data
             deliberation_id=d,
             args={},
             actor="ada",
-        )
+        ).run
         assert pool.wait(timeout_s=30)
     finally:
         pool.shutdown()
@@ -173,7 +180,7 @@ def test_a_run_left_by_a_stopped_process_reads_failed_and_is_started_afresh(engi
     add_cards(engine, q, ["Value A"])
     pool = HeldJobs()
     chat = ScriptedChatModel([title_judge])
-    first = runs.start(engine, pool, models(chat), kind="dedup", deliberation_id=d, args={}, actor="ada")
+    first = runs.start(engine, pool, models(chat), kind="dedup", deliberation_id=d, args={}, actor="ada").run
     assert runs.get_run(engine, run_id=first.id).status == "queued"
     with session_scope(engine) as s:
         row = s.get(JobRun, first.id)
@@ -183,7 +190,7 @@ def test_a_run_left_by_a_stopped_process_reads_failed_and_is_started_afresh(engi
     assert shown.status == "failed" and shown.error == runs.STOPPED
     assert not runs.any_active(runs.list_runs(engine, deliberation_id=d))
 
-    again = runs.start(engine, pool, models(chat), kind="dedup", deliberation_id=d, args={}, actor="bob")
+    again = runs.start(engine, pool, models(chat), kind="dedup", deliberation_id=d, args={}, actor="bob").run
     assert again.id != first.id and again.status == "queued"
     with session_scope(engine) as s:  # the stale one is now stored as failed
         stored = s.get(JobRun, first.id)
@@ -195,15 +202,15 @@ def test_a_live_run_beats_and_the_log_keeps_its_last_lines(engine: Engine) -> No
     pool = HeldJobs()
     run = runs.start(
         engine, pool, models(ScriptedChatModel([])), kind="build", deliberation_id=d, args={}, actor="a"
-    )
+    ).run
     old = utcnow() - timedelta(seconds=runs.STALE_S + 5)
     with session_scope(engine) as s:
         from storage import repo_jobs
 
-        assert repo_jobs.beat(s, run_ids=[run.id], at=old) == 1
+        assert repo_jobs.beat(s, run_ids=[run.id], at=old) == {run.id}
     assert runs.get_run(engine, run_id=run.id).status == "failed"  # no beat for too long
     with session_scope(engine) as s:
-        assert repo_jobs.beat(s, run_ids=[run.id], at=utcnow()) == 1
+        assert repo_jobs.beat(s, run_ids=[run.id], at=utcnow()) == {run.id}
     assert runs.get_run(engine, run_id=run.id).status == "queued"  # beating again: alive
 
     progress = runs.Progress(engine, run.id)
@@ -215,3 +222,64 @@ def test_a_live_run_beats_and_the_log_keeps_its_last_lines(engine: Engine) -> No
         len(shown.log) == runs.LOG_LINES and shown.log[0] == "line 21" and shown.done == runs.LOG_LINES + 20
     )
     assert len(shown.log[-1]) == runs.LINE_CHARS and shown.log[-1].endswith("…")
+
+
+def test_a_generate_contexts_run_names_itself_on_its_model_call(engine: Engine) -> None:
+    d, (q,) = new_deliberation(engine)
+    reply = {"contexts": ["When money is tight", "When the user is grieving"]}
+    chat = ScriptedChatModel([reply], callbacks=[RecordingCallback(llm_call_sink(engine))])
+    run = runs.run_here(
+        engine,
+        models(chat),
+        kind="generate_contexts",
+        deliberation_id=d,
+        args={"question_id": q, "n": 2},
+        actor="ada",
+    )
+    assert run.status == "succeeded" and run.result["added"] == reply["contexts"]
+    with session_scope(engine) as s:
+        calls = s.exec(select(LLMCall)).all()
+    assert [(c.purpose, c.deliberation_id, c.job_run) for c in calls] == [
+        (calls[0].purpose, d, f"job-{run.id}")
+    ]
+
+
+def test_a_grade_run_keeps_its_grades_where_moderation_finds_them(engine: Engine) -> None:
+    from interviews.grading import CRITERIA
+    from services.facilitator import moderation
+    from tests.services.story_world import seed
+
+    w = seed(engine)
+    reply = {name: {"grade": "A", "reason": "fine"} for name, _ in CRITERIA} | {
+        "overall": {"grade": "B", "reason": "Short but sound."}
+    }
+    chat = ScriptedChatModel([reply], callbacks=[RecordingCallback(llm_call_sink(engine))])
+    before = moderation.search_transcripts(engine, deliberation_id=w.deliberation_id)
+    assert [h.grades for h in before.hits if h.interview_id == w.interview_id] == [None]
+
+    run = runs.run_here(
+        engine, models(chat), kind="grade", deliberation_id=w.deliberation_id, args={}, actor="ada"
+    )
+    assert run.status == "succeeded" and run.result["graded"] == 1
+    page = moderation.search_transcripts(engine, deliberation_id=w.deliberation_id, text="aunt")
+    (hit,) = [h for h in page.hits if h.interview_id == w.interview_id]
+    assert hit.grades is not None and hit.grades.overall == "B" and hit.grades.actor == "ada"
+    assert hit.grades.rows[-1] == ("overall", "B", "Short but sound.")
+    (card_hit,) = [
+        h
+        for h in moderation.search_cards(engine, deliberation_id=w.deliberation_id).hits
+        if h.card.interview_id == w.interview_id
+    ]
+    assert card_hit.grades == hit.grades  # the card search shows the same grades
+    with session_scope(engine) as s:
+        recorded = s.exec(select(LLMCall.job_run).where(LLMCall.purpose == "grader")).all()
+    assert recorded == [f"job-{run.id}"]
+    again = runs.run_here(
+        engine,
+        models(ScriptedChatModel([])),
+        kind="grade",
+        deliberation_id=w.deliberation_id,
+        args={},
+        actor="bo",
+    )
+    assert again.status == "succeeded" and again.result["interviews"] == 0  # graded once: nothing left

@@ -18,14 +18,14 @@ from providers.errors import ModelAuthError, ModelOutputError, ModelTimeout, Mod
 from providers.fakes import FakeEndpoint, ScriptedChatModel
 from services.facilitator import deliberations
 from services.participant import cards, interviewing, reply_claims
-from services.runtime.accounting import llm_call_sink, usage
+from services.runtime.accounting import llm_call_sink
 from services.runtime.retrying import RetryPolicy
 from settings import load_settings
 from storage import db, repo_deliberations, repo_participants
 from storage.db import session_scope
 from storage.schemas import ParticipantCreate
 from storage.tables import LLMCall, Message, ValuesCard
-from tests.worlds import HONEST_CARD
+from tests.worlds import HONEST_CARD, usage
 
 NO_WAIT = RetryPolicy(attempts=3, sleep=lambda s: None)
 BUDGET = 1_000_000

@@ -467,6 +467,8 @@ def _run_build(
         done=1,
         echo=False,
     )
+    if not g.judgements:  # an empty graph is right, not broken: say what fills it
+        progress.update("Nobody has judged an upgrade story yet: the graph fills as participants judge.")
     return Outcome(
         {
             "snapshot_id": g.snapshot_id,

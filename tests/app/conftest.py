@@ -81,6 +81,13 @@ def shown(markdown: object) -> str:
     return literal.read(str(markdown))
 
 
+def by_label(elements, label: str):
+    """The first widget of ``elements`` (``at.button``, ``at.text_input``...) with ``label``."""
+    found = [e for e in elements if e.label == label]
+    assert found, f"no {label!r} among {[e.label for e in elements]}"
+    return found[0]
+
+
 def texts(at: AppTest) -> str:
     """Everything visible as text on the page, for loose assertions."""
     parts = [e.value for e in (*at.title, *at.header, *at.subheader, *at.markdown, *at.caption, *at.text)]

@@ -16,7 +16,7 @@ from settings import load_settings
 from storage import repo_values
 from storage.db import session_scope
 from storage.tables import Context, Interview, Participant
-from tests.app.conftest import CONSOLE_ACCOUNT, shown, texts
+from tests.app.conftest import CONSOLE_ACCOUNT, by_label, shown, texts
 
 PAGE = "pages/deliberation_settings.py"
 
@@ -26,12 +26,6 @@ def engine(app_env: pytest.MonkeyPatch):
     engine = system.open_database(load_settings())
     yield engine
     engine.dispose()
-
-
-def by_label(elements, label: str):
-    found = [e for e in elements if e.label == label]
-    assert found, f"no {label!r} among {[e.label for e in elements]}"
-    return found[0]
 
 
 def _deliberation(engine, questions=("Q one?",)) -> int:

@@ -12,14 +12,10 @@ from services.facilitator import deliberations, system
 from settings import load_settings
 from storage import repo_values
 from storage.db import session_scope
-from tests.app.conftest import CONSOLE_ACCOUNT, console_token, shown, texts
+from tests.app.conftest import CONSOLE_ACCOUNT, by_label, console_token, shown, texts
 from ui import state
 
 PAGE = "pages/deliberations.py"
-
-
-def by_label(elements, label: str):
-    return next(e for e in elements if e.label == label)
 
 
 @pytest.fixture

@@ -283,3 +283,11 @@ def test_a_grade_run_keeps_its_grades_where_moderation_finds_them(engine: Engine
         actor="bo",
     )
     assert again.status == "succeeded" and again.result["interviews"] == 0  # graded once: nothing left
+
+
+def test_a_build_before_anyone_judged_says_what_fills_the_graph(engine: Engine) -> None:
+    d, _ = new_deliberation(engine)
+    chat = ScriptedChatModel([])
+    run = runs.run_here(engine, models(chat), kind="build", deliberation_id=d, args={}, actor="ada")
+    assert run.status == "succeeded" and run.result["judgements"] == 0
+    assert run.log[-1] == "Nobody has judged an upgrade story yet: the graph fills as participants judge."
